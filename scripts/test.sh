@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need when they are missing, then runs every test.
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+# Tools the tests and their fixtures call: GNU tar and gzip make layers, pigz makes
+# multi-block gzip shapes, python3 writes tars with tarfile.
+packages=(tar gzip pigz python3 maven openjdk-17-jdk-headless)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]} > 0)); then
+  echo "test.sh: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "test.sh: installing packages needs root; install them or run as root" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+mvn -B -ntp verify "$@"
