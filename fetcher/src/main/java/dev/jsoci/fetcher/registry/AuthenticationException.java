@@ -1,0 +1,27 @@
+package dev.jsoci.fetcher.registry;
+
+import java.util.List;
+import okhttp3.HttpUrl;
+
+/**
+ * A registry that rejected the request for lack of valid credentials (status 401, or 403 after the
+ * credentials were fetched again), or an authentication challenge that cannot be answered. The
+ * message ends with what the user can do about it.
+ */
+public final class AuthenticationException extends RegistryException {
+  private static final long serialVersionUID = 1L;
+
+  AuthenticationException(String message) {
+    super(message);
+  }
+
+  AuthenticationException(
+      String description, String method, HttpUrl url, int statusCode, List<RegistryError> errors) {
+    super(description, method, url, statusCode, errors, null);
+  }
+
+  /** Returns the advice for a registry host that asks for credentials. */
+  static String advice(String registryHost) {
+    return "run docker login " + registryHost + " or set credentials in DOCKER_CONFIG";
+  }
+}

@@ -1,0 +1,11 @@
+package dev.jsoci.fetcher.registry;
+
+/** What a blob push did. */
+public enum BlobPushOutcome {
+  /** The repository already had the blob, so nothing was sent. */
+  ALREADY_EXISTS,
+  /** The registry linked the blob from another repository (cross-repository mount). */
+  MOUNTED,
+  /** The content was uploaded. */
+  UPLOADED
+}
