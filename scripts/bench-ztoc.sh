@@ -19,7 +19,7 @@ classpath="$target/jsoci-snapshotter.jar:$target/test-classes:$target/lib/*"
 if [[ ! -f "$layer" ]]; then
   find /usr -xdev -type f -size -64M -printf '%s %p\n' 2>/dev/null \
     | sort -k2 \
-    | awk '{ total += $1; print substr($0, index($0, " ") + 1); if (total > 300 * 1048576) exit }' \
+    | awk 'total <= 300 * 1048576 { total += $1; print substr($0, index($0, " ") + 1) }' \
     > "$work/files.txt"
   tar --no-recursion -cf - -T "$work/files.txt" 2>/dev/null | gzip -6 > "$layer"
 fi

@@ -15,9 +15,15 @@ public final class AuthenticationException extends RegistryException {
     super(message);
   }
 
+  /** Creates the exception for a 401 or 403 response, ending its message with the advice. */
   AuthenticationException(
-      String description, String method, HttpUrl url, int statusCode, List<RegistryError> errors) {
-    super(description, method, url, statusCode, errors, null);
+      String description,
+      String method,
+      HttpUrl url,
+      int statusCode,
+      List<RegistryError> errors,
+      String registryHost) {
+    super(description, method, url, statusCode, errors, null, advice(registryHost));
   }
 
   /** Returns the advice for a registry host that asks for credentials. */

@@ -47,7 +47,25 @@ public class RegistryException extends IOException {
       int statusCode,
       List<RegistryError> errors,
       @Nullable Throwable cause) {
-    super(describe(description, method, url, statusCode, errors), cause);
+    this(description, method, url, statusCode, errors, cause, "");
+  }
+
+  /**
+   * Creates an exception for a response, as above, with {@code advice} (what the user can do)
+   * appended after a semicolon when it is not empty.
+   */
+  RegistryException(
+      String description,
+      String method,
+      HttpUrl url,
+      int statusCode,
+      List<RegistryError> errors,
+      @Nullable Throwable cause,
+      String advice) {
+    super(
+        describe(description, method, url, statusCode, errors)
+            + (advice.isEmpty() ? "" : "; " + advice),
+        cause);
     this.method = method;
     this.url = withoutQuery(url);
     this.statusCode = statusCode;

@@ -1,0 +1,122 @@
+package dev.jsoci.fetcher.registry;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import okhttp3.HttpUrl;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Finds the endpoints of a registry in a directory of containerd {@code hosts.toml} files.
+ *
+ * <p>For registry {@code host:port} the namespace directories {@code host_port_}, {@code
+ * host:port} and {@code _default} are tried in this order (without a port: {@code host} and
+ * {@code _default}), and the first one that exists is used: its {@code hosts.toml}, or Docker's
+ * certificate files when it has none. Without any, the registry's origin is the only endpoint.
+ * Files are read again when their modification time or size changes. Thread-safe.
+ */
+final class HostsDirectory {
+  private static final String DEFAULT_NAMESPACE = "_default";
+  private static final String HOSTS_FILE = "hosts.toml";
+
+  private final @Nullable Path directory;
+  private final boolean plainHttp;
+  private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+  private record Cached(
+      @Nullable Path file, @Nullable FileTime modified, long size, List<RegistryEndpoint> endpoints) {}
+
+  HostsDirectory(@Nullable Path directory, boolean plainHttp) {
+    this.directory = directory;
+    this.plainHttp = plainHttp;
+  }
+
+  /**
+   * Returns the endpoints of {@code registry} in the order they are tried, the origin last.
+   *
+   * @param registry the registry host of an image reference, for example {@code docker.io}
+   * @throws IOException if the applicable {@code hosts.toml} is invalid or unreadable
+   */
+  List<RegistryEndpoint> endpointsFor(String registry) throws IOException {
+    @Nullable Path namespace = findNamespace(registry);
+    @Nullable Path file = namespace == null ? null : namespace.resolve(HOSTS_FILE);
+    boolean hasFile = file != null && Files.isRegularFile(file);
+    @Nullable FileTime modified = hasFile ? Files.getLastModifiedTime(file) : null;
+    long size = hasFile ? Files.size(file) : -1;
+
+    Cached cached = cache.get(registry);
+    boolean fresh =
+        cached != null
+            && java.util.Objects.equals(cached.file, hasFile ? file : namespace)
+            && java.util.Objects.equals(cached.modified, modified)
+            && cached.size == size;
+    if (fresh) {
+      return cached.endpoints;
+    }
+
+    List<RegistryEndpoint> endpoints;
+    if (hasFile) {
+      endpoints = HostsFile.read(file, registry, plainHttp);
+    } else if (namespace != null) {
+      endpoints = List.of(HostsFile.fromCertificateDirectory(namespace, registry, plainHttp));
+    } else {
+      endpoints = List.of(origin(registry, plainHttp));
+    }
+    cache.put(registry, new Cached(hasFile ? file : namespace, modified, size, endpoints));
+    return endpoints;
+  }
+
+  /** Returns the endpoints of {@code registry} that have {@code capability}, in order. */
+  List<RegistryEndpoint> endpointsFor(String registry, Capability capability) throws IOException {
+    List<RegistryEndpoint> result = new ArrayList<>();
+    for (RegistryEndpoint endpoint : endpointsFor(registry)) {
+      if (endpoint.capabilities().contains(capability)) {
+        result.add(endpoint);
+      }
+    }
+    if (result.isEmpty()) {
+      throw new RegistryException(
+          "no host of registry " + registry + " has the " + capability.tomlName()
+              + " capability; check the capabilities in its hosts.toml");
+    }
+    return result;
+  }
+
+  private @Nullable Path findNamespace(String registry) {
+    if (directory == null) {
+      return null;
+    }
+    List<String> names = new ArrayList<>();
+    int colon = registry.lastIndexOf(':');
+    boolean hasPort = colon > 0 && registry.indexOf(']') < colon;
+    if (hasPort) {
+      names.add(registry.substring(0, colon) + "_" + registry.substring(colon + 1) + "_");
+    }
+    names.add(registry);
+    names.add(DEFAULT_NAMESPACE);
+    for (String name : names) {
+      Path candidate = directory.resolve(name);
+      if (Files.isDirectory(candidate)) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+
+  /** Returns the endpoint of the registry's own origin, with all capabilities. */
+  static RegistryEndpoint origin(String registry, boolean plainHttp) {
+    HttpUrl url = HttpUrl.get(HostsFile.originUrl(registry));
+    if (plainHttp) {
+      url = url.newBuilder().scheme("http").build();
+    }
+    HttpUrl apiRoot = url.newBuilder().addPathSegment("v2").addPathSegment("").build();
+    return new RegistryEndpoint(
+        registry, apiRoot, EnumSet.allOf(Capability.class), ConnectionSetup.DEFAULT, Map.of());
+  }
+}

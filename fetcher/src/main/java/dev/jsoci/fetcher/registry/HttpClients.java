@@ -1,0 +1,201 @@
+package dev.jsoci.fetcher.registry;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.OkHttpClient;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The HTTP clients of one {@link RegistryClient}: a base client, and one client per distinct
+ * {@link ConnectionSetup}. All share one connection pool and dispatcher. Redirects are never
+ * followed by OkHttp, because {@link Transport} follows them itself to drop credentials on the way
+ * to another host. Thread-safe.
+ */
+final class HttpClients implements AutoCloseable {
+  private final OkHttpClient base;
+  private final Map<ConnectionSetup, OkHttpClient> clients = new ConcurrentHashMap<>();
+
+  HttpClients(RegistryOptions options) {
+    this.base =
+        new OkHttpClient.Builder()
+            .connectTimeout(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .readTimeout(options.readTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .writeTimeout(options.readTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .callTimeout(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .followRedirects(false)
+            .followSslRedirects(false)
+            .build();
+  }
+
+  /** Returns the client with the JDK's default trust and no client certificate. */
+  OkHttpClient base() {
+    return base;
+  }
+
+  /**
+   * Returns the client for {@code setup}, building it on first use.
+   *
+   * @throws IOException if a CA or client certificate file cannot be read
+   */
+  OkHttpClient clientFor(ConnectionSetup setup) throws IOException {
+    if (setup.equals(ConnectionSetup.DEFAULT)) {
+      return base;
+    }
+    OkHttpClient client = clients.get(setup);
+    if (client == null) {
+      client = build(setup);
+      OkHttpClient raced = clients.putIfAbsent(setup, client);
+      client = raced != null ? raced : client;
+    }
+    return client;
+  }
+
+  private OkHttpClient build(ConnectionSetup setup) throws IOException {
+    OkHttpClient.Builder builder = base.newBuilder();
+    if (setup.connectTimeout() != null) {
+      builder.connectTimeout(setup.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+    if (!setup.skipVerify() && setup.caFiles().isEmpty() && setup.clientCertificates().isEmpty()) {
+      return builder.build();
+    }
+
+    try {
+      X509TrustManager trustManager =
+          setup.skipVerify() ? new TrustAllManager() : trustManager(setup.caFiles());
+      KeyManager @Nullable [] keyManagers = keyManagers(setup.clientCertificates());
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keyManagers, new TrustManager[] {trustManager}, null);
+      builder.sslSocketFactory(context.getSocketFactory(), trustManager);
+      if (setup.skipVerify()) {
+        builder.hostnameVerifier((hostname, session) -> true);
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot set up TLS for registry host: " + e.getMessage(), e);
+    }
+    return builder.build();
+  }
+
+  /** Returns a trust manager that accepts the JDK's default authorities and those of caFiles. */
+  private static X509TrustManager trustManager(List<Path> caFiles)
+      throws IOException, GeneralSecurityException {
+    X509TrustManager system = defaultTrustManager(null);
+    if (caFiles.isEmpty()) {
+      return system;
+    }
+    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+    store.load(null, null);
+    int index = 0;
+    for (Path file : caFiles) {
+      for (X509Certificate certificate : PemFiles.readCertificates(file)) {
+        store.setCertificateEntry("ca-" + index++, certificate);
+      }
+    }
+    return new EitherTrustManager(defaultTrustManager(store), system);
+  }
+
+  private static X509TrustManager defaultTrustManager(@Nullable KeyStore store)
+      throws GeneralSecurityException {
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    factory.init(store);
+    for (TrustManager manager : factory.getTrustManagers()) {
+      if (manager instanceof X509TrustManager) {
+        return (X509TrustManager) manager;
+      }
+    }
+    throw new GeneralSecurityException("the JDK offers no X509TrustManager");
+  }
+
+  private static KeyManager @Nullable [] keyManagers(
+      List<ConnectionSetup.ClientCertificate> certificates)
+      throws IOException, GeneralSecurityException {
+    if (certificates.isEmpty()) {
+      return null;
+    }
+    char[] password = new char[0];
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    store.load(null, null);
+    int index = 0;
+    for (ConnectionSetup.ClientCertificate certificate : certificates) {
+      List<X509Certificate> chain = PemFiles.readCertificates(certificate.certificateFile());
+      PrivateKey key = PemFiles.readPrivateKey(certificate.keyFile());
+      store.setKeyEntry(
+          "client-" + index++, key, password, chain.toArray(new X509Certificate[0]));
+    }
+    KeyManagerFactory factory =
+        KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    factory.init(store, password);
+    return factory.getKeyManagers();
+  }
+
+  /** Stops the dispatcher threads and closes pooled connections. */
+  @Override
+  public void close() {
+    base.dispatcher().executorService().shutdown();
+    base.connectionPool().evictAll();
+  }
+
+  /** Trusts a chain that either of two managers trusts; the custom authorities are tried first. */
+  private static final class EitherTrustManager implements X509TrustManager {
+    private final X509TrustManager first;
+    private final X509TrustManager second;
+
+    EitherTrustManager(X509TrustManager first, X509TrustManager second) {
+      this.first = first;
+      this.second = second;
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      second.checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      try {
+        first.checkServerTrusted(chain, authType);
+      } catch (CertificateException e) {
+        second.checkServerTrusted(chain, authType);
+      }
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      List<X509Certificate> issuers = new ArrayList<>(List.of(first.getAcceptedIssuers()));
+      issuers.addAll(List.of(second.getAcceptedIssuers()));
+      return issuers.toArray(new X509Certificate[0]);
+    }
+  }
+
+  /** Trusts every server certificate, for hosts with {@code skip_verify = true} only. */
+  private static final class TrustAllManager implements X509TrustManager {
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+}

@@ -1,0 +1,370 @@
+package dev.jsoci.fetcher.registry;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import okhttp3.Call;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.Buffer;
+import okio.BufferedSource;
+import okio.ForwardingSource;
+import okio.Okio;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends registry requests: adds the headers from {@code hosts.toml} and the authorization, answers
+ * authentication challenges once, follows redirects by hand, retries with backoff, and reports
+ * every exchange to the {@link RegistryListener}.
+ *
+ * <p>Redirects (301, 302, 303, 307, 308) of GET and HEAD requests are followed up to 10 times.
+ * When a redirect leads to another origin (scheme, host or port), typically a signed object-store
+ * URL, the {@code Authorization} header and the {@code hosts.toml} headers are dropped and the
+ * base HTTP client is used, because such URLs carry their own signature and reject other
+ * credentials. Log lines show URLs without their query string.
+ *
+ * <p>Thread-safe; each call blocks until its response arrives.
+ */
+final class Transport {
+  private static final Logger logger = LoggerFactory.getLogger(Transport.class);
+  private static final int MAX_REDIRECTS = 10;
+
+  /**
+   * One request to send, without {@code Authorization}.
+   *
+   * @param registry the registry host of the image reference, for the listener and messages
+   * @param endpoint the host whose TLS settings apply, or null for the base client
+   * @param request the request
+   * @param scope the token scope for a registry API request, which also turns on the {@code
+   *     hosts.toml} headers and authentication; null for authorization servers and signed URLs
+   * @param retryable whether the request may be sent again after a failure
+   * @param streaming whether the response body is handed to the caller as a stream, so that no
+   *     call timeout applies
+   */
+  record Exchange(
+      String registry,
+      @Nullable RegistryEndpoint endpoint,
+      Request request,
+      @Nullable String scope,
+      boolean retryable,
+      boolean streaming) {}
+
+  /**
+   * Reads a response. The handler closes the response, unless it returns it to its caller; when it
+   * throws, the transport closes it.
+   */
+  @FunctionalInterface
+  interface ResponseHandler<T> {
+    T handle(Response response) throws IOException;
+  }
+
+  private final RegistryOptions options;
+  private final HttpClients clients;
+  private final RetryPolicy retryPolicy;
+  private final Authenticator authenticator;
+
+  Transport(RegistryOptions options, HttpClients clients) {
+    this.options = options;
+    this.clients = clients;
+    this.retryPolicy = new RetryPolicy(options);
+    this.authenticator = new Authenticator(options, this);
+  }
+
+  /**
+   * Sends {@code exchange} and hands the response to {@code handler}, retrying on connection
+   * failures, on retryable statuses and on handler failures that are not {@link
+   * RegistryException}s, within the retry limits of the options.
+   *
+   * @throws RegistryException when every attempt failed, or when the handler rejects the response
+   */
+  <T> T execute(Exchange exchange, ResponseHandler<T> handler) throws IOException {
+    Instant start = options.clock().instant();
+    for (int attempt = 1; ; attempt++) {
+      boolean mayRetry = exchange.retryable() && attempt <= options.maxRetries();
+
+      Response response;
+      try {
+        response = send(exchange);
+      } catch (IOException e) {
+        if (e instanceof RegistryException) {
+          throw e;
+        }
+        if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
+          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt), e.toString())) {
+            continue;
+          }
+        }
+        throw gaveUp(exchange, attempt, e);
+      }
+
+      int status = response.code();
+      if (RetryPolicy.isRetryableStatus(status)) {
+        if (mayRetry) {
+          Duration wait = retryWait(response, attempt);
+          if (fitsBudget(start, wait)) {
+            response.close();
+            waitForRetry(exchange, start, wait, "status " + status);
+            continue;
+          }
+        }
+        if (attempt > 1) {
+          try (response) {
+            throw new RegistryException(
+                "giving up after " + attempt + " attempts",
+                response.request().method(),
+                response.request().url(),
+                status,
+                ErrorResponses.errorsOf(response),
+                null);
+          }
+        }
+      }
+
+      try {
+        return handler.handle(response);
+      } catch (IOException e) {
+        response.close();
+        if (e instanceof RegistryException) {
+          throw e;
+        }
+        if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
+          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt), e.toString())) {
+            continue;
+          }
+        }
+        throw gaveUp(exchange, attempt, e);
+      } catch (RuntimeException e) {
+        response.close();
+        throw e;
+      }
+    }
+  }
+
+  private Duration retryWait(Response response, int attempt) {
+    int status = response.code();
+    if (status == 429 || status == 503) {
+      Duration retryAfter =
+          retryPolicy.retryAfter(response.header("Retry-After"), options.clock().instant());
+      if (retryAfter != null) {
+        return retryAfter;
+      }
+    }
+    return retryPolicy.backoff(attempt);
+  }
+
+  private boolean fitsBudget(Instant start, Duration wait) {
+    Duration elapsed = Duration.between(start, options.clock().instant());
+    return elapsed.plus(wait).compareTo(options.maxRetryDuration()) <= 0;
+  }
+
+  /** Sleeps before the next attempt; returns false when the wait does not fit the time budget. */
+  private boolean waitForRetry(Exchange exchange, Instant start, Duration wait, String reason)
+      throws IOException {
+    if (!fitsBudget(start, wait)) {
+      return false;
+    }
+    Request request = exchange.request();
+    String host = RegistryEndpoint.authorityOf(request.url());
+    logger.debug(
+        "retrying request op={} url={} reason={} waitMillis={}",
+        request.method(),
+        RegistryException.withoutQuery(request.url()),
+        reason,
+        wait.toMillis());
+    options.listener().retryScheduled(exchange.registry(), host, request.method(), wait);
+    try {
+      options.sleeper().sleep(wait);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting to retry " + request.method());
+    }
+    return true;
+  }
+
+  private static RegistryException gaveUp(Exchange exchange, int attempts, IOException cause) {
+    Request request = exchange.request();
+    return new RegistryException(
+        request.method()
+            + " "
+            + RegistryException.withoutQuery(request.url())
+            + " failed after "
+            + attempts
+            + (attempts == 1 ? " attempt: " : " attempts: ")
+            + cause,
+        cause);
+  }
+
+  /** Sends one attempt: authorization, one answer to a challenge, redirects. */
+  private Response send(Exchange exchange) throws IOException {
+    Request.Builder builder =
+        exchange.request().newBuilder().header("User-Agent", options.userAgent());
+    if (exchange.request().header("Accept-Encoding") == null) {
+      // Byte ranges and digests refer to the stored bytes, so no transfer compression.
+      builder.header("Accept-Encoding", "identity");
+    }
+    RegistryEndpoint endpoint = exchange.endpoint();
+    String scope = exchange.scope();
+    OkHttpClient client =
+        endpoint == null ? clients.base() : clients.clientFor(endpoint.connection());
+    if (endpoint == null || scope == null) {
+      return followRedirects(exchange, client, builder.build());
+    }
+
+    for (Map.Entry<String, List<String>> header : endpoint.headers().entrySet()) {
+      builder.removeHeader(header.getKey());
+      for (String value : header.getValue()) {
+        builder.addHeader(header.getKey(), value);
+      }
+    }
+    Request request = builder.build();
+
+    String authorization = authenticator.authorizationFor(exchange.registry(), endpoint, scope);
+    Response response =
+        followRedirects(exchange, client, withAuthorization(request, authorization));
+    if (response.code() != 401 && response.code() != 403) {
+      return response;
+    }
+    String renewed;
+    try {
+      renewed =
+          authenticator.reauthorize(exchange.registry(), endpoint, scope, authorization, response);
+    } catch (IOException | RuntimeException e) {
+      response.close();
+      throw e;
+    }
+    if (renewed == null) {
+      return response;
+    }
+    response.close();
+    return followRedirects(exchange, client, withAuthorization(request, renewed));
+  }
+
+  private static Request withAuthorization(Request request, @Nullable String authorization) {
+    if (authorization == null) {
+      return request;
+    }
+    return request.newBuilder().header("Authorization", authorization).build();
+  }
+
+  private Response followRedirects(Exchange exchange, OkHttpClient client, Request request)
+      throws IOException {
+    HttpUrl origin = request.url();
+    Request current = request;
+    OkHttpClient currentClient = client;
+    for (int redirects = 0; ; redirects++) {
+      Response response = call(exchange, currentClient, current);
+      String method = current.method();
+      boolean followable = method.equals("GET") || method.equals("HEAD");
+      String location = response.header("Location");
+      if (!isRedirect(response.code()) || !followable || location == null) {
+        return response;
+      }
+      response.close();
+
+      HttpUrl target = current.url().resolve(location);
+      if (target == null) {
+        throw new RegistryException(
+            method + " " + RegistryException.withoutQuery(current.url())
+                + " redirected to an invalid location");
+      }
+      if (redirects == MAX_REDIRECTS) {
+        throw new RegistryException(
+            method + " " + RegistryException.withoutQuery(request.url()) + " redirected more than "
+                + MAX_REDIRECTS + " times");
+      }
+      Request.Builder next = current.newBuilder().url(target);
+      if (!sameOrigin(target, origin)) {
+        next.removeHeader("Authorization");
+        RegistryEndpoint endpoint = exchange.endpoint();
+        if (endpoint != null) {
+          endpoint.headers().keySet().forEach(next::removeHeader);
+        }
+        currentClient = clients.base();
+      }
+      logger.debug(
+          "following redirect op={} from={} to={}",
+          method,
+          RegistryException.withoutQuery(current.url()),
+          RegistryException.withoutQuery(target));
+      current = next.build();
+    }
+  }
+
+  static boolean isRedirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  }
+
+  static boolean sameOrigin(HttpUrl a, HttpUrl b) {
+    return a.scheme().equals(b.scheme()) && a.host().equals(b.host()) && a.port() == b.port();
+  }
+
+  private Response call(Exchange exchange, OkHttpClient client, Request request)
+      throws IOException {
+    Call call = client.newCall(request);
+    if (exchange.streaming()) {
+      call.timeout().timeout(0, TimeUnit.NANOSECONDS);
+    }
+    String host = RegistryEndpoint.authorityOf(request.url());
+    Response response;
+    try {
+      response = call.execute();
+    } catch (IOException e) {
+      options.listener().requestFailed(exchange.registry(), host, request.method(), e);
+      throw e;
+    }
+    options.listener().responseReceived(exchange.registry(), host, request.method(), response.code());
+    ResponseBody counted = new CountingBody(response.body(), exchange.registry(), host);
+    return response.newBuilder().body(counted).build();
+  }
+
+  /** A response body that reports the bytes read from it to the listener. */
+  private final class CountingBody extends ResponseBody {
+    private final ResponseBody delegate;
+    private final BufferedSource source;
+
+    CountingBody(ResponseBody delegate, String registry, String host) {
+      this.delegate = delegate;
+      this.source =
+          Okio.buffer(
+              new ForwardingSource(delegate.source()) {
+                @Override
+                public long read(Buffer sink, long byteCount) throws IOException {
+                  long read = super.read(sink, byteCount);
+                  if (read > 0) {
+                    options.listener().bytesReceived(registry, host, read);
+                  }
+                  return read;
+                }
+              });
+    }
+
+    @Override
+    public okhttp3.@Nullable MediaType contentType() {
+      return delegate.contentType();
+    }
+
+    @Override
+    public long contentLength() {
+      return delegate.contentLength();
+    }
+
+    @Override
+    public BufferedSource source() {
+      return source;
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+}

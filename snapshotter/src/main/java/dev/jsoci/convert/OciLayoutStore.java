@@ -1,0 +1,272 @@
+package dev.jsoci.convert;
+
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.ImageIndex;
+import dev.jsoci.oci.MediaType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An OCI image layout directory (image-spec v1.1, "image-layout"):
+ *
+ * <ul>
+ *   <li>{@code oci-layout}: {@code {"imageLayoutVersion":"1.0.0"}};
+ *   <li>{@code index.json}: an image index whose entries are the tagged images, each tag in the
+ *       entry's {@code org.opencontainers.image.ref.name} annotation;
+ *   <li>{@code blobs/<algorithm>/<hex>}: every manifest, index, config and layer by digest.
+ * </ul>
+ *
+ * <p>Blobs are written to a temporary file under {@code blobs/<algorithm>} and renamed once their
+ * digest is checked, and {@code index.json} is replaced by a rename, so readers never see partial
+ * content. Not thread-safe, and two processes writing tags at once may lose one of them.
+ */
+public final class OciLayoutStore implements ImageStore {
+  /** The annotation of an {@code index.json} entry that holds its tag. */
+  public static final String REF_NAME = "org.opencontainers.image.ref.name";
+
+  private static final String LAYOUT_FILE = "oci-layout";
+  private static final String INDEX_FILE = "index.json";
+  private static final String LAYOUT_CONTENT = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+  private final Path directory;
+
+  private OciLayoutStore(Path directory) {
+    this.directory = directory;
+  }
+
+  /**
+   * Opens an existing layout.
+   *
+   * @throws NoSuchFileException when {@code directory} has no {@code oci-layout} file
+   */
+  public static OciLayoutStore open(Path directory) throws IOException {
+    if (!Files.isRegularFile(directory.resolve(LAYOUT_FILE))) {
+      throw new NoSuchFileException(
+          directory.resolve(LAYOUT_FILE).toString(), null, "not an OCI image layout");
+    }
+    return new OciLayoutStore(directory);
+  }
+
+  /** Opens the layout at {@code directory}, creating the directory and its files when missing. */
+  public static OciLayoutStore openOrCreate(Path directory) throws IOException {
+    Files.createDirectories(directory);
+    Path layoutFile = directory.resolve(LAYOUT_FILE);
+    if (!Files.exists(layoutFile)) {
+      writeAtomically(layoutFile, LAYOUT_CONTENT.getBytes(StandardCharsets.UTF_8));
+    }
+    if (!Files.exists(directory.resolve(INDEX_FILE))) {
+      ImageIndex empty = new ImageIndex(MediaType.OCI_INDEX, "", List.of(), null, Map.of());
+      writeAtomically(directory.resolve(INDEX_FILE), empty.toBytes());
+    }
+    return new OciLayoutStore(directory);
+  }
+
+  public Path directory() {
+    return directory;
+  }
+
+  @Override
+  public String name() {
+    return "oci:" + directory;
+  }
+
+  /** Returns the entries of {@code index.json}, each the descriptor of a tagged image. */
+  public List<Descriptor> entries() throws IOException {
+    return readIndexFile().manifests();
+  }
+
+  /**
+   * Resolves a tag through the {@code org.opencontainers.image.ref.name} annotations of {@code
+   * index.json}, or a digest through the blobs. When several entries have the tag, the last wins.
+   */
+  @Override
+  public Descriptor resolve(String reference) throws IOException {
+    if (reference.startsWith(Digest.SHA256 + ":") || reference.startsWith(Digest.SHA512 + ":")) {
+      Digest digest = Digest.parse(reference);
+      for (Descriptor entry : entries()) {
+        if (entry.digest().equals(digest)) {
+          return Descriptor.of(entry.mediaType(), digest, entry.size());
+        }
+      }
+      byte[] bytes = readManifest(digest);
+      return Descriptor.of(ManifestDocuments.mediaTypeOf(bytes), digest, bytes.length);
+    }
+
+    @Nullable Descriptor found = null;
+    for (Descriptor entry : entries()) {
+      if (reference.equals(entry.annotation(REF_NAME))) {
+        found = entry;
+      }
+    }
+    if (found == null) {
+      throw new NoSuchFileException(
+          directory.resolve(INDEX_FILE).toString(), null, "no image tagged \"" + reference + "\"");
+    }
+    return found;
+  }
+
+  @Override
+  public byte[] readManifest(Digest digest) throws IOException {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(blobPath(digest));
+    } catch (NoSuchFileException e) {
+      throw new NoSuchFileException(
+          blobPath(digest).toString(), null, "manifest " + digest + " not found in " + name());
+    }
+    Digest actual = digest.hasher().update(bytes).digest();
+    if (!actual.equals(digest)) {
+      throw new BlobDigestMismatchException(
+          "manifest " + digest + " of " + name(), digest, actual, bytes.length);
+    }
+    return bytes;
+  }
+
+  @Override
+  public InputStream openBlob(Descriptor blob) throws IOException {
+    Path path = blobPath(blob.digest());
+    InputStream in;
+    try {
+      in = Files.newInputStream(path);
+    } catch (NoSuchFileException e) {
+      throw new NoSuchFileException(
+          path.toString(), null, "blob " + blob.digest() + " not found in " + name());
+    }
+    return new DigestCheckingInputStream(in, blob, "blob " + blob.digest() + " of " + name());
+  }
+
+  @Override
+  public boolean hasBlob(Digest digest) {
+    return Files.isRegularFile(blobPath(digest));
+  }
+
+  @Override
+  public boolean hasManifest(Digest digest) {
+    return hasBlob(digest);
+  }
+
+  @Override
+  public BlobWriter newBlobWriter(@Nullable Descriptor expected) throws IOException {
+    Path blobs = directory.resolve("blobs").resolve(Digest.SHA256);
+    Files.createDirectories(blobs);
+    Path temporary = Files.createTempFile(blobs, ".partial-", "");
+    return new FileBlobWriter(temporary);
+  }
+
+  /**
+   * Stores the manifest as a blob and, with a tag, points the tag's {@code index.json} entry at
+   * it: an entry with the same tag is replaced in place, otherwise one is appended.
+   */
+  @Override
+  public void writeManifest(Descriptor descriptor, byte[] bytes, @Nullable String tag)
+      throws IOException {
+    writeBlob(descriptor, bytes);
+    if (tag == null) {
+      return;
+    }
+
+    Descriptor entry =
+        Descriptor.builder(descriptor.mediaType(), descriptor.digest(), descriptor.size())
+            .annotations(Map.of(REF_NAME, tag))
+            .build();
+    ImageIndex index = readIndexFile();
+    List<Descriptor> entries = new ArrayList<>();
+    boolean replaced = false;
+    for (Descriptor existing : index.manifests()) {
+      if (tag.equals(existing.annotation(REF_NAME))) {
+        if (!replaced) {
+          entries.add(entry);
+          replaced = true;
+        }
+      } else {
+        entries.add(existing);
+      }
+    }
+    if (!replaced) {
+      entries.add(entry);
+    }
+    ImageIndex updated =
+        new ImageIndex(MediaType.OCI_INDEX, "", entries, index.subject(), index.annotations());
+    writeAtomically(directory.resolve(INDEX_FILE), updated.toBytes());
+  }
+
+  @Override
+  public void close() {}
+
+  private ImageIndex readIndexFile() throws IOException {
+    return ImageIndex.parse(Files.readAllBytes(directory.resolve(INDEX_FILE)));
+  }
+
+  private Path blobPath(Digest digest) {
+    return directory.resolve("blobs").resolve(digest.algorithm()).resolve(digest.encoded());
+  }
+
+  private static void writeAtomically(Path target, byte[] bytes) throws IOException {
+    Path temporary = Files.createTempFile(target.toAbsolutePath().getParent(), ".partial-", "");
+    try {
+      Files.write(temporary, bytes);
+      Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(temporary);
+    }
+  }
+
+  /** Writes a blob to a temporary file and renames it to its digest on commit. */
+  private final class FileBlobWriter extends BlobWriter {
+    private final Path temporary;
+    private final OutputStream out;
+
+    FileBlobWriter(Path temporary) throws IOException {
+      this.temporary = temporary;
+      this.out = Files.newOutputStream(temporary);
+    }
+
+    @Override
+    protected void writeContent(byte[] buffer, int offset, int length) throws IOException {
+      out.write(buffer, offset, length);
+    }
+
+    @Override
+    protected boolean publish(Digest digest, long sizeBytes) throws IOException {
+      out.close();
+      Path target = blobPath(digest);
+      if (Files.exists(target)) {
+        return false;
+      }
+      Files.createDirectories(target.getParent());
+      try {
+        Files.move(temporary, target);
+      } catch (FileAlreadyExistsException e) {
+        // Another writer stored the same content first.
+        return false;
+      }
+      return true;
+    }
+
+    @Override
+    protected String storeName() {
+      return name();
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        out.close();
+      } finally {
+        Files.deleteIfExists(temporary);
+      }
+    }
+  }
+}
