@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 # Tools the tests and their fixtures call: GNU tar and gzip make layers, pigz makes
-# multi-block gzip shapes, python3 writes tars with tarfile.
-packages=(tar gzip pigz python3 maven openjdk-17-jdk-headless)
+# multi-block gzip shapes, python3 writes tars with tarfile, docker-registry serves images on
+# loopback, apache2-utils makes bcrypt htpasswd files for its Basic auth.
+packages=(tar gzip pigz python3 maven openjdk-17-jdk-headless docker-registry apache2-utils)
 
 missing=()
 for package in "${packages[@]}"; do

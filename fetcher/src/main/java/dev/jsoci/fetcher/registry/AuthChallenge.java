@@ -21,8 +21,7 @@ record AuthChallenge(String scheme, Map<String, String> parameters) {
   }
 
   /** Returns the parameter {@code name} (lowercase), or null. */
-  @Nullable
-  String parameter(String name) {
+  @Nullable String parameter(String name) {
     return parameters.get(name);
   }
 
@@ -36,10 +35,10 @@ record AuthChallenge(String scheme, Map<String, String> parameters) {
    * Parses every challenge of the given {@code WWW-Authenticate} header values.
    *
    * <p>The grammar (RFC 7235 section 2.1, with list syntax from RFC 7230 section 7): {@code
-   * challenge = auth-scheme [ 1*SP #auth-param ]} and {@code auth-param = token BWS "=" BWS (
-   * token / quoted-string )}. A header may hold several challenges separated by commas, and a
-   * token followed by {@code =} is a parameter of the challenge before it. Quoted strings may
-   * contain commas and backslash escapes. Input that does not fit is skipped, never rejected.
+   * challenge = auth-scheme [ 1*SP #auth-param ]} and {@code auth-param = token BWS "=" BWS ( token
+   * / quoted-string )}. A header may hold several challenges separated by commas, and a token
+   * followed by {@code =} is a parameter of the challenge before it. Quoted strings may contain
+   * commas and backslash escapes. Input that does not fit is skipped, never rejected.
    */
   static List<AuthChallenge> parse(List<String> headerValues) {
     List<AuthChallenge> challenges = new ArrayList<>();

@@ -5,7 +5,7 @@ import okhttp3.HttpUrl;
 
 /**
  * A registry that rejected the request for lack of valid credentials (status 401, or 403 after the
- * credentials were fetched again), or an authentication challenge that cannot be answered. The
+ * credentials were fetched again), or an authentication challenge without fitting credentials. The
  * message ends with what the user can do about it.
  */
 public final class AuthenticationException extends RegistryException {
@@ -26,8 +26,9 @@ public final class AuthenticationException extends RegistryException {
     super(description, method, url, statusCode, errors, null, advice(registryHost));
   }
 
-  /** Returns the advice for a registry host that asks for credentials. */
+  /** Returns the advice for a registry host that requires credentials. */
   static String advice(String registryHost) {
-    return "run docker login " + registryHost + " or set credentials in DOCKER_CONFIG";
+    String loginHost = DockerCredentialStore.isDockerHub(registryHost) ? "docker.io" : registryHost;
+    return "run docker login " + loginHost + " or set credentials in DOCKER_CONFIG";
   }
 }

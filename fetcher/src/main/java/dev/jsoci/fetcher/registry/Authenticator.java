@@ -24,8 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers registry authentication challenges and caches the resulting {@code Authorization} values
- * per host and scope.
+ * Responds to registry authentication challenges and caches the resulting {@code Authorization}
+ * values per host and scope.
  *
  * <h2>Flow</h2>
  *
@@ -36,21 +36,21 @@ import org.slf4j.LoggerFactory;
  *       body says the authorization has expired, as ECR does), leads to one new value and one
  *       resend. A second rejection is returned to the caller.
  *   <li>{@code Basic} challenges (RFC 7617) are answered with the user name and password of the
- *       credential store; without credentials they fail with advice to log in.
+ *       credential store. Without credentials they fail with advice to log in.
  *   <li>{@code Bearer} challenges (RFC 6750) name a {@code realm}, {@code service} and {@code
- *       scope}. With credentials the client sends the OAuth2 form ({@code POST realm},
- *       RFC 6749 section 6 for an identity token as {@code grant_type=refresh_token}, section 4.3
- *       for {@code grant_type=password}); when the server answers 400, 401, 404 or 405 and a user
- *       name is known, it falls back to {@code GET realm?service=..&scope=..} with Basic
- *       credentials, the Docker registry token protocol. Without credentials it sends that GET
- *       anonymously. The answer's {@code token} (or {@code access_token}) is used for {@code
- *       expires_in} seconds, or for the default lifetime.
+ *       scope}. With credentials the client sends the OAuth2 form ({@code POST realm}, RFC 6749
+ *       section 6 for an identity token as {@code grant_type=refresh_token}, section 4.3 for {@code
+ *       grant_type=password}). When the server responds 400, 401, 404 or 405 and a user name is
+ *       known, it falls back to {@code GET realm?service=..&scope=..} with Basic credentials, the
+ *       Docker registry token protocol. Without credentials it sends that GET anonymously. The
+ *       answer's {@code token} (or {@code access_token}) is used for {@code expires_in} seconds, or
+ *       for the default lifetime.
  * </ol>
  *
- * <p>Scopes are {@code repository:<name>:pull} or {@code repository:<name>:pull,push}; the
- * challenge's own scopes are added to the request for the authorization server. Concurrent
- * requests that need a new value for one host and scope share a single request to the
- * authorization server. Values are never logged.
+ * <p>Scopes are {@code repository:<name>:pull} or {@code repository:<name>:pull,push}, and the
+ * challenge's own scopes are added to the request for the authorization server. Concurrent requests
+ * that need a new value for one host and scope share a single request to the authorization server.
+ * Values are never logged.
  */
 final class Authenticator {
   private static final Logger logger = LoggerFactory.getLogger(Authenticator.class);
@@ -70,11 +70,14 @@ final class Authenticator {
 
   private static final String CLIENT_ID = "jsoci";
 
+  /** Authorization server responses are small JSON objects, so larger ones are rejected. */
+  private static final long MAX_ANSWER_BYTES = 1 << 20;
+
   private final RegistryOptions options;
   private final Transport transport;
   private final Map<String, HostState> hosts = new ConcurrentHashMap<>();
 
-  /** What is known about one host: its last challenge and the values per scope. */
+  /** The state of one host: its last challenge and the values per scope. */
   private static final class HostState {
     volatile @Nullable AuthChallenge challenge;
     final Map<String, Grant> grants = new ConcurrentHashMap<>();
@@ -95,11 +98,10 @@ final class Authenticator {
   }
 
   /**
-   * Returns the {@code Authorization} value to send to {@code endpoint} for {@code scope}, or
-   * null when the host has not asked for authentication yet. May contact the authorization server.
+   * Returns the {@code Authorization} value to send to {@code endpoint} for {@code scope}, or null
+   * when the host has not asked for authentication yet. May contact the authorization server.
    */
-  @Nullable
-  String authorizationFor(String registry, RegistryEndpoint endpoint, String scope)
+  @Nullable String authorizationFor(String registry, RegistryEndpoint endpoint, String scope)
       throws IOException {
     HostState state = hosts.get(endpoint.authority());
     if (state == null) {
@@ -118,14 +120,13 @@ final class Authenticator {
   }
 
   /**
-   * Returns a new {@code Authorization} value after {@code response} (a 401 or 403) rejected
-   * {@code sent}, or null when the response is final: a 403 not caused by expiry, or a 401
-   * without a challenge. Does not close the response.
+   * Returns a new {@code Authorization} value after {@code response} (a 401 or 403) rejected {@code
+   * sent}, or null when the response is final: a 403 not caused by expiry, or a 401 without a
+   * challenge. Does not close the response.
    *
-   * @throws AuthenticationException when the challenge cannot be answered
+   * @throws AuthenticationException when no credentials fit the challenge
    */
-  @Nullable
-  String reauthorize(
+  @Nullable String reauthorize(
       String registry,
       RegistryEndpoint endpoint,
       String scope,
@@ -140,7 +141,7 @@ final class Authenticator {
               && current != null
               && current.authorization.equals(sent)
               && !options.clock().instant().isBefore(current.nearExpiryAt);
-      if (!nearExpiry && !bodySaysExpired(response)) {
+      if (!nearExpiry && !reportsExpiry(response)) {
         return null;
       }
     }
@@ -152,8 +153,12 @@ final class Authenticator {
     }
     if (challenge == null && !challenges.isEmpty()) {
       throw new AuthenticationException(
-          "registry host " + endpoint.authority() + " asks for the unsupported authentication"
-              + " scheme " + challenges.get(0).scheme() + "; only Bearer and Basic are supported");
+          "registry host "
+              + endpoint.authority()
+              + " asks for the unsupported authentication"
+              + " scheme "
+              + challenges.get(0).scheme()
+              + "; only Bearer and Basic are supported");
     }
     if (challenge == null) {
       challenge = state.challenge;
@@ -175,7 +180,7 @@ final class Authenticator {
     return obtain(registry, endpoint, state, scope, challenge, rejected).authorization;
   }
 
-  private static boolean bodySaysExpired(Response response) {
+  private static boolean reportsExpiry(Response response) {
     for (RegistryError error : ErrorResponses.errorsOf(response)) {
       if (error.message().toLowerCase(java.util.Locale.ROOT).contains(EXPIRED_MESSAGE)) {
         return true;
@@ -246,8 +251,12 @@ final class Authenticator {
     Optional<Credentials> credentials = options.credentials().lookup(endpoint.authority());
     if (credentials.isEmpty() || credentials.get().isIdentityToken()) {
       throw new AuthenticationException(
-          "registry host " + endpoint.authority() + " requires a user name and password ("
-              + challenge + "); " + AuthenticationException.advice(endpoint.authority()));
+          "registry host "
+              + endpoint.authority()
+              + " requires a user name and password ("
+              + challenge
+              + "); "
+              + AuthenticationException.advice(endpoint.authority()));
     }
     Instant never = Instant.MAX;
     return new Grant(basic(credentials.get()), never, never);
@@ -264,17 +273,19 @@ final class Authenticator {
     HttpUrl realm = HttpUrl.parse(challenge.realm());
     if (realm == null) {
       throw new AuthenticationException(
-          "registry host " + endpoint.authority() + " sent a Bearer challenge with the invalid"
-              + " realm \"" + challenge.realm() + "\"");
+          "registry host "
+              + endpoint.authority()
+              + " sent a Bearer challenge with the invalid"
+              + " realm \""
+              + challenge.realm()
+              + "\"");
     }
     List<String> scopes = new ArrayList<>();
-    scopes.add(scope);
     String challengeScope = challenge.parameter("scope");
-    if (challengeScope != null) {
-      for (String extra : challengeScope.split(" ")) {
-        if (!extra.isEmpty() && !scopes.contains(extra)) {
-          scopes.add(extra);
-        }
+    String allScopes = challengeScope == null ? scope : scope + " " + challengeScope;
+    for (String item : allScopes.split(" ")) {
+      if (!item.isEmpty() && !scopes.contains(item)) {
+        scopes.add(item);
       }
     }
     String service = challenge.parameter("service");
@@ -369,17 +380,22 @@ final class Authenticator {
       }
       JsonNode json;
       try {
-        json = JSON.readTree(response.body().source().readByteArray(1 << 20));
+        byte[] body = BoundedBody.read(response.body(), MAX_ANSWER_BYTES);
+        json = body == null ? null : JSON.readTree(body);
       } catch (IOException e) {
         throw new RegistryException(
-            "authorization server " + RegistryException.withoutQuery(realm)
+            "authorization server "
+                + RegistryException.withoutQuery(realm)
                 + " returned invalid JSON",
             e);
       }
       if (json == null || !json.isObject()) {
         throw new RegistryException(
-            "authorization server " + RegistryException.withoutQuery(realm)
-                + " returned no JSON object");
+            "authorization server "
+                + RegistryException.withoutQuery(realm)
+                + " returned no JSON object of at most "
+                + MAX_ANSWER_BYTES
+                + " bytes");
       }
       return json;
     }
@@ -392,7 +408,8 @@ final class Authenticator {
     }
     if (value.isEmpty()) {
       throw new RegistryException(
-          "authorization server " + RegistryException.withoutQuery(realm)
+          "authorization server "
+              + RegistryException.withoutQuery(realm)
               + " returned neither token nor access_token");
     }
     long seconds = answer.path("expires_in").asLong(0);

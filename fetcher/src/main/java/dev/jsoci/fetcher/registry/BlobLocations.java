@@ -20,10 +20,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A redirect target (a signed URL) is kept until the TTL of the options or the expiry the URL
  * carries, whichever comes first, minus a safety margin. Recognised expiry hints: {@code
- * X-Amz-Date} with {@code X-Amz-Expires} (AWS Signature Version 4), {@code X-Goog-Date} with
- * {@code X-Goog-Expires} (Google Cloud Storage V4), {@code Expires} in Unix seconds (S3 signature
- * version 2, CloudFront), and {@code se} (Azure shared access signatures). At most {@value
- * #MAX_ENTRIES} blobs are kept, the least recently used dropped first. Thread-safe.
+ * X-Amz-Date} with {@code X-Amz-Expires} (AWS Signature Version 4), {@code X-Goog-Date} with {@code
+ * X-Goog-Expires} (Google Cloud Storage V4), {@code Expires} in Unix seconds (S3 signature version
+ * 2, CloudFront), and {@code se} (Azure shared access signatures). At most {@value #MAX_ENTRIES}
+ * blobs are kept, the least recently used dropped first. Thread-safe.
  */
 final class BlobLocations {
   private static final int MAX_ENTRIES = 4096;
@@ -35,7 +35,7 @@ final class BlobLocations {
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
 
   /**
-   * Where a blob is read from.
+   * The location a blob is read from.
    *
    * @param endpoint the registry endpoint that served the blob
    * @param url the blob URL: the endpoint's, or the redirect target on another host

@@ -1,6 +1,6 @@
 package dev.jsoci.fetcher.registry;
 
-/** What a blob push did. */
+/** The result of a blob push. */
 public enum BlobPushOutcome {
   /** The repository already had the blob, so nothing was sent. */
   ALREADY_EXISTS,

@@ -6,8 +6,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A parsed {@code Content-Range} response header (RFC 9110 section 14.4): {@code bytes
- * <first>-<last>/<complete length>} or {@code bytes <first>-<last>/*}, or {@code bytes
- * *}{@code /<complete length>} in a 416 response.
+ * <first>-<last>/<complete length>} or {@code bytes <first>-<last>/*}, or {@code bytes *}{@code
+ * /<complete length>} in a 416 response.
  *
  * @param first the first byte position, or -1 for the unsatisfied form
  * @param last the last byte position (inclusive), or -1 for the unsatisfied form

@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Runs Docker credential helper programs: {@code docker-credential-<name> get} reads the server
- * URL on standard input and prints {@code {"ServerURL": ..., "Username": ..., "Secret": ...}}. A
- * user name of {@code <token>} marks the secret as an identity token. A helper that exits with a
- * failure and prints "credentials not found" means there are none.
+ * Runs Docker credential helper programs: {@code docker-credential-<name> get} reads the server URL
+ * on standard input and prints {@code {"ServerURL": ..., "Username": ..., "Secret": ...}}. A user
+ * name of {@code <token>} marks the secret as an identity token. A helper that exits with a failure
+ * and prints "credentials not found" means there are none.
  */
 final class CredentialHelper {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -61,7 +61,7 @@ final class CredentialHelper {
     try (OutputStream stdin = process.getOutputStream()) {
       stdin.write(serverUrl.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      // The helper may exit before reading its input; its exit status tells what happened.
+      // The helper may exit before reading its input, and its exit status reports why.
     }
 
     int status;
@@ -88,7 +88,12 @@ final class CredentialHelper {
         return Optional.empty();
       }
       throw new IOException(
-          program + " get failed with exit status " + status + " for " + serverUrl + ": "
+          program
+              + " get failed with exit status "
+              + status
+              + " for "
+              + serverUrl
+              + ": "
               + firstLine(text));
     }
     return parse(program, serverUrl, text);
@@ -123,7 +128,10 @@ final class CredentialHelper {
         return candidate;
       }
       throw new IOException(
-          "credential helper " + program + " not found in " + directory
+          "credential helper "
+              + program
+              + " not found in "
+              + directory
               + "; install it or remove it from the Docker config");
     }
     String path = System.getenv("PATH");
@@ -139,7 +147,9 @@ final class CredentialHelper {
       }
     }
     throw new IOException(
-        "credential helper " + program + " not found on PATH; install it or remove it from the"
+        "credential helper "
+            + program
+            + " not found on PATH; install it or remove it from the"
             + " Docker config");
   }
 
@@ -158,7 +168,7 @@ final class CredentialHelper {
         total += read;
       }
     } catch (IOException e) {
-      // The process was killed or closed its output; what was read so far is kept.
+      // The process was killed or closed its output, so the bytes read so far are kept.
     }
   }
 

@@ -16,7 +16,7 @@ public interface CredentialStore {
   /**
    * Returns the credentials for {@code host}, or empty to access it anonymously.
    *
-   * @param host the {@code host[:port]} that asks for authentication, for example {@code
+   * @param host the {@code host[:port]} that requires authentication, for example {@code
    *     registry-1.docker.io} or {@code 127.0.0.1:5000}
    * @throws IOException if a credential source fails, for example a helper program
    */

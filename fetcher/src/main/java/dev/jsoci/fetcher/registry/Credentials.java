@@ -3,9 +3,9 @@ package dev.jsoci.fetcher.registry;
 import java.util.Objects;
 
 /**
- * A user name and secret for one registry. An empty user name means the secret is an identity
- * token (an OAuth2 refresh token, RFC 6749 section 6), as {@code docker login} stores for
- * registries that issue one.
+ * A user name and secret for one registry. An empty user name means the secret is an identity token
+ * (an OAuth2 refresh token, RFC 6749 section 6), as {@code docker login} stores for registries that
+ * issue one.
  *
  * <p>{@link #toString()} never shows the secret.
  */

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * {@code username} and {@code password}, or {@code identitytoken}. Docker Hub's hosts ({@code
  * docker.io}, {@code index.docker.io}, {@code registry-1.docker.io}) use the key {@code
  * https://index.docker.io/v1/}. An {@code auths} key may carry a scheme and a path ({@code
- * https://host:5000/v1/}); only its host and port are compared.
+ * https://host:5000/v1/}), and only its host and port are compared.
  *
  * <p>A missing file means no credentials. A file that is not valid JSON is logged at WARN and
  * treated as missing. The file is read again on each lookup, so a later {@code docker login} is
@@ -54,9 +53,9 @@ public final class DockerCredentialStore implements CredentialStore {
   }
 
   /**
-   * Returns the store for {@code $DOCKER_CONFIG/config.json}, or {@code ~/.docker/config.json}
-   * when {@code DOCKER_CONFIG} is unset, with helper programs found on {@code PATH} and stopped
-   * after 10 s.
+   * Returns the store for {@code $DOCKER_CONFIG/config.json}, or {@code ~/.docker/config.json} when
+   * {@code DOCKER_CONFIG} is unset, with helper programs found on {@code PATH} and stopped after 10
+   * s.
    */
   public static DockerCredentialStore fromEnvironment() {
     String dockerConfig = System.getenv("DOCKER_CONFIG");
@@ -141,7 +140,7 @@ public final class DockerCredentialStore implements CredentialStore {
     @Nullable JsonNode entry = auths.get(key);
     if (entry == null) {
       String wanted = hostOf(key);
-      for (Map.Entry<String, JsonNode> candidate : fieldsOf(auths)) {
+      for (Map.Entry<String, JsonNode> candidate : auths.properties()) {
         if (hostOf(candidate.getKey()).equals(wanted)) {
           entry = candidate.getValue();
           break;
@@ -188,12 +187,6 @@ public final class DockerCredentialStore implements CredentialStore {
       throw new IOException(
           "invalid auths entry for " + key + " in " + configFile + ": auth is not base64", e);
     }
-  }
-
-  private static List<Map.Entry<String, JsonNode>> fieldsOf(JsonNode object) {
-    List<Map.Entry<String, JsonNode>> fields = new ArrayList<>();
-    object.fields().forEachRemaining(fields::add);
-    return fields;
   }
 
   /** Returns whether {@code host} is one of Docker Hub's names. */

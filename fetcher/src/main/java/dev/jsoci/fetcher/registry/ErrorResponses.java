@@ -42,8 +42,8 @@ final class ErrorResponses {
   }
 
   /**
-   * Returns the exception for {@code response}: an {@link AuthenticationException} for 401 and
-   * 403, a {@link RegistryException} otherwise. Closes the response.
+   * Returns the exception for {@code response}: an {@link AuthenticationException} for 401 and 403,
+   * a {@link RegistryException} otherwise. Closes the response.
    *
    * @param description what failed, for example {@code cannot read manifest 127.0.0.1:5000/app:1}
    * @param registryHost the host named in the advice of an authentication failure

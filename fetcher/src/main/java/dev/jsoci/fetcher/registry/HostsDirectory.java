@@ -15,11 +15,11 @@ import org.jspecify.annotations.Nullable;
 /**
  * Finds the endpoints of a registry in a directory of containerd {@code hosts.toml} files.
  *
- * <p>For registry {@code host:port} the namespace directories {@code host_port_}, {@code
- * host:port} and {@code _default} are tried in this order (without a port: {@code host} and
- * {@code _default}), and the first one that exists is used: its {@code hosts.toml}, or Docker's
- * certificate files when it has none. Without any, the registry's origin is the only endpoint.
- * Files are read again when their modification time or size changes. Thread-safe.
+ * <p>For registry {@code host:port} the namespace directories {@code host_port_}, {@code host:port}
+ * and {@code _default} are tried in this order (without a port: {@code host} and {@code _default}),
+ * and the first one that exists is used: its {@code hosts.toml}, or Docker's certificate files when
+ * it has none. Without any, the registry's origin is the only endpoint. Files are read again when
+ * their modification time or size changes. Thread-safe.
  */
 final class HostsDirectory {
   private static final String DEFAULT_NAMESPACE = "_default";
@@ -30,7 +30,10 @@ final class HostsDirectory {
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
   private record Cached(
-      @Nullable Path file, @Nullable FileTime modified, long size, List<RegistryEndpoint> endpoints) {}
+      @Nullable Path file,
+      @Nullable FileTime modified,
+      long size,
+      List<RegistryEndpoint> endpoints) {}
 
   HostsDirectory(@Nullable Path directory, boolean plainHttp) {
     this.directory = directory;
@@ -82,7 +85,10 @@ final class HostsDirectory {
     }
     if (result.isEmpty()) {
       throw new RegistryException(
-          "no host of registry " + registry + " has the " + capability.tomlName()
+          "no host of registry "
+              + registry
+              + " has the "
+              + capability.tomlName()
               + " capability; check the capabilities in its hosts.toml");
     }
     return result;

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -29,17 +28,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads one containerd {@code hosts.toml} file into the ordered list of endpoints for a registry.
  *
- * <p>The file has top-level keys for the default server and {@code [host."<url>"]} tables for
- * other hosts, tried in file order before the server:
+ * <p>The file has top-level keys for the default server and {@code [host."<url>"]} tables for other
+ * hosts, tried in file order before the server:
  *
  * <ul>
- *   <li>{@code server}: the URL of the registry's own origin, tried last; when absent the origin
- *       is {@code https://<registry>} (Docker Hub: {@code https://registry-1.docker.io}).
- *   <li>{@code capabilities}: an array of {@code pull}, {@code resolve} and {@code push}; all
- *       three when absent.
+ *   <li>{@code server}: the URL of the registry's own origin, tried last; when absent the origin is
+ *       {@code https://<registry>} (Docker Hub: {@code https://registry-1.docker.io}).
+ *   <li>{@code capabilities}: an array of {@code pull}, {@code resolve} and {@code push}; all three
+ *       when absent.
  *   <li>{@code ca}: a path or an array of paths of PEM CA certificates.
- *   <li>{@code client}: a path, an array of paths, or an array of {@code [cert, key]} pairs; a
- *       path alone or an empty key means the key is in the certificate file.
+ *   <li>{@code client}: a path, an array of paths, or an array of {@code [cert, key]} pairs; a path
+ *       alone or an empty key means the key is in the certificate file.
  *   <li>{@code skip_verify}: do not verify the server certificate.
  *   <li>{@code [header]}: header names to a string or an array of strings.
  *   <li>{@code override_path}: the URL path is the API root as is; otherwise {@code /v2} is
@@ -47,12 +46,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code dial_timeout}: a Go duration such as {@code "500ms"} or {@code "1m30s"}.
  * </ul>
  *
- * <p>Relative paths are resolved against the file's directory. A host written without a scheme
- * gets {@code http} when it is {@code localhost} or a loopback address and {@code https}
- * otherwise. Unknown keys are ignored, as containerd does.
+ * <p>Relative paths are resolved against the file's directory. A host written without a scheme gets
+ * {@code http} when it is {@code localhost} or a loopback address and {@code https} otherwise.
+ * Unknown keys are ignored, as containerd does.
  *
- * <p>NOTE: {@code proxy} is not supported; a file that sets it is read without it and a warning
- * is logged.
+ * <p>NOTE: {@code proxy} is not supported. A file that sets it is read without it and a warning is
+ * logged.
  */
 final class HostsFile {
   private static final Logger logger = LoggerFactory.getLogger(HostsFile.class);
@@ -90,8 +89,7 @@ final class HostsFile {
     if (!hosts.isMissingNode() && !hosts.isObject()) {
       throw new HostsConfigException(file, "host: expected tables [host.\"<url>\"]");
     }
-    for (Iterator<Map.Entry<String, JsonNode>> it = hosts.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> host = it.next();
+    for (Map.Entry<String, JsonNode> host : hosts.properties()) {
       String where = "host.\"" + host.getKey() + "\"";
       if (!host.getValue().isObject()) {
         throw new HostsConfigException(file, where + ": expected a table");
@@ -162,7 +160,9 @@ final class HostsFile {
     while (position < text.length()) {
       if (!matcher.find(position) || matcher.start() != position) {
         throw new IllegalArgumentException(
-            "invalid duration \"" + text + "\": expected numbers with units such as 500ms or 1m30s");
+            "invalid duration \""
+                + text
+                + "\": expected numbers with units such as 500ms or 1m30s");
       }
       double value = Double.parseDouble(matcher.group(1));
       long unitNanos;
@@ -234,7 +234,8 @@ final class HostsFile {
 
     private HttpUrl apiRoot(String where, String text, JsonNode overridePath)
         throws HostsConfigException {
-      String withScheme = text.contains("://") ? text : defaultScheme(authorityPart(text)) + "://" + text;
+      String withScheme =
+          text.contains("://") ? text : defaultScheme(authorityPart(text)) + "://" + text;
       HttpUrl url = HttpUrl.parse(withScheme);
       if (url == null) {
         throw new HostsConfigException(
@@ -273,7 +274,9 @@ final class HostsFile {
         if (capability == null) {
           throw new HostsConfigException(
               file,
-              where + ".capabilities: unknown capability \"" + name
+              where
+                  + ".capabilities: unknown capability \""
+                  + name
                   + "\", expected pull, resolve or push");
         }
         capabilities.add(capability);
@@ -297,7 +300,9 @@ final class HostsFile {
         if (item.isTextual()) {
           Path certificate = directory.resolve(item.asText());
           result.add(new ConnectionSetup.ClientCertificate(certificate, certificate));
-        } else if (item.isArray() && item.size() == 2 && item.get(0).isTextual()
+        } else if (item.isArray()
+            && item.size() == 2
+            && item.get(0).isTextual()
             && item.get(1).isTextual()) {
           Path certificate = directory.resolve(item.get(0).asText());
           String keyText = item.get(1).asText();
@@ -335,8 +340,7 @@ final class HostsFile {
       if (!node.isObject()) {
         throw new HostsConfigException(file, key + ": expected a table of header names");
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> header = it.next();
+      for (Map.Entry<String, JsonNode> header : node.properties()) {
         headers.put(header.getKey(), strings(key + "." + header.getKey(), header.getValue()));
       }
       return headers;

@@ -22,10 +22,10 @@ import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The HTTP clients of one {@link RegistryClient}: a base client, and one client per distinct
- * {@link ConnectionSetup}. All share one connection pool and dispatcher. Redirects are never
- * followed by OkHttp, because {@link Transport} follows them itself to drop credentials on the way
- * to another host. Thread-safe.
+ * The HTTP clients of one {@link RegistryClient}: a base client, and one client per distinct {@link
+ * ConnectionSetup}. All share one connection pool and dispatcher. Redirects are never followed by
+ * OkHttp, because {@link Transport} follows them itself to drop credentials on the way to another
+ * host. Thread-safe.
  */
 final class HttpClients implements AutoCloseable {
   private final OkHttpClient base;
@@ -135,8 +135,7 @@ final class HttpClients implements AutoCloseable {
     for (ConnectionSetup.ClientCertificate certificate : certificates) {
       List<X509Certificate> chain = PemFiles.readCertificates(certificate.certificateFile());
       PrivateKey key = PemFiles.readPrivateKey(certificate.keyFile());
-      store.setKeyEntry(
-          "client-" + index++, key, password, chain.toArray(new X509Certificate[0]));
+      store.setKeyEntry("client-" + index++, key, password, chain.toArray(new X509Certificate[0]));
     }
     KeyManagerFactory factory =
         KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());

@@ -22,19 +22,31 @@ import java.util.regex.Pattern;
 /**
  * Reads certificates and private keys from PEM files (RFC 7468).
  *
- * <p>Keys may be unencrypted PKCS#8 ({@code PRIVATE KEY}, RSA, EC or Ed25519) or PKCS#1 ({@code
- * RSA PRIVATE KEY}). NOTE: SEC1 EC keys ({@code EC PRIVATE KEY}) and encrypted keys are rejected
- * with a message that says how to convert them.
+ * <p>Keys may be unencrypted PKCS#8 ({@code PRIVATE KEY}, RSA, EC or Ed25519) or PKCS#1 ({@code RSA
+ * PRIVATE KEY}). NOTE: SEC1 EC keys ({@code EC PRIVATE KEY}) and encrypted keys are rejected with a
+ * message that explains how to convert them.
  */
 final class PemFiles {
   private static final Pattern BLOCK =
-      Pattern.compile(
-          "-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]*?)\\s*-----END \\1-----");
+      Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]*?)\\s*-----END \\1-----");
 
   /** DER encoding of the AlgorithmIdentifier for rsaEncryption (OID 1.2.840.113549.1.1.1). */
   private static final byte[] RSA_ALGORITHM = {
-    0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01,
-    0x01, 0x05, 0x00
+    0x30,
+    0x0d,
+    0x06,
+    0x09,
+    0x2a,
+    (byte) 0x86,
+    0x48,
+    (byte) 0x86,
+    (byte) 0xf7,
+    0x0d,
+    0x01,
+    0x01,
+    0x01,
+    0x05,
+    0x00
   };
 
   private PemFiles() {}
@@ -71,7 +83,8 @@ final class PemFiles {
           return pkcs8(file, wrapPkcs1(block.der));
         case "EC PRIVATE KEY":
           throw new IOException(
-              "unsupported SEC1 EC key in " + file
+              "unsupported SEC1 EC key in "
+                  + file
                   + "; convert it with: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
         case "ENCRYPTED PRIVATE KEY":
           throw new IOException(
@@ -103,15 +116,15 @@ final class PemFiles {
       try {
         return KeyFactory.getInstance(algorithm).generatePrivate(spec);
       } catch (GeneralSecurityException e) {
-        // Try the next algorithm; the key names its own algorithm inside the DER.
+        // The key names its algorithm inside the DER, so the next factory may accept it.
       }
     }
     throw new IOException("unsupported private key in " + file + ": not RSA, EC or Ed25519");
   }
 
   /**
-   * Wraps a PKCS#1 RSAPrivateKey in a PKCS#8 PrivateKeyInfo (RFC 5208 section 5): {@code
-   * SEQUENCE { INTEGER 0, AlgorithmIdentifier rsaEncryption, OCTET STRING pkcs1 }}.
+   * Wraps a PKCS#1 RSAPrivateKey in a PKCS#8 PrivateKeyInfo (RFC 5208 section 5): {@code SEQUENCE {
+   * INTEGER 0, AlgorithmIdentifier rsaEncryption, OCTET STRING pkcs1 }}.
    */
   private static byte[] wrapPkcs1(byte[] pkcs1) {
     ByteArrayOutputStream content = new ByteArrayOutputStream();

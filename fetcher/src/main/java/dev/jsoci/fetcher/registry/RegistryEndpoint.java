@@ -80,6 +80,10 @@ record RegistryEndpoint(
 
   @Override
   public String toString() {
-    return "RegistryEndpoint{" + RegistryException.withoutQuery(apiRoot) + ", " + capabilities + "}";
+    return "RegistryEndpoint{"
+        + RegistryException.withoutQuery(apiRoot)
+        + ", "
+        + capabilities
+        + "}";
   }
 }

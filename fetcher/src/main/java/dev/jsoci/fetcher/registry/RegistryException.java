@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
  * distribution-spec, or a request that still failed after every retry.
  *
  * <p>When the failure is an HTTP response, {@link #statusCode()}, {@link #method()} and {@link
- * #url()} describe it, and {@link #errors()} holds the registry's error list from the body. URLs
+ * #url()} describe it, and {@link #errors()} contains the registry's error list from the body. URLs
  * never include their query string, because signed object-store URLs carry credentials there.
  */
 public class RegistryException extends IOException {
@@ -36,9 +36,9 @@ public class RegistryException extends IOException {
   }
 
   /**
-   * Creates an exception for a response with status {@code statusCode}. The message becomes
-   * {@code <description>: <method> <url without query> returned status <code>} followed by the
-   * registry's errors in brackets when there are any.
+   * Creates an exception for a response with status {@code statusCode}. The message becomes {@code
+   * <description>: <method> <url without query> returned status <code>} followed by the registry's
+   * errors in brackets when there are any.
    */
   RegistryException(
       String description,
@@ -98,11 +98,7 @@ public class RegistryException extends IOException {
   }
 
   private static String describe(
-      String description,
-      String method,
-      HttpUrl url,
-      int statusCode,
-      List<RegistryError> errors) {
+      String description, String method, HttpUrl url, int statusCode, List<RegistryError> errors) {
     StringBuilder text =
         new StringBuilder(description)
             .append(": ")

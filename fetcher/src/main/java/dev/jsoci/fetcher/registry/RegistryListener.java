@@ -7,10 +7,10 @@ import java.time.Duration;
  * Receives one event per HTTP exchange the registry client makes and the body bytes it receives,
  * for counters such as {@link RegistryStatistics}.
  *
- * <p>Methods are called on the thread that performs the request, often while a read is in
- * progress, so they must be fast and thread-safe. {@code registry} is the registry host of the
- * image reference (for example {@code docker.io}); {@code host} is the {@code host[:port]} that
- * was contacted, which differs for mirrors, token servers and redirect targets.
+ * <p>Methods are called on the thread that performs the request, often while a read is in progress,
+ * so they must be fast and thread-safe. {@code registry} is the registry host of the image
+ * reference (for example {@code docker.io}); {@code host} is the {@code host[:port]} that was
+ * contacted, which differs for mirrors, token servers and redirect targets.
  */
 public interface RegistryListener {
   /** A listener that ignores every event. */

@@ -9,23 +9,23 @@ import java.util.function.DoubleSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Settings of a {@link RegistryClient}. Build with {@link #builder()}; every setting has a default.
+ * Settings of a {@link RegistryClient}. Build with {@link #builder()}. Every setting has a default.
  *
  * @param hostsDirectory the directory of containerd {@code hosts.toml} files ({@code
  *     <dir>/<host[:port]>/hosts.toml}), or null to use only each registry's own origin
- * @param plainHttp whether every registry is contacted over plain http, whatever its URL says
- * @param connectTimeout TCP (and TLS) connect timeout per attempt; a host's {@code dial_timeout}
- *     in {@code hosts.toml} replaces it
+ * @param plainHttp whether every registry is contacted over plain http, whatever scheme its URL has
+ * @param connectTimeout TCP (and TLS) connect timeout per attempt; a host's {@code dial_timeout} in
+ *     {@code hosts.toml} replaces it
  * @param readTimeout the longest wait for the next bytes of a response, headers included
- * @param callTimeout the longest time one attempt may take, from connecting until the body is
- *     read; streams from {@link RegistryClient#newBlobStream} have no call timeout
+ * @param callTimeout the longest time one attempt may take, from connecting until the body is read;
+ *     streams from {@link RegistryClient#newBlobStream} have no call timeout
  * @param maxRetries requests sent again after the first attempt; 0 disables retries
  * @param minBackoff the base of the exponential backoff between attempts
  * @param maxBackoff the largest backoff between two attempts
- * @param maxRetryDuration the longest time one request may take with all its retries and waits;
- *     no retry starts after it
- * @param maxRetryAfter the longest {@code Retry-After} wait that is honoured; longer values are
- *     cut to it
+ * @param maxRetryDuration the longest time one request may take with all its retries and waits; no
+ *     retry starts after it
+ * @param maxRetryAfter the longest {@code Retry-After} wait that is honoured; longer values are cut
+ *     to it
  * @param blobLocationTtl how long a blob's redirect target (a signed object-store URL) is reused
  *     when the URL carries no expiry of its own
  * @param maxManifestBytes the largest manifest or index that is read

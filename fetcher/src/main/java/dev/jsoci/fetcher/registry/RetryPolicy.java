@@ -2,7 +2,6 @@ package dev.jsoci.fetcher.registry;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.ProtocolException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownServiceException;
 import java.security.cert.CertificateException;
@@ -20,12 +19,13 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Retried: connection failures and timeouts, and the statuses 429 and 5xx except 501 (Not
  * Implemented, which does not change on retry). Not retried: TLS certificate failures, a cleartext
- * request the client forbids, protocol errors such as too many redirects, and interruption.
+ * request the client forbids, interruption, and {@link RegistryException}s such as too many
+ * redirects.
  *
  * <p>The wait before attempt {@code n + 1} uses exponential backoff with full jitter: a uniformly
  * random time in {@code [0, min(maxBackoff, minBackoff * 2^(n-1)))}. A {@code Retry-After} header
- * on 429 or 503 (seconds, or an HTTP date as in RFC 9110 section 10.2.3) replaces it, cut to
- * {@code maxRetryAfter}.
+ * on 429 or 503 (seconds, or an HTTP date as in RFC 9110 section 10.2.3) replaces it, cut to {@code
+ * maxRetryAfter}.
  */
 final class RetryPolicy {
   private final RegistryOptions options;
@@ -42,16 +42,17 @@ final class RetryPolicy {
     if (failure instanceof RegistryException) {
       return false;
     }
+    // OkHttp reports a body cut short as a ProtocolException, so those are retried. Too many
+    // redirects is a RegistryException from Transport.
     if (failure instanceof SSLPeerUnverifiedException
-        || failure instanceof UnknownServiceException
-        || failure instanceof ProtocolException) {
+        || failure instanceof UnknownServiceException) {
       return false;
     }
     if (failure instanceof SSLHandshakeException && hasCertificateCause(failure)) {
       return false;
     }
     if (failure instanceof InterruptedIOException && !(failure instanceof SocketTimeoutException)) {
-      // OkHttp reports its call timeout as an InterruptedIOException "timeout"; a real
+      // OkHttp reports its call timeout as an InterruptedIOException "timeout", but a real
       // interruption of the thread is not retried.
       return !Thread.currentThread().isInterrupted();
     }
@@ -84,11 +85,10 @@ final class RetryPolicy {
   }
 
   /**
-   * Returns the wait a {@code Retry-After} value asks for, cut to {@code maxRetryAfter}, or null
+   * Returns the wait a {@code Retry-After} value requests, cut to {@code maxRetryAfter}, or null
    * when the value is absent or invalid.
    */
-  @Nullable
-  Duration retryAfter(@Nullable String value, Instant now) {
+  @Nullable Duration retryAfter(@Nullable String value, Instant now) {
     if (value == null || value.isBlank()) {
       return null;
     }

@@ -22,17 +22,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends registry requests: adds the headers from {@code hosts.toml} and the authorization, answers
- * authentication challenges once, follows redirects by hand, retries with backoff, and reports
+ * Sends registry requests: adds the headers from {@code hosts.toml} and the authorization, responds
+ * to authentication challenges once, follows redirects by hand, retries with backoff, and reports
  * every exchange to the {@link RegistryListener}.
  *
- * <p>Redirects (301, 302, 303, 307, 308) of GET and HEAD requests are followed up to 10 times.
- * When a redirect leads to another origin (scheme, host or port), typically a signed object-store
- * URL, the {@code Authorization} header and the {@code hosts.toml} headers are dropped and the
- * base HTTP client is used, because such URLs carry their own signature and reject other
- * credentials. Log lines show URLs without their query string.
+ * <p>Redirects (301, 302, 303, 307, 308) of GET and HEAD requests are followed up to 10 times. When
+ * a redirect leads to another origin (scheme, host or port), typically a signed object-store URL,
+ * the {@code Authorization} header and the {@code hosts.toml} headers are dropped and the base HTTP
+ * client is used, because such URLs carry their own signature and reject other credentials. Log
+ * lines show URLs without their query string.
  *
- * <p>Thread-safe; each call blocks until its response arrives.
+ * <p>Thread-safe. Each call blocks until its response arrives.
  */
 final class Transport {
   private static final Logger logger = LoggerFactory.getLogger(Transport.class);
@@ -47,8 +47,8 @@ final class Transport {
    * @param scope the token scope for a registry API request, which also turns on the {@code
    *     hosts.toml} headers and authentication; null for authorization servers and signed URLs
    * @param retryable whether the request may be sent again after a failure
-   * @param streaming whether the response body is handed to the caller as a stream, so that no
-   *     call timeout applies
+   * @param streaming whether the response body is handed to the caller as a stream, so that no call
+   *     timeout applies
    */
   record Exchange(
       String registry,
@@ -59,7 +59,7 @@ final class Transport {
       boolean streaming) {}
 
   /**
-   * Reads a response. The handler closes the response, unless it returns it to its caller; when it
+   * Reads a response. The handler closes the response, unless it returns it to its caller. When it
    * throws, the transport closes it.
    */
   @FunctionalInterface
@@ -203,7 +203,7 @@ final class Transport {
         cause);
   }
 
-  /** Sends one attempt: authorization, one answer to a challenge, redirects. */
+  /** Sends one attempt: authorization, one response to a challenge, redirects. */
   private Response send(Exchange exchange) throws IOException {
     Request.Builder builder =
         exchange.request().newBuilder().header("User-Agent", options.userAgent());
@@ -273,13 +273,19 @@ final class Transport {
       HttpUrl target = current.url().resolve(location);
       if (target == null) {
         throw new RegistryException(
-            method + " " + RegistryException.withoutQuery(current.url())
+            method
+                + " "
+                + RegistryException.withoutQuery(current.url())
                 + " redirected to an invalid location");
       }
       if (redirects == MAX_REDIRECTS) {
         throw new RegistryException(
-            method + " " + RegistryException.withoutQuery(request.url()) + " redirected more than "
-                + MAX_REDIRECTS + " times");
+            method
+                + " "
+                + RegistryException.withoutQuery(request.url())
+                + " redirected more than "
+                + MAX_REDIRECTS
+                + " times");
       }
       Request.Builder next = current.newBuilder().url(target);
       if (!sameOrigin(target, origin)) {
@@ -321,7 +327,9 @@ final class Transport {
       options.listener().requestFailed(exchange.registry(), host, request.method(), e);
       throw e;
     }
-    options.listener().responseReceived(exchange.registry(), host, request.method(), response.code());
+    options
+        .listener()
+        .responseReceived(exchange.registry(), host, request.method(), response.code());
     ResponseBody counted = new CountingBody(response.body(), exchange.registry(), host);
     return response.newBuilder().body(counted).build();
   }

@@ -4,6 +4,7 @@ import dev.jsoci.oci.Digest;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A stream that passes a blob through and checks its size and digest: reading past the expected
@@ -19,7 +20,7 @@ final class VerifyingInputStream extends FilterInputStream {
   private final Digest.Hasher hasher;
   private long position;
   private boolean verified;
-  private IOException failure;
+  private @Nullable IOException failure;
 
   /**
    * @param what the content for messages, for example {@code blob sha256:... of host/repo}

@@ -1,0 +1,283 @@
+package dev.jsoci.fetcher.registry;
+
+import static com.google.common.truth.Truth.assertThat;
+import static dev.jsoci.fetcher.registry.MockRegistry.response;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.ImageRef;
+import dev.jsoci.oci.MediaType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TLS settings from hosts.toml against an HTTPS MockWebServer whose certificates the JDK's keytool
+ * makes: {@code ca}, {@code skip_verify} and {@code client} with PKCS#8 and PKCS#1 keys.
+ */
+class TlsTest {
+  private static final char[] PASSWORD = "changeit".toCharArray();
+  private static final String MANIFEST =
+      "{\"schemaVersion\":2,\"config\":{\"mediaType\":\""
+          + MediaType.OCI_CONFIG
+          + "\",\"digest\":\""
+          + Digest.sha256Of(new byte[0])
+          + "\",\"size\":0}}";
+
+  @TempDir static Path directory;
+  private static KeyStore serverKeys;
+  private static KeyStore clientKeys;
+  private MockWebServer server;
+  private String host;
+
+  @BeforeAll
+  static void makeCertificates() throws Exception {
+    serverKeys = generate("server", "CN=127.0.0.1", "SAN=ip:127.0.0.1");
+    clientKeys = generate("client", "CN=jsoci-test-client", null);
+    writePem(
+        directory.resolve("server-ca.pem"),
+        "CERTIFICATE",
+        certificate(serverKeys, "server").getEncoded());
+    writePem(
+        directory.resolve("client.pem"),
+        "CERTIFICATE",
+        certificate(clientKeys, "client").getEncoded());
+    byte[] pkcs8 = privateKey(clientKeys, "client").getEncoded();
+    writePem(directory.resolve("client-pkcs8.key"), "PRIVATE KEY", pkcs8);
+    writePem(directory.resolve("client-pkcs1.key"), "RSA PRIVATE KEY", pkcs1Of(pkcs8));
+  }
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  /**
+   * Starts an HTTPS server with the server key; {@code requireClient} requires a client
+   * certificate.
+   */
+  private void startServer(boolean requireClient) throws Exception {
+    server = new MockWebServer();
+    KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    keys.init(serverKeys, PASSWORD);
+    TrustManagerFactory trust =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    KeyStore trusted = KeyStore.getInstance("PKCS12");
+    trusted.load(null, null);
+    trusted.setCertificateEntry("client", certificate(clientKeys, "client"));
+    trust.init(trusted);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keys.getKeyManagers(), trust.getTrustManagers(), null);
+    server.useHttps(context.getSocketFactory());
+    if (requireClient) {
+      server.requireClientAuth();
+    }
+    server.enqueue(response(200, MANIFEST, "Content-Type", MediaType.OCI_MANIFEST));
+    server.start(InetAddress.getByName("127.0.0.1"), 0);
+    host = "127.0.0.1:" + server.getPort();
+  }
+
+  private RegistryClient clientWith(String hostSettings) throws IOException {
+    Path file = directory.resolve("certs.d").resolve(host).resolve("hosts.toml");
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, "server = \"https://" + host + "\"\n" + hostSettings);
+    return RegistryClient.create(
+        RegistryOptions.builder()
+            .hostsDirectory(directory.resolve("certs.d"))
+            .credentials(CredentialStore.ANONYMOUS)
+            .maxRetries(2)
+            .build());
+  }
+
+  @Test
+  void fetchManifest_caFromHostsToml() throws Exception {
+    startServer(false);
+
+    try (RegistryClient client =
+        clientWith("ca = \"" + directory.resolve("server-ca.pem") + "\"\n")) {
+      ManifestContent content = client.fetchManifest(ImageRef.parse(host + "/app:1"));
+      assertThat(content.descriptor().size()).isEqualTo(MANIFEST.length());
+    }
+  }
+
+  @Test
+  void fetchManifest_unknownCa() throws Exception {
+    startServer(false);
+
+    try (RegistryClient client = clientWith("")) {
+      RegistryException e =
+          assertThrows(
+              RegistryException.class, () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+      assertThat(e)
+          .hasMessageThat()
+          .startsWith(
+              "GET https://"
+                  + host
+                  + "/v2/app/manifests/1 failed after 1 attempt:"
+                  + " javax.net.ssl.SSLHandshakeException");
+    }
+  }
+
+  @Test
+  void fetchManifest_skipVerify() throws Exception {
+    startServer(false);
+
+    try (RegistryClient client = clientWith("skip_verify = true\n")) {
+      client.fetchManifest(ImageRef.parse(host + "/app:1"));
+    }
+    assertThat(server.getRequestCount()).isEqualTo(1);
+  }
+
+  @Test
+  void fetchManifest_clientCertificatePkcs8() throws Exception {
+    startServer(true);
+
+    try (RegistryClient client =
+        clientWith(
+            "ca = \""
+                + directory.resolve("server-ca.pem")
+                + "\"\nclient = [[\""
+                + directory.resolve("client.pem")
+                + "\", \""
+                + directory.resolve("client-pkcs8.key")
+                + "\"]]\n")) {
+      client.fetchManifest(ImageRef.parse(host + "/app:1"));
+    }
+
+    assertThat(clientSubject(server.takeRequest())).isEqualTo("CN=jsoci-test-client");
+  }
+
+  @Test
+  void fetchManifest_clientCertificatePkcs1() throws Exception {
+    startServer(true);
+
+    try (RegistryClient client =
+        clientWith(
+            "skip_verify = true\nclient = [[\""
+                + directory.resolve("client.pem")
+                + "\", \""
+                + directory.resolve("client-pkcs1.key")
+                + "\"]]\n")) {
+      client.fetchManifest(ImageRef.parse(host + "/app:1"));
+    }
+
+    assertThat(clientSubject(server.takeRequest())).isEqualTo("CN=jsoci-test-client");
+  }
+
+  private static String clientSubject(RecordedRequest request) {
+    List<Certificate> peers = request.getHandshake().peerCertificates();
+    return ((X509Certificate) peers.get(0)).getSubjectX500Principal().getName();
+  }
+
+  /** Generates an RSA key and self-signed certificate with the JDK's keytool. */
+  private static KeyStore generate(String alias, String name, String extension) throws Exception {
+    Path store = directory.resolve(alias + ".p12");
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-alias",
+                alias,
+                "-keyalg",
+                "RSA",
+                "-keysize",
+                "2048",
+                "-dname",
+                name,
+                "-validity",
+                "2",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                store.toString(),
+                "-storepass",
+                new String(PASSWORD),
+                "-keypass",
+                new String(PASSWORD)));
+    if (extension != null) {
+      command.addAll(List.of("-ext", extension));
+    }
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).isEqualTo(0);
+    assertThat(output).doesNotContain("error");
+    KeyStore keyStore = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(store)) {
+      keyStore.load(in, PASSWORD);
+    }
+    return keyStore;
+  }
+
+  private static X509Certificate certificate(KeyStore store, String alias)
+      throws GeneralSecurityException {
+    return (X509Certificate) store.getCertificate(alias);
+  }
+
+  private static PrivateKey privateKey(KeyStore store, String alias)
+      throws GeneralSecurityException {
+    return (PrivateKey) store.getKey(alias, PASSWORD);
+  }
+
+  private static void writePem(Path file, String label, byte[] der) throws IOException {
+    String base64 =
+        Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
+    Files.writeString(
+        file, "-----BEGIN " + label + "-----\n" + base64 + "\n-----END " + label + "-----\n");
+  }
+
+  /**
+   * Returns the PKCS#1 RSAPrivateKey inside a PKCS#8 PrivateKeyInfo: the content of its OCTET
+   * STRING, after the version and the algorithm identifier (RFC 5208 section 5).
+   */
+  private static byte[] pkcs1Of(byte[] pkcs8) {
+    int position = 0;
+    position = skipHeader(pkcs8, position); // SEQUENCE
+    position += 3; // INTEGER 0
+    int algorithmStart = position;
+    position = skipHeader(pkcs8, position);
+    position += contentLength(pkcs8, algorithmStart); // AlgorithmIdentifier content
+    int octetStart = position;
+    position = skipHeader(pkcs8, position);
+    return Arrays.copyOfRange(pkcs8, position, position + contentLength(pkcs8, octetStart));
+  }
+
+  private static int skipHeader(byte[] der, int position) {
+    int length = der[position + 1] & 0xff;
+    return position + 2 + (length < 0x80 ? 0 : length & 0x7f);
+  }
+
+  private static int contentLength(byte[] der, int position) {
+    int first = der[position + 1] & 0xff;
+    if (first < 0x80) {
+      return first;
+    }
+    int length = 0;
+    for (int i = 0; i < (first & 0x7f); i++) {
+      length = (length << 8) | (der[position + 2 + i] & 0xff);
+    }
+    return length;
+  }
+}
