@@ -1,0 +1,204 @@
+package dev.jsoci.fetcher.span;
+
+import dev.jsoci.oci.Digest;
+import dev.jsoci.ztoc.Span;
+import dev.jsoci.ztoc.Zinfo;
+import dev.jsoci.ztoc.Zinfos;
+import dev.jsoci.ztoc.Ztoc;
+import dev.jsoci.ztoc.ZtocFormatException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Opens the {@link SpanManager} of each layer in use and owns what they share: the memory and disk
+ * span caches, the background fetcher, the fetch threads and the engine-wide statistics.
+ *
+ * <p>One engine serves a whole daemon. Thread-safe.
+ */
+public final class SpanEngine implements AutoCloseable {
+  private final SpanOptions options;
+  private final MemorySpanCache memory;
+  private final @Nullable DiskSpanCache disk;
+  private final Executor executor;
+  private final @Nullable ExecutorService ownedExecutor;
+  private final ForegroundActivity foreground = new ForegroundActivity();
+  private final @Nullable BackgroundFetcher background;
+  private final FetchCounters counters = new FetchCounters(null);
+  private final Set<SpanManager> openLayers = ConcurrentHashMap.newKeySet();
+
+  private SpanEngine(SpanOptions options, @Nullable DiskSpanCache disk) {
+    this.options = options;
+    this.memory = new MemorySpanCache(options.memoryCacheBytes(), ForkJoinPool.commonPool());
+    this.disk = disk;
+    Executor given = options.fetchExecutor();
+    this.ownedExecutor = given == null ? Executors.newCachedThreadPool(new FetchThreads()) : null;
+    this.executor = given != null ? given : ownedExecutor;
+    this.background =
+        options.backgroundFetch()
+            ? new BackgroundFetcher(
+                options.backgroundBytesPerSecond(),
+                options.backgroundConcurrency(),
+                options.ticker(),
+                options.scheduler(),
+                executor,
+                foreground)
+            : null;
+  }
+
+  /**
+   * Starts an engine. With a disk cache directory, opens the disk cache first, which discards what
+   * a crash left there and reads every span file once.
+   *
+   * @throws IOException if the disk cache directory cannot be created or read
+   */
+  public static SpanEngine start(SpanOptions options) throws IOException {
+    Path directory = options.diskCacheDirectory();
+    DiskSpanCache disk =
+        directory == null ? null : DiskSpanCache.open(directory, options.diskCacheBytes());
+    return new SpanEngine(options, disk);
+  }
+
+  /**
+   * Opens a layer for reading and, when background fetching is on, queues its spans. Each call
+   * returns a new manager, with its own span states, sharing the caches with every other.
+   *
+   * @param layer the digest of the layer blob, the cache key of its spans
+   * @param ztoc the layer's zTOC
+   * @param source the compressed bytes of the layer blob
+   * @throws ZtocFormatException if the zTOC's spans are inconsistent, a span digest is invalid, or
+   *     a span is too large to hold in one array
+   */
+  public SpanManager openLayer(Digest layer, Ztoc ztoc, BlobRangeSource source)
+      throws ZtocFormatException {
+    Zinfo zinfo = Zinfos.of(ztoc, layer.toString());
+    List<Digest> spanDigests = parseSpanDigests(layer, ztoc);
+    checkSpans(layer, zinfo, ztoc.uncompressedArchiveSize());
+
+    SpanManager manager =
+        new SpanManager(
+            layer,
+            zinfo,
+            spanDigests,
+            ztoc.uncompressedArchiveSize(),
+            source,
+            memory,
+            disk,
+            options,
+            executor,
+            foreground,
+            counters,
+            this::release);
+    openLayers.add(manager);
+    if (background != null) {
+      background.add(manager);
+    }
+    return manager;
+  }
+
+  private static List<Digest> parseSpanDigests(Digest layer, Ztoc ztoc) throws ZtocFormatException {
+    List<Digest> digests = new ArrayList<>(ztoc.spanDigests().size());
+    for (int id = 0; id < ztoc.spanDigests().size(); id++) {
+      try {
+        digests.add(Digest.parse(ztoc.spanDigests().get(id)));
+      } catch (IllegalArgumentException e) {
+        throw new ZtocFormatException(
+            "invalid ztoc " + layer + ": span " + id + ": " + e.getMessage(), e);
+      }
+    }
+    return digests;
+  }
+
+  /** Checks that every span fits one array and that the spans reach the archive's end. */
+  private static void checkSpans(Digest layer, Zinfo zinfo, long archiveSize)
+      throws ZtocFormatException {
+    if (zinfo.maxSpanId() < 0) {
+      if (archiveSize > 0) {
+        throw new ZtocFormatException(
+            "invalid ztoc " + layer + ": no spans for an archive of " + archiveSize + " bytes");
+      }
+      return;
+    }
+    for (int id = 0; id <= zinfo.maxSpanId(); id++) {
+      Span span = zinfo.span(id);
+      boolean holdsData = span.uncompressedLength() > 0;
+      if (span.compressedLength() > SpanOptions.MAX_REQUEST_BYTES_LIMIT
+          || span.uncompressedLength() > SpanOptions.MAX_REQUEST_BYTES_LIMIT
+          || (holdsData && span.compressedLength() <= 0)) {
+        throw new ZtocFormatException(
+            "invalid ztoc "
+                + layer
+                + ": span "
+                + id
+                + " has "
+                + span.compressedLength()
+                + " compressed and "
+                + span.uncompressedLength()
+                + " uncompressed bytes");
+      }
+    }
+  }
+
+  private void release(SpanManager manager) {
+    openLayers.remove(manager);
+    if (background != null) {
+      background.remove(manager);
+    }
+  }
+
+  /** Returns the counts of the span work of every layer opened so far, closed ones included. */
+  public FetchStatistics statistics() {
+    return counters.snapshot();
+  }
+
+  MemorySpanCache memoryCache() {
+    return memory;
+  }
+
+  @Nullable DiskSpanCache diskCache() {
+    return disk;
+  }
+
+  @Nullable BackgroundFetcher backgroundFetcher() {
+    return background;
+  }
+
+  /**
+   * Releases every open layer and stops the background fetcher. Fetches in flight complete; an
+   * executor the engine created is shut down without waiting for them.
+   */
+  @Override
+  public void close() {
+    if (background != null) {
+      background.close();
+    }
+    for (SpanManager manager : List.copyOf(openLayers)) {
+      manager.close();
+    }
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdown();
+    }
+  }
+
+  /** Daemon threads named {@code jsoci-span-fetch-N}, so they never keep the JVM alive. */
+  private static final class FetchThreads implements ThreadFactory {
+    private final AtomicInteger count = new AtomicInteger();
+
+    @Override
+    public Thread newThread(Runnable task) {
+      Thread thread = new Thread(task, "jsoci-span-fetch-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    }
+  }
+}

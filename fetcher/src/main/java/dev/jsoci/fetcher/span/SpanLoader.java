@@ -1,0 +1,303 @@
+package dev.jsoci.fetcher.span;
+
+import dev.jsoci.fetcher.span.SpanTable.Ticket;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.ztoc.Span;
+import dev.jsoci.ztoc.SpanDigestMismatchException;
+import dev.jsoci.ztoc.Zinfo;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Resolves the span fetches a caller owns: from the disk cache when it contains a span, else from
+ * the layer's {@link BlobRangeSource} with one ranged request per run of adjacent spans. Checks
+ * each span's digest, refetching a mismatching span alone, then caches the span and publishes it in
+ * the {@link SpanTable}.
+ *
+ * <p>Caching happens before publishing, so a span is {@code READY} only once its bytes are in a
+ * cache. Thread-safe; holds no lock while it does I/O.
+ */
+final class SpanLoader {
+  private static final Logger logger = LoggerFactory.getLogger(SpanLoader.class);
+
+  /** Why spans are loaded, which decides where they are cached and how they are counted. */
+  enum Purpose {
+    READ,
+    PREFETCH,
+    BACKGROUND
+  }
+
+  private final Digest layer;
+  private final Zinfo zinfo;
+  private final List<Digest> spanDigests;
+  private final BlobRangeSource source;
+  private final MemorySpanCache memory;
+  private final @Nullable DiskSpanCache disk;
+  private final SpanOptions options;
+  private final Executor executor;
+  private final FetchCounters counters;
+  private final SpanTable table;
+  private final AtomicBoolean diskWriteFailureLogged = new AtomicBoolean();
+
+  SpanLoader(
+      Digest layer,
+      Zinfo zinfo,
+      List<Digest> spanDigests,
+      BlobRangeSource source,
+      MemorySpanCache memory,
+      @Nullable DiskSpanCache disk,
+      SpanOptions options,
+      Executor executor,
+      FetchCounters counters,
+      SpanTable table) {
+    this.layer = layer;
+    this.zinfo = zinfo;
+    this.spanDigests = List.copyOf(spanDigests);
+    this.source = source;
+    this.memory = memory;
+    this.disk = disk;
+    this.options = options;
+    this.executor = executor;
+    this.counters = counters;
+    this.table = table;
+  }
+
+  SpanKey keyOf(int spanId) {
+    return new SpanKey(layer, zinfo.span(spanId));
+  }
+
+  /**
+   * Resolves every ticket in {@code owned}, all owned by the caller and sorted by span id. The
+   * first run of spans is fetched on the calling thread and later runs on the executor, so this
+   * returns once the first run is resolved. Wait on the tickets for the rest. Failures go to the
+   * tickets rather than to the caller, except errors that are not {@link IOException}s, which are
+   * rethrown after their tickets fail.
+   */
+  void load(List<Ticket> owned, Purpose purpose) {
+    List<Ticket> dispatched = new ArrayList<>();
+    try {
+      loadOrThrow(owned, purpose, dispatched);
+    } catch (RuntimeException | Error e) {
+      // Tickets handed to the executor are resolved by the thread that runs them.
+      List<Ticket> local = new ArrayList<>(owned);
+      local.removeAll(dispatched);
+      failUnresolved(local, e);
+      throw e;
+    }
+  }
+
+  private void loadOrThrow(List<Ticket> owned, Purpose purpose, List<Ticket> dispatched) {
+    // 1. A span that another fetch made READY after the caller missed the memory cache is there
+    // now. Spans in the disk cache, checked against their digests, need no request either.
+    List<Ticket> missing = new ArrayList<>(owned.size());
+    for (Ticket ticket : owned) {
+      SpanKey key = keyOf(ticket.spanId());
+      byte[] inflated = memory.get(key);
+      if (inflated != null) {
+        counters.memoryHit();
+        table.complete(ticket, VerifiedSpan.ofInflated(key.span(), inflated));
+        continue;
+      }
+      byte[] cached = disk == null ? null : disk.load(key, expectedDigest(ticket));
+      if (cached == null) {
+        missing.add(ticket);
+        continue;
+      }
+      counters.diskHit();
+      try {
+        publish(ticket, cached, purpose, true);
+      } catch (IOException e) {
+        table.fail(ticket, e);
+      }
+    }
+
+    // 2. The rest go out as runs of adjacent spans, one request each.
+    List<List<Ticket>> runs = runsOf(missing);
+    for (int i = 1; i < runs.size(); i++) {
+      List<Ticket> run = runs.get(i);
+      try {
+        executor.execute(() -> fetchRun(run, purpose));
+        dispatched.addAll(run);
+      } catch (RejectedExecutionException e) {
+        failUnresolved(
+            run,
+            new IOException("layer " + layer + ": span fetch rejected, the engine is closed", e));
+      }
+    }
+    if (!runs.isEmpty()) {
+      fetchRun(runs.get(0), purpose);
+    }
+  }
+
+  private @Nullable String expectedDigest(Ticket ticket) {
+    return options.verifySpans() ? spanDigests.get(ticket.spanId()).toString() : null;
+  }
+
+  /** Splits sorted tickets into runs of consecutive span ids within the request size limit. */
+  private List<List<Ticket>> runsOf(List<Ticket> tickets) {
+    List<List<Ticket>> runs = new ArrayList<>();
+    List<Ticket> run = new ArrayList<>();
+    long runStart = 0;
+    for (Ticket ticket : tickets) {
+      Span span = zinfo.span(ticket.spanId());
+      if (!run.isEmpty()) {
+        int previous = run.get(run.size() - 1).spanId();
+        boolean fits = span.compressedEnd() - runStart <= options.maxRequestBytes();
+        if (ticket.spanId() != previous + 1 || !fits) {
+          runs.add(run);
+          run = new ArrayList<>();
+        }
+      }
+      if (run.isEmpty()) {
+        runStart = span.compressedStart();
+      }
+      run.add(ticket);
+    }
+    if (!run.isEmpty()) {
+      runs.add(run);
+    }
+    return runs;
+  }
+
+  /**
+   * Fetches one run of adjacent spans with one request, then resolves each span's ticket.
+   *
+   * <p>NOTE: when the thread that runs the request is interrupted, every reader waiting for these
+   * spans gets the resulting {@link java.io.InterruptedIOException}; the next read fetches them
+   * again.
+   */
+  private void fetchRun(List<Ticket> run, Purpose purpose) {
+    Span first = zinfo.span(run.get(0).spanId());
+    Span last = zinfo.span(run.get(run.size() - 1).spanId());
+    long start = first.compressedStart();
+    try {
+      byte[] bytes = read(start, last.compressedEnd() - start);
+      for (Ticket ticket : run) {
+        Span span = zinfo.span(ticket.spanId());
+        // Gzip spans may share a byte with their neighbour, so each takes its own range.
+        byte[] compressed =
+            run.size() == 1
+                ? bytes
+                : Arrays.copyOfRange(
+                    bytes,
+                    (int) (span.compressedStart() - start),
+                    (int) (span.compressedEnd() - start));
+        try {
+          publish(ticket, verified(span, compressed), purpose, false);
+        } catch (IOException e) {
+          table.fail(ticket, e);
+        }
+      }
+    } catch (IOException e) {
+      failUnresolved(run, e);
+    } catch (RuntimeException | Error e) {
+      failUnresolved(run, e);
+      throw e;
+    }
+  }
+
+  /** Reads exactly {@code length} bytes at {@code start} from the source, counting the request. */
+  private byte[] read(long start, long length) throws IOException {
+    byte[] bytes = source.read(start, (int) length);
+    counters.requestCompleted(bytes.length);
+    if (bytes.length != length) {
+      throw new IOException(
+          "layer "
+              + layer
+              + ": read of ["
+              + start
+              + ", "
+              + (start + length)
+              + ") returned "
+              + bytes.length
+              + " bytes, expected "
+              + length);
+    }
+    return bytes;
+  }
+
+  /**
+   * Returns the span's bytes once they match its digest, fetching the span again after each
+   * mismatch up to the configured number of retries.
+   *
+   * @throws SpanDigestMismatchException naming the layer and the span when the retries run out
+   */
+  private byte[] verified(Span span, byte[] compressed) throws IOException {
+    if (!options.verifySpans()) {
+      return compressed;
+    }
+    Digest expected = spanDigests.get(span.id());
+    byte[] candidate = compressed;
+    for (int retry = 0; ; retry++) {
+      Digest actual = expected.hasher().update(candidate).digest();
+      if (actual.equals(expected)) {
+        return candidate;
+      }
+      counters.digestMismatch();
+      if (retry >= options.verificationRetries()) {
+        throw new SpanDigestMismatchException(
+            layer.toString(), span.id(), expected.toString(), actual.toString());
+      }
+      logger.debug(
+          "span digest mismatch, fetching the span again layer={} span={} actual={}",
+          layer,
+          span.id(),
+          actual);
+      candidate = read(span.compressedStart(), span.compressedLength());
+    }
+  }
+
+  /**
+   * Caches a verified span as {@code purpose} requires, then publishes it as {@code READY}. A span
+   * fetched from the source goes to the disk cache. Reads put the inflated span in memory, and so
+   * does every purpose when there is no disk cache.
+   */
+  private void publish(Ticket ticket, byte[] compressed, Purpose purpose, boolean fromDisk)
+      throws IOException {
+    SpanKey key = keyOf(ticket.spanId());
+    VerifiedSpan span = VerifiedSpan.ofCompressed(key.span(), compressed);
+    if (!fromDisk) {
+      counters.spanFetched(purpose == Purpose.BACKGROUND);
+      storeOnDisk(key, compressed);
+    }
+    if (purpose == Purpose.READ || disk == null) {
+      memory.put(key, span.inflate(zinfo));
+    }
+    table.complete(ticket, span);
+  }
+
+  private void storeOnDisk(SpanKey key, byte[] compressed) {
+    if (disk == null) {
+      return;
+    }
+    try {
+      disk.store(key, compressed);
+    } catch (IOException e) {
+      if (diskWriteFailureLogged.compareAndSet(false, true)) {
+        logger.warn(
+            "cannot write the span cache, spans of this layer stay in memory only layer={} span={}",
+            layer,
+            key.spanId(),
+            e);
+      } else {
+        logger.debug("cannot write the span cache layer={} span={}", layer, key.spanId(), e);
+      }
+    }
+  }
+
+  private void failUnresolved(List<Ticket> run, Throwable failure) {
+    for (Ticket ticket : run) {
+      if (!ticket.future().isDone()) {
+        table.fail(ticket, failure);
+      }
+    }
+  }
+}

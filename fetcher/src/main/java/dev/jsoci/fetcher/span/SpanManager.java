@@ -1,0 +1,393 @@
+package dev.jsoci.fetcher.span;
+
+import dev.jsoci.fetcher.span.SpanLoader.Purpose;
+import dev.jsoci.fetcher.span.SpanTable.Ticket;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.ztoc.Span;
+import dev.jsoci.ztoc.TocEntry;
+import dev.jsoci.ztoc.Zinfo;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Serves reads of one layer's tar stream by fetching, verifying, inflating and caching only the
+ * spans each read needs. Open one with {@link SpanEngine#openLayer}.
+ *
+ * <h2>Read path</h2>
+ *
+ * <p>A read of {@code [offset, offset + length)} needs spans {@code spanOf(offset)} to {@code
+ * spanOf(offset + length - 1)}. Spans in the memory cache are used at once. For the others, one
+ * acquisition of the {@link SpanTable} lock decides per span whether the reader joins the fetch in
+ * flight or owns a new one. Owned spans come from the disk cache when it contains them, else from
+ * the source, one request per run of adjacent spans. The reader then waits for exactly the spans it
+ * needs, so a slow fetch of a span it does not need never delays it.
+ *
+ * <p>Thread-safe: any number of threads may read at once. Closing releases the layer: the
+ * background fetcher drops it and later reads fail, while reads in progress complete.
+ */
+public final class SpanManager implements AutoCloseable {
+  private final Digest layer;
+  private final Zinfo zinfo;
+  private final long archiveSize;
+  private final SpanTable table;
+  private final SpanLoader loader;
+  private final MemorySpanCache memory;
+  private final @Nullable DiskSpanCache disk;
+  private final Executor executor;
+  private final ForegroundActivity foreground;
+  private final FetchCounters counters;
+  private final Consumer<SpanManager> onClose;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  SpanManager(
+      Digest layer,
+      Zinfo zinfo,
+      List<Digest> spanDigests,
+      long archiveSize,
+      BlobRangeSource source,
+      MemorySpanCache memory,
+      @Nullable DiskSpanCache disk,
+      SpanOptions options,
+      Executor executor,
+      ForegroundActivity foreground,
+      FetchCounters engineCounters,
+      Consumer<SpanManager> onClose) {
+    this.layer = layer;
+    this.zinfo = zinfo;
+    this.archiveSize = archiveSize;
+    this.memory = memory;
+    this.disk = disk;
+    this.executor = executor;
+    this.foreground = foreground;
+    this.counters = new FetchCounters(engineCounters);
+    this.onClose = onClose;
+
+    boolean[] empty = new boolean[zinfo.maxSpanId() + 1];
+    for (int id = 0; id < empty.length; id++) {
+      empty[id] = zinfo.span(id).uncompressedLength() == 0;
+    }
+    this.table = new SpanTable(layer.toString(), empty);
+    this.loader =
+        new SpanLoader(
+            layer, zinfo, spanDigests, source, memory, disk, options, executor, counters, table);
+  }
+
+  /** Returns the layer's digest. */
+  public Digest layer() {
+    return layer;
+  }
+
+  /** Returns the size of the readable tar stream: the zTOC's uncompressed archive size. */
+  public long size() {
+    return archiveSize;
+  }
+
+  /** Returns the number of spans of the layer. */
+  public int spanCount() {
+    return zinfo.maxSpanId() + 1;
+  }
+
+  /**
+   * Returns the state of span {@code spanId}.
+   *
+   * @throws IndexOutOfBoundsException unless {@code 0 <= spanId < spanCount()}
+   */
+  public SpanState state(int spanId) {
+    Objects.checkIndex(spanId, spanCount());
+    return table.state(spanId);
+  }
+
+  /** Returns the counts of this layer's span work so far. */
+  public FetchStatistics statistics() {
+    return counters.snapshot();
+  }
+
+  /**
+   * Reads tar bytes from {@code uncompressedOffset} into {@code destination}, as many as it has
+   * room for or up to {@link #size()}, and advances its position. Blocks until every span the range
+   * needs is available.
+   *
+   * @param uncompressedOffset an offset in the layer's tar stream
+   * @return the number of bytes read, 0 when {@code destination} has no room, or -1 when {@code
+   *     uncompressedOffset} is at or past {@link #size()}
+   * @throws dev.jsoci.ztoc.SpanDigestMismatchException if a span still mismatches its digest after
+   *     the configured refetches; the message names the layer and the span
+   * @throws LayerClosedException if the layer was released
+   * @throws InterruptedIOException if the thread is interrupted while it waits for a span
+   * @throws IOException if a fetch or the inflation of a span fails; the span is fetched again by
+   *     the next read that needs it
+   */
+  public int read(long uncompressedOffset, ByteBuffer destination) throws IOException {
+    if (uncompressedOffset < 0) {
+      throw new IllegalArgumentException(
+          "uncompressedOffset must not be negative, found " + uncompressedOffset);
+    }
+    checkOpen();
+    if (!destination.hasRemaining()) {
+      return 0;
+    }
+    if (uncompressedOffset >= archiveSize) {
+      return -1;
+    }
+
+    long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
+    int[] spanIds = nonEmptySpans(zinfo.spanOf(uncompressedOffset), zinfo.spanOf(end - 1));
+    byte[][] spans = inflatedSpans(spanIds);
+
+    // Copy the part of each span that lies in the range.
+    for (int i = 0; i < spanIds.length; i++) {
+      Span span = zinfo.span(spanIds[i]);
+      long from = Math.max(uncompressedOffset, span.uncompressedStart());
+      long to = Math.min(end, span.uncompressedEnd());
+      if (from < to) {
+        destination.put(spans[i], (int) (from - span.uncompressedStart()), (int) (to - from));
+      }
+    }
+    return (int) (end - uncompressedOffset);
+  }
+
+  /**
+   * Starts fetching the spans that hold the data of {@code entries}, ahead of the background
+   * fetcher, which pauses until they are cached. Entries without data are ignored. Returns at once;
+   * the future completes when every span is cached, or with the first failure.
+   */
+  public CompletableFuture<Void> prefetch(Collection<TocEntry> entries) {
+    TreeSet<Integer> spanIds = new TreeSet<>();
+    for (TocEntry entry : entries) {
+      long start = entry.uncompressedOffset();
+      long end = Math.min(archiveSize, start + entry.uncompressedSize());
+      if (entry.uncompressedSize() <= 0 || start >= end) {
+        continue;
+      }
+      for (int id : nonEmptySpans(zinfo.spanOf(start), zinfo.spanOf(end - 1))) {
+        spanIds.add(id);
+      }
+    }
+    return prefetchSpans(spanIds.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  /**
+   * Starts fetching spans {@code firstSpan} to {@code lastSpan}, inclusive, as {@link
+   * #prefetch(Collection)} does.
+   *
+   * @throws IndexOutOfBoundsException unless {@code 0 <= firstSpan <= lastSpan < spanCount()}
+   */
+  public CompletableFuture<Void> prefetchSpans(int firstSpan, int lastSpan) {
+    Objects.checkFromToIndex(firstSpan, lastSpan + 1, spanCount());
+    return prefetchSpans(nonEmptySpans(firstSpan, lastSpan));
+  }
+
+  private CompletableFuture<Void> prefetchSpans(int[] spanIds) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (closed.get()) {
+      done.completeExceptionally(new LayerClosedException(layer.toString()));
+      return done;
+    }
+    // Count the prefetch as foreground work from now on, so background fetching pauses at once.
+    foreground.begin();
+    try {
+      executor.execute(
+          () -> {
+            try {
+              awaitAll(claimAndLoad(spanIds, Purpose.PREFETCH));
+              done.complete(null);
+            } catch (IOException | RuntimeException | Error e) {
+              done.completeExceptionally(e);
+            } finally {
+              foreground.end();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      foreground.end();
+      done.completeExceptionally(e);
+    }
+    return done;
+  }
+
+  /** Returns the ids from {@code first} to {@code last} of the spans that hold tar bytes. */
+  private int[] nonEmptySpans(int first, int last) {
+    int[] ids = new int[last - first + 1];
+    int count = 0;
+    for (int id = first; id <= last; id++) {
+      if (zinfo.span(id).uncompressedLength() > 0) {
+        ids[count++] = id;
+      }
+    }
+    return count == ids.length ? ids : Arrays.copyOf(ids, count);
+  }
+
+  /** Returns the inflated bytes of each span, in the order of {@code spanIds}. */
+  private byte[][] inflatedSpans(int[] spanIds) throws IOException {
+    byte[][] result = new byte[spanIds.length][];
+    List<Integer> missingIndexes = new ArrayList<>();
+    for (int i = 0; i < spanIds.length; i++) {
+      byte[] cached = memory.get(loader.keyOf(spanIds[i]));
+      if (cached != null) {
+        counters.memoryHit();
+        result[i] = cached;
+      } else {
+        missingIndexes.add(i);
+      }
+    }
+    if (missingIndexes.isEmpty()) {
+      return result;
+    }
+
+    int[] missing = missingIndexes.stream().mapToInt(i -> spanIds[i]).toArray();
+    foreground.begin();
+    try {
+      List<Ticket> tickets = claimAndLoad(missing, Purpose.READ);
+      for (int i = 0; i < tickets.size(); i++) {
+        Ticket ticket = tickets.get(i);
+        VerifiedSpan span = await(ticket);
+        byte[] inflated = span.inflate(zinfo);
+        if (!ticket.owner()) {
+          // A background fetch may have left the span on disk only; keep it for the next read.
+          memory.put(loader.keyOf(ticket.spanId()), inflated);
+        }
+        result[missingIndexes.get(i)] = inflated;
+      }
+    } finally {
+      foreground.end();
+    }
+    return result;
+  }
+
+  /** Claims or joins the fetch of every span, and loads the claimed ones. */
+  private List<Ticket> claimAndLoad(int[] spanIds, Purpose purpose) {
+    List<Ticket> tickets = table.claimOrJoin(spanIds);
+    List<Ticket> owned = new ArrayList<>(tickets.size());
+    for (Ticket ticket : tickets) {
+      if (ticket.owner()) {
+        owned.add(ticket);
+      }
+    }
+    if (!owned.isEmpty()) {
+      loader.load(owned, purpose);
+    }
+    return tickets;
+  }
+
+  private void awaitAll(List<Ticket> tickets) throws IOException {
+    for (Ticket ticket : tickets) {
+      await(ticket);
+    }
+  }
+
+  private VerifiedSpan await(Ticket ticket) throws IOException {
+    try {
+      return ticket.future().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      InterruptedIOException interrupted =
+          new InterruptedIOException(
+              "interrupted while waiting for span " + ticket.spanId() + " of layer " + layer);
+      interrupted.initCause(e);
+      throw interrupted;
+    } catch (ExecutionException e) {
+      // The fetch's failure is shared by every reader that waited for it.
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      if (cause instanceof Error error) {
+        throw error;
+      }
+      throw new IOException("layer " + layer + ": span " + ticket.spanId() + " failed", cause);
+    }
+  }
+
+  /**
+   * Claims the next span for the background fetcher: the lowest span not yet requested that
+   * contains tar bytes and is in neither cache. Returns null when none is left or the layer is
+   * released.
+   */
+  @Nullable Ticket claimBackgroundSpan() {
+    for (int checked = 0; checked < spanCount() && !closed.get(); checked++) {
+      int id = table.nextBackgroundCandidate();
+      if (id < 0) {
+        return null;
+      }
+      if ((disk != null && disk.contains(layer, id)) || memory.get(loader.keyOf(id)) != null) {
+        continue;
+      }
+      Ticket ticket = table.claimIfNotRequested(id);
+      if (ticket != null) {
+        return ticket;
+      }
+    }
+    return null;
+  }
+
+  /** Returns the compressed length of a span, what fetching it costs the background rate. */
+  long compressedLength(int spanId) {
+    return zinfo.span(spanId).compressedLength();
+  }
+
+  /**
+   * Fetches a span claimed by {@link #claimBackgroundSpan} on the calling thread.
+   *
+   * @return null on success, else the failure, which the span's waiters also receive
+   */
+  @Nullable Throwable fetchInBackground(Ticket ticket) {
+    loader.load(List.of(ticket), Purpose.BACKGROUND);
+    CompletableFuture<VerifiedSpan> future = ticket.future();
+    if (!future.isCompletedExceptionally()) {
+      return null;
+    }
+    try {
+      future.join();
+      return null;
+    } catch (RuntimeException e) {
+      return e.getCause() != null ? e.getCause() : e;
+    }
+  }
+
+  /** Fails a background claim that could not be started, so that readers fetch the span. */
+  void abandonBackground(Ticket ticket, Throwable failure) {
+    table.fail(ticket, failure);
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  private void checkOpen() throws LayerClosedException {
+    if (closed.get()) {
+      throw new LayerClosedException(layer.toString());
+    }
+  }
+
+  /**
+   * Releases the layer: the background fetcher drops it and later reads fail with {@link
+   * LayerClosedException}. Reads in progress complete, and cached spans stay cached. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      onClose.accept(this);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SpanManager{" + layer + "}";
+  }
+}

@@ -1,0 +1,205 @@
+package dev.jsoci.fetcher.span;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+import com.github.benmanes.caffeine.cache.Ticker;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Settings of a {@link SpanEngine}. Build with {@link #builder()}; every setting has a default.
+ *
+ * @param verifySpans whether each span's compressed bytes are checked against the zTOC's span
+ *     digest before use
+ * @param verificationRetries how many more times a span is fetched after a digest mismatch before
+ *     the read fails
+ * @param maxRequestBytes the largest ranged request for a run of adjacent spans. A longer run is
+ *     split, but a single span larger than this is still fetched in one request
+ * @param memoryCacheBytes the cap on inflated spans held in memory across all layers
+ * @param diskCacheDirectory the root of the on-disk span cache, or null for none
+ * @param diskCacheBytes the cap on the span files under {@code diskCacheDirectory}
+ * @param backgroundFetch whether the remaining spans of open layers are fetched in the background
+ * @param backgroundBytesPerSecond the background fetch rate in compressed bytes per second, for all
+ *     layers together
+ * @param backgroundConcurrency the most background span fetches in flight at once
+ * @param ticker the time source of the background rate limit, in nanoseconds
+ * @param scheduler runs the background fetcher again when the rate limit allows the next fetch
+ * @param fetchExecutor runs background fetches, prefetches and the extra requests of a read that
+ *     needs several runs of spans. When null, the engine creates a pool of daemon threads and shuts
+ *     it down on close
+ */
+public record SpanOptions(
+    boolean verifySpans,
+    int verificationRetries,
+    long maxRequestBytes,
+    long memoryCacheBytes,
+    @Nullable Path diskCacheDirectory,
+    long diskCacheBytes,
+    boolean backgroundFetch,
+    long backgroundBytesPerSecond,
+    int backgroundConcurrency,
+    Ticker ticker,
+    Scheduler scheduler,
+    @Nullable Executor fetchExecutor) {
+
+  /** The largest request whose bytes fit in one Java array. */
+  static final long MAX_REQUEST_BYTES_LIMIT = Integer.MAX_VALUE - 16;
+
+  public SpanOptions {
+    if (verificationRetries < 0) {
+      throw new IllegalArgumentException(
+          "verificationRetries must not be negative, found " + verificationRetries);
+    }
+    if (maxRequestBytes <= 0 || maxRequestBytes > MAX_REQUEST_BYTES_LIMIT) {
+      throw new IllegalArgumentException(
+          "maxRequestBytes must be between 1 and "
+              + MAX_REQUEST_BYTES_LIMIT
+              + ", found "
+              + maxRequestBytes);
+    }
+    if (memoryCacheBytes < 0) {
+      throw new IllegalArgumentException(
+          "memoryCacheBytes must not be negative, found " + memoryCacheBytes);
+    }
+    if (diskCacheBytes < 0) {
+      throw new IllegalArgumentException(
+          "diskCacheBytes must not be negative, found " + diskCacheBytes);
+    }
+    if (backgroundBytesPerSecond <= 0) {
+      throw new IllegalArgumentException(
+          "backgroundBytesPerSecond must be positive, found " + backgroundBytesPerSecond);
+    }
+    if (backgroundConcurrency <= 0) {
+      throw new IllegalArgumentException(
+          "backgroundConcurrency must be positive, found " + backgroundConcurrency);
+    }
+    Objects.requireNonNull(ticker, "ticker");
+    Objects.requireNonNull(scheduler, "scheduler");
+  }
+
+  /** Returns the default options: {@code builder().build()}. */
+  public static SpanOptions defaults() {
+    return builder().build();
+  }
+
+  /**
+   * Returns a builder with the defaults. Spans are verified, with one refetch after a digest
+   * mismatch, and requests are at most 32 MiB. The memory cache keeps 256 MiB of inflated spans,
+   * and there is no disk cache (8 GiB when a directory is set). Background fetching runs at 4 MiB/s
+   * with 2 fetches in flight, on the system ticker and scheduler.
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    return new Builder()
+        .verifySpans(verifySpans)
+        .verificationRetries(verificationRetries)
+        .maxRequestBytes(maxRequestBytes)
+        .memoryCacheBytes(memoryCacheBytes)
+        .diskCacheDirectory(diskCacheDirectory)
+        .diskCacheBytes(diskCacheBytes)
+        .backgroundFetch(backgroundFetch)
+        .backgroundBytesPerSecond(backgroundBytesPerSecond)
+        .backgroundConcurrency(backgroundConcurrency)
+        .ticker(ticker)
+        .scheduler(scheduler)
+        .fetchExecutor(fetchExecutor);
+  }
+
+  /** Builds {@link SpanOptions}; each method sets the record component of the same name. */
+  public static final class Builder {
+    private boolean verifySpans = true;
+    private int verificationRetries = 1;
+    private long maxRequestBytes = 32L << 20;
+    private long memoryCacheBytes = 256L << 20;
+    private @Nullable Path diskCacheDirectory;
+    private long diskCacheBytes = 8L << 30;
+    private boolean backgroundFetch = true;
+    private long backgroundBytesPerSecond = 4L << 20;
+    private int backgroundConcurrency = 2;
+    private Ticker ticker = Ticker.systemTicker();
+    private Scheduler scheduler = Scheduler.systemScheduler();
+    private @Nullable Executor fetchExecutor;
+
+    private Builder() {}
+
+    public Builder verifySpans(boolean verifySpans) {
+      this.verifySpans = verifySpans;
+      return this;
+    }
+
+    public Builder verificationRetries(int verificationRetries) {
+      this.verificationRetries = verificationRetries;
+      return this;
+    }
+
+    public Builder maxRequestBytes(long maxRequestBytes) {
+      this.maxRequestBytes = maxRequestBytes;
+      return this;
+    }
+
+    public Builder memoryCacheBytes(long memoryCacheBytes) {
+      this.memoryCacheBytes = memoryCacheBytes;
+      return this;
+    }
+
+    public Builder diskCacheDirectory(@Nullable Path diskCacheDirectory) {
+      this.diskCacheDirectory = diskCacheDirectory;
+      return this;
+    }
+
+    public Builder diskCacheBytes(long diskCacheBytes) {
+      this.diskCacheBytes = diskCacheBytes;
+      return this;
+    }
+
+    public Builder backgroundFetch(boolean backgroundFetch) {
+      this.backgroundFetch = backgroundFetch;
+      return this;
+    }
+
+    public Builder backgroundBytesPerSecond(long backgroundBytesPerSecond) {
+      this.backgroundBytesPerSecond = backgroundBytesPerSecond;
+      return this;
+    }
+
+    public Builder backgroundConcurrency(int backgroundConcurrency) {
+      this.backgroundConcurrency = backgroundConcurrency;
+      return this;
+    }
+
+    public Builder ticker(Ticker ticker) {
+      this.ticker = ticker;
+      return this;
+    }
+
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = scheduler;
+      return this;
+    }
+
+    public Builder fetchExecutor(@Nullable Executor fetchExecutor) {
+      this.fetchExecutor = fetchExecutor;
+      return this;
+    }
+
+    public SpanOptions build() {
+      return new SpanOptions(
+          verifySpans,
+          verificationRetries,
+          maxRequestBytes,
+          memoryCacheBytes,
+          diskCacheDirectory,
+          diskCacheBytes,
+          backgroundFetch,
+          backgroundBytesPerSecond,
+          backgroundConcurrency,
+          ticker,
+          scheduler,
+          fetchExecutor);
+    }
+  }
+}
