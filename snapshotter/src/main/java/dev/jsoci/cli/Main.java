@@ -17,7 +17,12 @@ import picocli.CommandLine.ParseResult;
     mixinStandardHelpOptions = true,
     versionProvider = JsociVersion.class,
     description = "Build and inspect SOCI indexes (zTOCs) for lazily pulled container images.",
-    subcommands = {ZtocCommand.class})
+    subcommands = {
+      ZtocCommand.class,
+      ConvertCommand.class,
+      IndexCommand.class,
+      ImageCommand.class
+    })
 public final class Main implements Runnable {
   /** Exit status of a command that failed on its input or environment. */
   static final int EXIT_FAILURE = 1;
@@ -28,6 +33,7 @@ public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    CliLogging.configure();
     System.exit(newCommandLine().execute(args));
   }
 

@@ -11,14 +11,15 @@ public final class BlobDigestMismatchException extends IOException {
   private final Digest actual;
 
   /**
-   * Creates the exception with the message {@code <what>: digest mismatch, expected <expected>,
+   * Creates the exception with the message {@code <content>: digest mismatch, expected <expected>,
    * found <actual> over <size> bytes}.
    *
-   * @param what the content, for example {@code blob sha256:... of oci:dir}
+   * @param content the content, for example {@code blob sha256:... of oci:dir}
    */
-  public BlobDigestMismatchException(String what, Digest expected, Digest actual, long sizeBytes) {
+  public BlobDigestMismatchException(
+      String content, Digest expected, Digest actual, long sizeBytes) {
     super(
-        what
+        content
             + ": digest mismatch, expected "
             + expected
             + ", found "

@@ -15,6 +15,7 @@ public abstract class BlobWriter extends OutputStream {
   private final Digest.Hasher hasher = Digest.sha256Hasher();
   private long sizeBytes;
   private boolean committed;
+  private boolean stored;
 
   @Override
   public final void write(int b) throws IOException {
@@ -40,8 +41,8 @@ public abstract class BlobWriter extends OutputStream {
    * Checks that the bytes written hash to {@code expected}, then publishes the blob.
    *
    * @return whether the bytes were sent or stored; false when the store already had the blob
-   * @throws BlobDigestMismatchException when the bytes hash to another digest; the blob is then
-   *     not published
+   * @throws BlobDigestMismatchException when the bytes hash to another digest; the blob is then not
+   *     published
    */
   public final boolean commit(Digest expected) throws IOException {
     Digest actual = digest();
@@ -50,19 +51,29 @@ public abstract class BlobWriter extends OutputStream {
           "blob written to " + storeName(), expected, actual, sizeBytes);
     }
     committed = true;
-    return publish(actual, sizeBytes);
+    stored = publish(actual, sizeBytes);
+    return stored;
   }
 
   /**
-   * Publishes the blob under the digest of the bytes written, whatever it is.
+   * Publishes the blob under the digest of the bytes written, whatever it is. {@link #stored()}
+   * then returns whether the bytes were sent or stored.
    *
    * @return the digest
    */
   public final Digest commit() throws IOException {
     Digest actual = digest();
     committed = true;
-    publish(actual, sizeBytes);
+    stored = publish(actual, sizeBytes);
     return actual;
+  }
+
+  /**
+   * Returns whether the committed bytes were sent or stored; false before a commit and when the
+   * store already had the blob.
+   */
+  public final boolean stored() {
+    return stored;
   }
 
   private Digest digest() {

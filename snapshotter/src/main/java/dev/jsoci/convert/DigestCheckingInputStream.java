@@ -14,26 +14,26 @@ import java.io.InputStream;
  */
 final class DigestCheckingInputStream extends FilterInputStream {
   private final Descriptor blob;
-  private final String what;
+  private final String blobName;
   private final Digest.Hasher hasher;
   private long position;
   private boolean checked;
 
   /**
-   * @param what the blob's name in messages, such as {@code blob sha256:... of oci:dir}
+   * @param blobName the blob's name in messages, such as {@code blob sha256:... of oci:dir}
    */
-  DigestCheckingInputStream(InputStream in, Descriptor blob, String what) {
+  DigestCheckingInputStream(InputStream in, Descriptor blob, String blobName) {
     super(in);
     this.blob = blob;
-    this.what = what;
+    this.blobName = blobName;
     this.hasher = blob.digest().hasher();
   }
 
   @Override
   public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xff;
+    byte[] single = new byte[1];
+    int n = read(single, 0, 1);
+    return n < 0 ? -1 : single[0] & 0xff;
   }
 
   @Override
@@ -46,7 +46,7 @@ final class DigestCheckingInputStream extends FilterInputStream {
     position += n;
     if (position > blob.size()) {
       throw new IOException(
-          what + ": longer than the " + blob.size() + " bytes its descriptor gives");
+          blobName + ": longer than the " + blob.size() + " bytes its descriptor gives");
     }
     hasher.update(buffer, offset, n);
     return n;
@@ -79,11 +79,11 @@ final class DigestCheckingInputStream extends FilterInputStream {
     checked = true;
     if (position != blob.size()) {
       throw new EOFException(
-          what + ": ends after " + position + " bytes, its descriptor gives " + blob.size());
+          blobName + ": ends after " + position + " bytes, its descriptor gives " + blob.size());
     }
     Digest actual = hasher.digest();
     if (!actual.equals(blob.digest())) {
-      throw new BlobDigestMismatchException(what, blob.digest(), actual, position);
+      throw new BlobDigestMismatchException(blobName, blob.digest(), actual, position);
     }
   }
 }

@@ -17,7 +17,9 @@ import org.jspecify.annotations.Nullable;
  */
 public interface ImageStore extends Closeable {
 
-  /** Returns the store's name for messages, such as {@code 127.0.0.1:5000/app} or {@code oci:dir}. */
+  /**
+   * Returns the store's name for messages, such as {@code 127.0.0.1:5000/app} or {@code oci:dir}.
+   */
   String name();
 
   /**
@@ -52,9 +54,9 @@ public interface ImageStore extends Closeable {
    * Starts writing a blob. The writer publishes the content only when it is committed; closing it
    * without a commit discards what was written.
    *
-   * @param expected the blob's descriptor when its digest and size are known before the first
-   *     byte, which lets a store send the bytes on while they are written; null when they are known
-   *     only at the end
+   * @param expected the blob's descriptor when its digest and size are known before the first byte,
+   *     or null when they are known only at the end. A registry needs the digest up front to send
+   *     the bytes on while they are written.
    */
   BlobWriter newBlobWriter(@Nullable Descriptor expected) throws IOException;
 
@@ -67,8 +69,8 @@ public interface ImageStore extends Closeable {
   void writeManifest(Descriptor descriptor, byte[] bytes, @Nullable String tag) throws IOException;
 
   /**
-   * Makes the blob {@code blob} of {@code source} available in this store without sending its
-   * bytes, for example by a cross-repository mount on the same registry.
+   * Links the blob {@code blob} of {@code source} into this store without reading it, for example
+   * by a cross-repository mount on the same registry.
    *
    * @return whether the blob is now in this store; false when that needs a copy
    */
@@ -76,14 +78,38 @@ public interface ImageStore extends Closeable {
     return false;
   }
 
-  /** Writes the small blob {@code content} under {@code blob}, unless the store has it already. */
-  default void writeBlob(Descriptor blob, byte[] content) throws IOException {
+  /**
+   * Makes the blob {@code blob} of {@code source} available in this store, unless the store has it
+   * already. A store may link the blob instead of sending its bytes, such as a registry that mounts
+   * it from another repository of the same registry. This default streams the blob through {@link
+   * #newBlobWriter}.
+   *
+   * @return whether the blob's bytes were sent or stored; false when the store had the blob or
+   *     linked it
+   */
+  default boolean copyBlob(Descriptor blob, ImageStore source) throws IOException {
     if (hasBlob(blob.digest())) {
-      return;
+      return false;
+    }
+    try (InputStream in = source.openBlob(blob);
+        BlobWriter writer = newBlobWriter(blob)) {
+      in.transferTo(writer);
+      return writer.commit(blob.digest());
+    }
+  }
+
+  /**
+   * Writes the small blob {@code content} under {@code blob}, unless the store has it already.
+   *
+   * @return whether the bytes were sent or stored
+   */
+  default boolean writeBlob(Descriptor blob, byte[] content) throws IOException {
+    if (hasBlob(blob.digest())) {
+      return false;
     }
     try (BlobWriter writer = newBlobWriter(blob)) {
       writer.write(content);
-      writer.commit(blob.digest());
+      return writer.commit(blob.digest());
     }
   }
 }

@@ -33,7 +33,7 @@ import org.jspecify.annotations.Nullable;
  * content. Not thread-safe, and two processes writing tags at once may lose one of them.
  */
 public final class OciLayoutStore implements ImageStore {
-  /** The annotation of an {@code index.json} entry that holds its tag. */
+  /** The annotation of an {@code index.json} entry that contains its tag. */
   public static final String REF_NAME = "org.opencontainers.image.ref.name";
 
   private static final String LAYOUT_FILE = "oci-layout";
@@ -49,12 +49,12 @@ public final class OciLayoutStore implements ImageStore {
   /**
    * Opens an existing layout.
    *
-   * @throws NoSuchFileException when {@code directory} has no {@code oci-layout} file
+   * @throws ImageNotFoundException when {@code directory} has no {@code oci-layout} file
    */
   public static OciLayoutStore open(Path directory) throws IOException {
     if (!Files.isRegularFile(directory.resolve(LAYOUT_FILE))) {
-      throw new NoSuchFileException(
-          directory.resolve(LAYOUT_FILE).toString(), null, "not an OCI image layout");
+      throw new ImageNotFoundException(
+          "oci:" + directory + ": not an OCI image layout, " + LAYOUT_FILE + " is missing");
     }
     return new OciLayoutStore(directory);
   }
@@ -111,8 +111,8 @@ public final class OciLayoutStore implements ImageStore {
       }
     }
     if (found == null) {
-      throw new NoSuchFileException(
-          directory.resolve(INDEX_FILE).toString(), null, "no image tagged \"" + reference + "\"");
+      throw new ImageNotFoundException(
+          name() + ": no image tagged \"" + reference + "\" in " + INDEX_FILE);
     }
     return found;
   }
@@ -123,8 +123,7 @@ public final class OciLayoutStore implements ImageStore {
     try {
       bytes = Files.readAllBytes(blobPath(digest));
     } catch (NoSuchFileException e) {
-      throw new NoSuchFileException(
-          blobPath(digest).toString(), null, "manifest " + digest + " not found in " + name());
+      throw new ImageNotFoundException(name() + ": manifest " + digest + " not found");
     }
     Digest actual = digest.hasher().update(bytes).digest();
     if (!actual.equals(digest)) {
@@ -141,8 +140,7 @@ public final class OciLayoutStore implements ImageStore {
     try {
       in = Files.newInputStream(path);
     } catch (NoSuchFileException e) {
-      throw new NoSuchFileException(
-          path.toString(), null, "blob " + blob.digest() + " not found in " + name());
+      throw new ImageNotFoundException(name() + ": blob " + blob.digest() + " not found");
     }
     return new DigestCheckingInputStream(in, blob, "blob " + blob.digest() + " of " + name());
   }
@@ -166,8 +164,8 @@ public final class OciLayoutStore implements ImageStore {
   }
 
   /**
-   * Stores the manifest as a blob and, with a tag, points the tag's {@code index.json} entry at
-   * it: an entry with the same tag is replaced in place, otherwise one is appended.
+   * Stores the manifest as a blob and, with a tag, points the tag's {@code index.json} entry at it:
+   * an entry with the same tag is replaced in place, otherwise one is appended.
    */
   @Override
   public void writeManifest(Descriptor descriptor, byte[] bytes, @Nullable String tag)

@@ -4,8 +4,8 @@
  *
  * <p>Images are read from and written to an {@link dev.jsoci.convert.ImageStore}: a registry
  * repository or an OCI image layout directory. May use {@code dev.jsoci.oci}, {@code
- * dev.jsoci.ztoc}, the registry client of {@code dev.jsoci.fetcher.registry} and Jackson; it does
- * not print, so the CLI decides what the user sees.
+ * dev.jsoci.ztoc}, the registry client of {@code dev.jsoci.fetcher.registry} and Jackson. It prints
+ * nothing: the CLI turns results and progress events into output.
  */
 @NullMarked
 package dev.jsoci.convert;

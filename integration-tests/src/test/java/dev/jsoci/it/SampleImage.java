@@ -1,0 +1,188 @@
+package dev.jsoci.it;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.ImageIndex;
+import dev.jsoci.oci.ImageManifest;
+import dev.jsoci.oci.MediaType;
+import dev.jsoci.oci.Platform;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * A two-platform image built from generated files with GNU tar and gzip, written as an OCI image
+ * layout tagged {@code v1}:
+ *
+ * <ul>
+ *   <li>{@code big}: gzip, 12 MiB of random data in {@code data/big.bin} and {@code etc/message};
+ *       above the 10 MiB minimum, so it gets a zTOC;
+ *   <li>{@code busybox}: gzip, the static {@code /bin/busybox} of Debian's busybox-static, about 1
+ *       MiB, so it is skipped;
+ *   <li>{@code plain}: an uncompressed tar of 11 MiB ({@code data/plain.bin}), indexed as a plain
+ *       tar, or re-compressed with {@code --force-gzip};
+ *   <li>{@code arm64}: gzip, one small file, only in the linux/arm64 image.
+ * </ul>
+ *
+ * The linux/amd64 image has big, busybox and plain; the linux/arm64 image has big, plain and arm64.
+ * Configs list the diff_ids, so containerd can unpack and run the amd64 image.
+ */
+final class SampleImage {
+  static final Path BUSYBOX = Path.of("/bin/busybox");
+  static final String MESSAGE = "hello from a lazily pulled layer\n";
+  static final Platform AMD64 = Platform.of("linux", "amd64");
+  static final Platform ARM64 = Platform.of("linux", "arm64");
+
+  final Path layout;
+  final Map<String, byte[]> files = new LinkedHashMap<>();
+  final Map<String, Descriptor> layers = new LinkedHashMap<>();
+  final Map<String, Path> layerFiles = new LinkedHashMap<>();
+  final Map<String, Digest> diffIds = new LinkedHashMap<>();
+  Descriptor amd64Manifest;
+  Descriptor index;
+
+  private SampleImage(Path layout) {
+    this.layout = layout;
+  }
+
+  /** Returns whether the programs the image is built with are installed. */
+  static boolean toolsInstalled() {
+    return Files.isExecutable(BUSYBOX)
+        && Files.isExecutable(Path.of("/bin/tar"))
+        && Files.isExecutable(Path.of("/bin/gzip"));
+  }
+
+  /** Builds the image under {@code work}; the layout is {@code work/layout}. */
+  static SampleImage build(Path work) throws IOException, InterruptedException {
+    SampleImage image = new SampleImage(work.resolve("layout"));
+    Files.createDirectories(image.layout.resolve("blobs/sha256"));
+
+    byte[] big = new byte[12 << 20];
+    new Random(1).nextBytes(big);
+    byte[] plain = new byte[11 << 20];
+    new Random(2).nextBytes(plain);
+    image.addLayer(
+        work, "big", true, Map.of("data/big.bin", big, "etc/message", MESSAGE.getBytes(UTF_8)));
+    image.addLayer(work, "busybox", true, Map.of("bin/busybox", Files.readAllBytes(BUSYBOX)));
+    image.addLayer(work, "plain", false, Map.of("data/plain.bin", plain));
+    image.addLayer(work, "arm64", true, Map.of("etc/arch", "arm64\n".getBytes(UTF_8)));
+
+    image.amd64Manifest = image.writeImage(AMD64, List.of("big", "busybox", "plain"));
+    Descriptor arm64 = image.writeImage(ARM64, List.of("big", "plain", "arm64"));
+    ImageIndex index =
+        new ImageIndex(
+            MediaType.OCI_INDEX,
+            "",
+            List.of(
+                image.amd64Manifest.toBuilder().platform(AMD64).build(),
+                arm64.toBuilder().platform(ARM64).build()),
+            null,
+            Map.of());
+    image.index = image.writeBlob(MediaType.OCI_INDEX, index.toBytes());
+
+    Descriptor tagged =
+        image.index.toBuilder()
+            .annotations(Map.of("org.opencontainers.image.ref.name", "v1"))
+            .build();
+    ImageIndex layoutIndex =
+        new ImageIndex(MediaType.OCI_INDEX, "", List.of(tagged), null, Map.of());
+    Files.write(image.layout.resolve("index.json"), layoutIndex.toBytes());
+    Files.writeString(image.layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+    return image;
+  }
+
+  private void addLayer(Path work, String name, boolean gzip, Map<String, byte[]> content)
+      throws IOException, InterruptedException {
+    Path tree = work.resolve("tree-" + name);
+    List<String> topLevel = new ArrayList<>();
+    for (Map.Entry<String, byte[]> file : content.entrySet()) {
+      Path path = tree.resolve(file.getKey());
+      Files.createDirectories(path.getParent());
+      Files.write(path, file.getValue());
+      files.put(file.getKey(), file.getValue());
+      String top = file.getKey().substring(0, file.getKey().indexOf('/'));
+      if (!topLevel.contains(top)) {
+        topLevel.add(top);
+      }
+    }
+    if (content.containsKey("bin/busybox")) {
+      tree.resolve("bin/busybox").toFile().setExecutable(true, false);
+    }
+
+    Path tar = work.resolve(name + ".tar");
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "tar",
+                "-C",
+                tree.toString(),
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "--mtime=@1700000000",
+                "--sort=name",
+                "-cf",
+                tar.toString()));
+    command.addAll(topLevel);
+    Processes.run(command, work);
+    diffIds.put(name, Digest.sha256Of(Files.readAllBytes(tar)));
+
+    Path blob = tar;
+    if (gzip) {
+      Processes.run(List.of("gzip", "-n", "-k", tar.toString()), work);
+      blob = work.resolve(name + ".tar.gz");
+    }
+    byte[] bytes = Files.readAllBytes(blob);
+    layers.put(
+        name, writeBlob(gzip ? MediaType.OCI_LAYER_TAR_GZIP : MediaType.OCI_LAYER_TAR, bytes));
+    layerFiles.put(name, blob);
+  }
+
+  private Descriptor writeImage(Platform platform, List<String> layerNames) throws IOException {
+    List<String> ids = new ArrayList<>();
+    List<Descriptor> manifestLayers = new ArrayList<>();
+    for (String name : layerNames) {
+      ids.add("\"" + diffIds.get(name) + "\"");
+      manifestLayers.add(layers.get(name));
+    }
+    String config =
+        "{\"architecture\":\""
+            + platform.architecture()
+            + "\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"/bin/busybox\","
+            + "\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
+            + String.join(",", ids)
+            + "]}}";
+    Descriptor configBlob = writeBlob(MediaType.OCI_CONFIG, config.getBytes(UTF_8));
+    ImageManifest manifest =
+        new ImageManifest(MediaType.OCI_MANIFEST, "", configBlob, manifestLayers, null, Map.of());
+    return writeBlob(MediaType.OCI_MANIFEST, manifest.toBytes());
+  }
+
+  private Descriptor writeBlob(String mediaType, byte[] bytes) throws IOException {
+    Digest digest = Digest.sha256Of(bytes);
+    Files.write(layout.resolve("blobs/sha256").resolve(digest.encoded()), bytes);
+    return Descriptor.of(mediaType, digest, bytes.length);
+  }
+
+  /** Copies the image with all its platforms to {@code reference} with skopeo. */
+  void pushWithSkopeo(String reference) throws IOException, InterruptedException {
+    Processes.run(
+        List.of(
+            "skopeo",
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--quiet",
+            "oci:" + layout + ":v1",
+            "docker://" + reference),
+        layout);
+  }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Writes a single-platform OCI image layout from layer blobs, for benchmarks and demos.
+
+Usage: oci_layout.py OUT_DIR TAG LAYER [LAYER ...]
+
+Each LAYER is a gzip-compressed tar (bottom layer first). The config records the diff_ids
+(sha256 of each decompressed tar) as the OCI image spec requires, with linux/amd64.
+"""
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+
+def sha256_file(path, opener=open):
+    digest = hashlib.sha256()
+    with opener(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_blob(blobs, data):
+    hexdigest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(blobs, hexdigest), "wb") as f:
+        f.write(data)
+    return {"digest": "sha256:" + hexdigest, "size": len(data)}
+
+
+def main():
+    out, tag, layers = sys.argv[1], sys.argv[2], sys.argv[3:]
+    blobs = os.path.join(out, "blobs", "sha256")
+    os.makedirs(blobs, exist_ok=True)
+    with open(os.path.join(out, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+
+    layer_descriptors = []
+    diff_ids = []
+    for layer in layers:
+        hexdigest = sha256_file(layer)
+        target = os.path.join(blobs, hexdigest)
+        if not os.path.exists(target):
+            shutil.copyfile(layer, target)
+        layer_descriptors.append({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+            "digest": "sha256:" + hexdigest,
+            "size": os.path.getsize(layer),
+        })
+        diff_ids.append("sha256:" + sha256_file(layer, gzip.open))
+
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }
+    config_descriptor = write_blob(blobs, json.dumps(config).encode())
+    config_descriptor["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config_descriptor,
+        "layers": layer_descriptors,
+    }
+    manifest_descriptor = write_blob(blobs, json.dumps(manifest).encode())
+    manifest_descriptor["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+    manifest_descriptor["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [manifest_descriptor]}, f)
+
+
+if __name__ == "__main__":
+    main()

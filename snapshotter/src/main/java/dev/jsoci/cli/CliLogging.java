@@ -1,0 +1,44 @@
+package dev.jsoci.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import java.util.Locale;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Logging of the command line: plain text on stderr, so that stdout carries only a command's
+ * output, at WARN unless {@code JSOCI_LOG_LEVEL} names another level (TRACE to ERROR, or OFF).
+ */
+final class CliLogging {
+  static final String LEVEL_VARIABLE = "JSOCI_LOG_LEVEL";
+
+  private CliLogging() {}
+
+  static void configure() {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    context.reset();
+
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern("jsoci: %level %logger{0}: %msg%n");
+    encoder.start();
+
+    ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
+    appender.setContext(context);
+    appender.setTarget("System.err");
+    appender.setEncoder(encoder);
+    appender.start();
+
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    root.addAppender(appender);
+    String configured = System.getenv(LEVEL_VARIABLE);
+    root.setLevel(
+        configured == null || configured.isBlank()
+            ? Level.WARN
+            : Level.toLevel(configured.strip().toUpperCase(Locale.ROOT), Level.WARN));
+  }
+}

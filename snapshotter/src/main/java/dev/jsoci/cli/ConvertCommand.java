@@ -1,0 +1,288 @@
+package dev.jsoci.cli;
+
+import dev.jsoci.convert.ConvertListener;
+import dev.jsoci.convert.ConvertOptions;
+import dev.jsoci.convert.ConvertResult;
+import dev.jsoci.convert.ConvertResult.PlatformResult;
+import dev.jsoci.convert.Converter;
+import dev.jsoci.convert.ImageLocation;
+import dev.jsoci.convert.ImageStore;
+import dev.jsoci.convert.LayerReport;
+import dev.jsoci.convert.LayerReport.Outcome;
+import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fetcher.registry.RegistryOptions;
+import dev.jsoci.oci.LayerIndexDecision;
+import dev.jsoci.oci.Platform;
+import dev.jsoci.ztoc.ZtocBuilder;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code jsoci convert}: turns an image into a SOCI-enabled image (SOCI index manifest v2). */
+@Command(
+    name = "convert",
+    mixinStandardHelpOptions = true,
+    versionProvider = JsociVersion.class,
+    description = {
+      "Build zTOCs and a SOCI index v2 for an image and write it as a SOCI-enabled image.",
+      "SRC and DST are registry references or OCI image layouts written oci:DIR[:TAG].",
+      "Each layer is read once: indexed, and copied to DST in the same pass when DST lacks it.",
+      "Prints sha256:<hex> of the new image index as the last line of stdout."
+    })
+final class ConvertCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--platform",
+      paramLabel = "OS/ARCH[/VARIANT]",
+      description =
+          "A platform to convert; repeat for several (default: the host's platform, or the only "
+              + "one of a single-manifest image).")
+  List<String> platforms = new ArrayList<>();
+
+  @Option(names = "--all-platforms", description = "Convert every platform of the image index.")
+  boolean allPlatforms;
+
+  @Option(
+      names = "--span-size",
+      paramLabel = "BYTES",
+      description = "Uncompressed bytes between zTOC checkpoints (default: ${DEFAULT-VALUE}).")
+  long spanSize = ZtocBuilder.DEFAULT_SPAN_SIZE;
+
+  @Option(
+      names = "--min-layer-size",
+      paramLabel = "BYTES",
+      description =
+          "Layers with a smaller compressed size get no zTOC (default: ${DEFAULT-VALUE}).")
+  long minLayerSize = LayerIndexDecision.DEFAULT_MIN_LAYER_SIZE_BYTES;
+
+  @Option(
+      names = "--force-gzip",
+      description =
+          "Re-compress uncompressed tar layers to gzip while indexing them; the image's "
+              + "diff_ids stay valid. zstd layers are kept: no zstd decoder is available.")
+  boolean forceGzip;
+
+  @Option(
+      names = "--plain-http",
+      description =
+          "Use http instead of https for every registry (127.0.0.1 and localhost use http anyway).")
+  boolean plainHttp;
+
+  @Option(
+      names = "--build-tool-identifier",
+      paramLabel = "TEXT",
+      description = "Stored in every zTOC and SOCI index (default: jsoci and its version).")
+  String buildToolIdentifier = JsociVersion.buildToolIdentifier();
+
+  @Parameters(index = "0", paramLabel = "SRC", description = "The image to convert.")
+  String source;
+
+  @Parameters(index = "1", paramLabel = "DST", description = "Where to write the converted image.")
+  String destination;
+
+  @Override
+  public Integer call() throws IOException {
+    ConvertOptions options = options();
+    ImageLocation from = location(source, "SRC");
+    ImageLocation to = location(destination, "DST");
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+
+    ConvertResult result;
+    try (LazyClient client = new LazyClient(plainHttp);
+        ImageStore sourceStore = from.openStore(client, false);
+        ImageStore destinationStore = to.openStore(client, true)) {
+      String reference = from.sourceReference(sourceStore);
+      String tag = to.destinationTag();
+      ConvertListener listener = new ProgressPrinter(out, err, System.console() != null);
+      result =
+          new Converter(options, listener).convert(sourceStore, reference, destinationStore, tag);
+    }
+
+    printSummary(out, result);
+    out.println(result.index().digest());
+    out.flush();
+    return 0;
+  }
+
+  private ConvertOptions options() {
+    if (spanSize <= 0) {
+      throw new ParameterException(
+          spec.commandLine(), "invalid --span-size " + spanSize + ": must be at least 1");
+    }
+    if (minLayerSize < 0) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "invalid --min-layer-size " + minLayerSize + ": must not be negative");
+    }
+    if (allPlatforms && !platforms.isEmpty()) {
+      throw new ParameterException(
+          spec.commandLine(), "--all-platforms and --platform exclude each other");
+    }
+    List<Platform> parsed = new ArrayList<>();
+    for (String platform : platforms) {
+      try {
+        parsed.add(ConvertOptions.parsePlatform(platform));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
+    }
+    return ConvertOptions.builder(buildToolIdentifier)
+        .platforms(parsed)
+        .allPlatforms(allPlatforms)
+        .spanSizeBytes(spanSize)
+        .minLayerSizeBytes(minLayerSize)
+        .forceGzip(forceGzip)
+        .build();
+  }
+
+  private ImageLocation location(String text, String label) {
+    try {
+      return ImageLocation.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), label + ": " + e.getMessage());
+    }
+  }
+
+  private static void printSummary(PrintWriter out, ConvertResult result) {
+    for (PlatformResult platform : result.platforms()) {
+      String name = platform.platform() == null ? "image" : platform.platform().toString();
+      if (platform.sociIndex() == null) {
+        out.println(
+            name
+                + ": manifest "
+                + platform.manifest().digest()
+                + ", no SOCI index (no layer got a zTOC)");
+      } else {
+        out.println(
+            name
+                + ": manifest "
+                + platform.manifest().digest()
+                + ", SOCI index "
+                + platform.sociIndex().digest());
+      }
+    }
+    for (LayerReport layer : result.layers()) {
+      if (layer.outcome() == Outcome.SKIPPED) {
+        out.println(
+            "skipped layer "
+                + layer.source().digest()
+                + " ("
+                + layer.platform()
+                + "): "
+                + layer.reason());
+      }
+    }
+    out.printf(
+        Locale.ROOT,
+        "layers: %d indexed, %d skipped, %d failed; %s uploaded in %.1f s%n",
+        result.count(Outcome.INDEXED),
+        result.count(Outcome.SKIPPED),
+        result.count(Outcome.FAILED),
+        formatBytes(result.uploadedBytes()),
+        result.elapsed().toMillis() / 1000.0);
+  }
+
+  static String formatBytes(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    if (bytes < 1024 * 1024) {
+      return String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
+    }
+    return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  }
+
+  /**
+   * Prints a line per layer when stdout is a terminal, and every layer that failed to index on
+   * stderr in any case.
+   */
+  private static final class ProgressPrinter implements ConvertListener {
+    private final PrintWriter out;
+    private final PrintWriter err;
+    private final boolean terminal;
+
+    ProgressPrinter(PrintWriter out, PrintWriter err, boolean terminal) {
+      this.out = out;
+      this.err = err;
+      this.terminal = terminal;
+    }
+
+    @Override
+    public void layerDone(LayerReport report, int number) {
+      if (report.outcome() == Outcome.FAILED) {
+        err.println(
+            "jsoci: layer "
+                + report.source().digest()
+                + " ("
+                + report.platform()
+                + ") not indexed: "
+                + report.reason());
+        err.flush();
+      }
+      if (!terminal) {
+        return;
+      }
+      String status;
+      switch (report.outcome()) {
+        case INDEXED:
+          status = report.recompressed() ? "re-compressed to gzip, indexed" : "indexed";
+          break;
+        case SKIPPED:
+          status = "skipped";
+          break;
+        default:
+          status = "failed";
+          break;
+      }
+      out.printf(
+          Locale.ROOT,
+          "layer %d %s %s %s (%s, %s uploaded, %.1f s)%n",
+          number,
+          report.source().digest().encoded().substring(0, 12),
+          formatBytes(report.source().size()),
+          status,
+          report.platform(),
+          formatBytes(report.uploadedBytes()),
+          report.elapsed().toMillis() / 1000.0);
+      out.flush();
+    }
+  }
+
+  /** Creates the registry client on first use, so that layout-only runs never make one. */
+  static final class LazyClient implements Supplier<RegistryClient>, AutoCloseable {
+    private final boolean plainHttp;
+    private @Nullable RegistryClient client;
+
+    LazyClient(boolean plainHttp) {
+      this.plainHttp = plainHttp;
+    }
+
+    @Override
+    public RegistryClient get() {
+      if (client == null) {
+        client = RegistryClient.create(RegistryOptions.builder().plainHttp(plainHttp).build());
+      }
+      return client;
+    }
+
+    @Override
+    public void close() {
+      if (client != null) {
+        client.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,346 @@
+package dev.jsoci.convert;
+
+import dev.jsoci.convert.ConvertResult.PlatformResult;
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.ImageIndex;
+import dev.jsoci.oci.ImageManifest;
+import dev.jsoci.oci.MediaType;
+import dev.jsoci.oci.OciFormatException;
+import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.SociIndex;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Converts an image into a SOCI-enabled image (SOCI index manifest v2) and tags the result.
+ *
+ * <h2>Steps</h2>
+ *
+ * <ol>
+ *   <li>Resolve the source to an image index; a single manifest stands for an index with one entry
+ *       whose platform comes from its config.
+ *   <li>Choose the entries to convert ({@link PlatformSelection}).
+ *   <li>For each image entry, in index order: copy its config; for a chosen entry, run every layer
+ *       through {@link LayerPass} (one read per layer, zTOC and copy in the same pass) and write
+ *       the zTOCs, the {@code {}} config blob and the SOCI index; for the others, copy the layers.
+ *       Then write the rewritten manifest ({@link ImageRewrite}).
+ *   <li>Place the SOCI index entries, copy the entries that stay as they were (SOCI indexes of
+ *       platforms not converted again, nested indexes), and write the new index under the tag.
+ * </ol>
+ *
+ * A layer shared by several platforms is processed once. Blobs the destination has are not sent
+ * again, and when source and destination are the same store nothing is copied.
+ *
+ * <p>Unlike {@code soci convert}, SOCI index entries of an earlier conversion are not rewritten as
+ * if they were image manifests: an entry whose platform is converted again is replaced, and the
+ * others are kept with their bytes and digests.
+ */
+public final class Converter {
+  /** The largest image config that is read to find a single-manifest image's platform. */
+  private static final int MAX_CONFIG_BYTES = 4 << 20;
+
+  private final ConvertOptions options;
+  private final ConvertListener listener;
+
+  public Converter(ConvertOptions options, ConvertListener listener) {
+    this.options = Objects.requireNonNull(options, "options");
+    this.listener = Objects.requireNonNull(listener, "listener");
+  }
+
+  /**
+   * Converts the image {@code sourceReference} of {@code source} and tags the result {@code
+   * destinationTag} in {@code destination}, which may be the same store.
+   *
+   * @param sourceReference a tag or digest in {@code source}
+   * @throws ConvertException when the source is not an image, a platform is missing, or no layer of
+   *     any chosen platform got a zTOC; nothing is tagged then
+   * @throws IOException when reading or writing fails, or content does not match its digest
+   */
+  public ConvertResult convert(
+      ImageStore source, String sourceReference, ImageStore destination, String destinationTag)
+      throws IOException {
+    long start = System.nanoTime();
+    String image = source.name() + ":" + sourceReference;
+    Run run = new Run(source, destination, image);
+
+    // Resolve the source to an image index.
+    Descriptor top = source.resolve(sourceReference);
+    byte[] topBytes = source.readManifest(top.digest());
+    String topType =
+        top.mediaType().isEmpty() ? ManifestDocuments.mediaTypeOf(topBytes) : top.mediaType();
+    ImageIndex sourceIndex;
+    boolean singleManifest;
+    if (MediaType.isIndex(topType)) {
+      sourceIndex = parseIndex(topBytes, image);
+      singleManifest = false;
+    } else if (MediaType.isManifest(topType)) {
+      ImageManifest manifest = parseManifest(topBytes, image + " manifest " + top.digest());
+      Platform platform = ManifestDocuments.platformOfConfig(readConfig(source, manifest.config()));
+      Descriptor entry = Descriptor.of(topType, top.digest(), topBytes.length);
+      sourceIndex = ImageRewrite.indexOfManifest(entry, platform);
+      singleManifest = true;
+    } else {
+      throw new ConvertException(
+          image
+              + ": unsupported media type \""
+              + topType
+              + "\", expected an image manifest or index");
+    }
+
+    List<Integer> chosen = PlatformSelection.select(sourceIndex, singleManifest, options, image);
+    List<Descriptor> entries = new ArrayList<>(sourceIndex.manifests());
+    List<Descriptor> sociEntries = new ArrayList<>();
+    List<PlatformResult> platforms = new ArrayList<>();
+    Set<Integer> keptAsIs = new TreeSet<>();
+
+    // Convert or copy each entry.
+    for (int i = 0; i < entries.size(); i++) {
+      Descriptor entry = entries.get(i);
+      if (!PlatformSelection.isImageEntry(entry)) {
+        keptAsIs.add(i);
+        continue;
+      }
+      ImageManifest manifest =
+          parseManifest(source.readManifest(entry.digest()), image + " manifest " + entry.digest());
+      if (isSociIndex(manifest)) {
+        keptAsIs.add(i);
+        continue;
+      }
+      run.copyBlob(manifest.config());
+
+      List<Descriptor> layers;
+      @Nullable Descriptor sociIndex = null;
+      if (chosen.contains(i)) {
+        String platform = entry.platform() == null ? "no platform" : entry.platform().toString();
+        layers = new ArrayList<>();
+        SociIndex.Builder index =
+            SociIndex.builder(SociIndex.Version.V2)
+                .buildToolIdentifier(options.buildToolIdentifier());
+        boolean anyZtoc = false;
+        for (Descriptor layer : manifest.layers()) {
+          LayerReport report = run.processLayer(layer, platform);
+          layers.add(report.layer());
+          if (report.ztoc() != null) {
+            index.addZtoc(report.ztoc());
+            anyZtoc = true;
+          }
+        }
+        if (anyZtoc) {
+          sociIndex = run.writeSociIndex(index.build());
+        }
+      } else {
+        layers = manifest.layers();
+        for (Descriptor layer : layers) {
+          run.copyBlob(layer);
+        }
+      }
+
+      ImageManifest rewritten =
+          ImageRewrite.rewriteManifest(
+              manifest, layers, sociIndex == null ? null : sociIndex.digest());
+      Descriptor written = run.writeManifest(rewritten.toBytes(), MediaType.OCI_MANIFEST, null);
+      entries.set(i, ImageRewrite.rewriteEntry(entry, written, rewritten.annotations()));
+      if (chosen.contains(i)) {
+        platforms.add(new PlatformResult(entry.platform(), written, sociIndex));
+      }
+      if (sociIndex != null) {
+        sociEntries.add(ImageRewrite.sociIndexEntry(sociIndex, written.digest(), entry.platform()));
+      }
+    }
+
+    if (sociEntries.isEmpty()) {
+      throw new ConvertException(image + ": no zTOC was built, " + describeSkips(run.reports()));
+    }
+
+    // Place the SOCI index entries, copy what stays as it was, and tag the new index.
+    List<Descriptor> placed = ImageRewrite.placeSociIndexEntries(entries, sociEntries);
+    for (int i : keptAsIs) {
+      if (placed.get(i).equals(entries.get(i))) {
+        run.copyTree(entries.get(i));
+      }
+    }
+    ImageIndex index = ImageRewrite.rewriteIndex(sourceIndex, placed);
+    Descriptor indexDescriptor =
+        run.writeManifest(index.toBytes(), MediaType.OCI_INDEX, destinationTag);
+
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    return new ConvertResult(indexDescriptor, platforms, run.reports(), run.uploadedBytes, elapsed);
+  }
+
+  /** Returns a phrase with the reasons every layer was skipped, grouped by reason. */
+  private static String describeSkips(List<LayerReport> reports) {
+    if (reports.isEmpty()) {
+      return "the chosen images have no layers";
+    }
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    for (LayerReport report : reports) {
+      counts.merge(report.reason(), 1, Integer::sum);
+    }
+    StringBuilder text = new StringBuilder("every layer was skipped or failed: ");
+    boolean first = true;
+    for (Map.Entry<String, Integer> count : counts.entrySet()) {
+      if (!first) {
+        text.append("; ");
+      }
+      first = false;
+      text.append(count.getValue()).append(count.getValue() == 1 ? " layer " : " layers ");
+      text.append(count.getKey());
+    }
+    return text.toString();
+  }
+
+  private static boolean isSociIndex(ImageManifest manifest) {
+    return SociIndex.Version.fromArtifactType(manifest.config().mediaType()).isPresent();
+  }
+
+  private static ImageIndex parseIndex(byte[] bytes, String source) throws ConvertException {
+    try {
+      return ImageIndex.parse(bytes);
+    } catch (OciFormatException e) {
+      throw new ConvertException(source + ": invalid image index: " + e.getMessage(), e);
+    }
+  }
+
+  private static ImageManifest parseManifest(byte[] bytes, String source) throws ConvertException {
+    try {
+      return ImageManifest.parse(bytes);
+    } catch (OciFormatException e) {
+      throw new ConvertException(source + ": invalid manifest: " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] readConfig(ImageStore store, Descriptor config) throws IOException {
+    if (config.size() > MAX_CONFIG_BYTES) {
+      throw new ConvertException(
+          "image config "
+              + config.digest()
+              + " is "
+              + config.size()
+              + " bytes, the maximum is "
+              + MAX_CONFIG_BYTES);
+    }
+    try (InputStream in = store.openBlob(config)) {
+      return in.readAllBytes();
+    }
+  }
+
+  /** The state of one conversion: stores, the layers done so far and the bytes sent. */
+  private final class Run {
+    private final ImageStore source;
+    private final ImageStore destination;
+    private final boolean sameStore;
+    private final LayerPass layerPass;
+    private final String image;
+    private final Map<Digest, LayerReport> layers = new LinkedHashMap<>();
+    private final Set<Digest> copied = new HashSet<>();
+    private final Set<Digest> written = new HashSet<>();
+    long uploadedBytes;
+
+    Run(ImageStore source, ImageStore destination, String image) {
+      this.source = source;
+      this.destination = destination;
+      this.sameStore = source.name().equals(destination.name());
+      this.layerPass = new LayerPass(source, destination, sameStore, options);
+      this.image = image;
+    }
+
+    List<LayerReport> reports() {
+      return List.copyOf(layers.values());
+    }
+
+    /** Processes a layer once per conversion and reports it to the listener. */
+    LayerReport processLayer(Descriptor layer, String platform) throws IOException {
+      LayerReport done = layers.get(layer.digest());
+      if (done != null) {
+        return done;
+      }
+      LayerReport report;
+      try {
+        report = layerPass.process(layer, platform);
+      } catch (ConvertException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new ConvertException(
+            image + ": layer " + layer.digest() + " (" + platform + "): " + e.getMessage(), e);
+      }
+      layers.put(layer.digest(), report);
+      copied.add(report.layer().digest());
+      uploadedBytes += report.uploadedBytes();
+      listener.layerDone(report, layers.size());
+      return report;
+    }
+
+    /** Copies a blob to the destination once per conversion. */
+    void copyBlob(Descriptor blob) throws IOException {
+      if (sameStore || !copied.add(blob.digest())) {
+        return;
+      }
+      uploadedBytes += layerPass.copy(blob);
+    }
+
+    /** Writes the SOCI index and its {@code {}} config blob; returns the index's descriptor. */
+    Descriptor writeSociIndex(SociIndex index) throws IOException {
+      Descriptor config = SociIndex.configDescriptor(SociIndex.Version.V2);
+      if (destination.writeBlob(config, new byte[] {'{', '}'})) {
+        uploadedBytes += config.size();
+      }
+      return writeManifest(index.toBytes(), MediaType.OCI_MANIFEST, null);
+    }
+
+    /** Writes a manifest or index once per conversion and returns its descriptor. */
+    Descriptor writeManifest(byte[] bytes, String mediaType, @Nullable String tag)
+        throws IOException {
+      Descriptor descriptor = Descriptor.of(mediaType, Digest.sha256Of(bytes), bytes.length);
+      if (tag == null && written.contains(descriptor.digest())) {
+        return descriptor;
+      }
+      boolean present = destination.hasManifest(descriptor.digest());
+      if (!present || tag != null) {
+        destination.writeManifest(descriptor, bytes, tag);
+      }
+      if (!present) {
+        uploadedBytes += bytes.length;
+      }
+      written.add(descriptor.digest());
+      return descriptor;
+    }
+
+    /**
+     * Copies an entry that stays as it was, with everything it refers to: the children of an index,
+     * the config and layers of a manifest.
+     */
+    void copyTree(Descriptor entry) throws IOException {
+      if (sameStore || destination.hasManifest(entry.digest())) {
+        return;
+      }
+      byte[] bytes = source.readManifest(entry.digest());
+      String mediaType =
+          entry.mediaType().isEmpty() ? ManifestDocuments.mediaTypeOf(bytes) : entry.mediaType();
+      if (MediaType.isIndex(mediaType)) {
+        for (Descriptor child : parseIndex(bytes, image + " index " + entry.digest()).manifests()) {
+          copyTree(child);
+        }
+      } else {
+        ImageManifest manifest = parseManifest(bytes, image + " manifest " + entry.digest());
+        copyBlob(manifest.config());
+        for (Descriptor layer : manifest.layers()) {
+          copyBlob(layer);
+        }
+      }
+      destination.writeManifest(
+          Descriptor.of(mediaType, entry.digest(), bytes.length), bytes, null);
+      uploadedBytes += bytes.length;
+    }
+  }
+}

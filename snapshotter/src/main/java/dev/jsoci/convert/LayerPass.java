@@ -1,0 +1,408 @@
+package dev.jsoci.convert;
+
+import dev.jsoci.convert.LayerReport.Outcome;
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.LayerCompression;
+import dev.jsoci.oci.LayerIndexDecision;
+import dev.jsoci.oci.MediaType;
+import dev.jsoci.oci.SociIndex;
+import dev.jsoci.ztoc.CompressionAlgorithm;
+import dev.jsoci.ztoc.LayerFormatException;
+import dev.jsoci.ztoc.Ztoc;
+import dev.jsoci.ztoc.ZtocBuilder;
+import dev.jsoci.ztoc.ZtocCodec;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Processes one layer in a single read of its blob: the bytes stream from the source store through
+ * the zTOC builder and, when the destination lacks the layer, on to the destination in the same
+ * pass.
+ *
+ * <h2>The pass</h2>
+ *
+ * <pre>
+ * source blob ─▶ digest check ─▶ tee ─▶ zTOC builder (inflates gzip, reads the tar)
+ *                                 └──▶ destination BlobWriter (when a copy is needed)
+ * </pre>
+ *
+ * With {@code forceGzip}, a plain tar layer is compressed on the way instead:
+ *
+ * <pre>
+ * source blob ─▶ digest check ─▶ gzip compressor ─▶ tee ─▶ zTOC builder
+ *                                                    └──▶ destination BlobWriter
+ * </pre>
+ *
+ * The gzip layer's digest is known only at its end, so its writer is opened without an expected
+ * descriptor. The tar bytes do not change, so the diff_ids of the image config stay valid.
+ *
+ * <p>When the builder rejects the content (corrupt gzip, sparse files, a media type that does not
+ * match the bytes), the rest of the blob is still read, so the copy completes and the digest is
+ * checked, and the layer is reported as failed. A digest mismatch or a read error is not a layer
+ * problem and is thrown.
+ */
+final class LayerPass {
+  private static final int GZIP_MAGIC_1 = 0x1f;
+  private static final int GZIP_MAGIC_2 = 0x8b;
+  private static final int COPY_BUFFER_BYTES = 256 * 1024;
+
+  private final ImageStore source;
+  private final ImageStore destination;
+  private final boolean sameStore;
+  private final ConvertOptions options;
+  private final ZtocBuilder builder;
+
+  LayerPass(ImageStore source, ImageStore destination, boolean sameStore, ConvertOptions options) {
+    this.source = source;
+    this.destination = destination;
+    this.sameStore = sameStore;
+    this.options = options;
+    this.builder = new ZtocBuilder(options.spanSizeBytes(), options.buildToolIdentifier());
+  }
+
+  /** Indexes, re-compresses, skips and copies {@code layer} according to the options. */
+  LayerReport process(Descriptor layer, String platform) throws IOException {
+    long start = System.nanoTime();
+    LayerCompression compression = MediaType.layerCompression(layer.mediaType());
+    boolean isLayer = MediaType.isLayer(layer.mediaType());
+
+    if (options.forceGzip() && isLayer && isPlainTar(compression)) {
+      return recompress(layer, platform, start);
+    }
+    if (options.forceGzip() && isLayer && compression == LayerCompression.ZSTD) {
+      // TODO: re-compress zstd layers once a zstd decoder is on the class path; the JDK has none.
+      long copied = copy(layer);
+      return skipped(
+          layer,
+          platform,
+          "zstd layer kept as is: no zstd decoder to re-compress it",
+          copied,
+          start);
+    }
+
+    LayerIndexDecision decision = LayerIndexDecision.of(layer, options.minLayerSizeBytes());
+    switch (decision) {
+      case BUILD_GZIP:
+      case BUILD_TAR:
+        return index(layer, platform, decision == LayerIndexDecision.BUILD_GZIP, start);
+      case FAIL_NOT_A_LAYER:
+      case FAIL_UNRECOGNISED_TYPE:
+        {
+          long copied = copy(layer);
+          return report(
+              layer,
+              layer,
+              platform,
+              Outcome.FAILED,
+              skipReason(decision, layer),
+              null,
+              copied,
+              start);
+        }
+      default:
+        {
+          long copied = copy(layer);
+          return skipped(layer, platform, skipReason(decision, layer), copied, start);
+        }
+    }
+  }
+
+  /**
+   * Returns why a layer with {@code decision} gets no zTOC, as a short phrase, or an empty string
+   * when it gets one.
+   */
+  static String skipReason(LayerIndexDecision decision, Descriptor layer, long minLayerSizeBytes) {
+    switch (decision) {
+      case IGNORE_PREFETCH:
+        return "prefetch artifact, not a layer";
+      case FAIL_NOT_A_LAYER:
+        return "not a layer media type: " + layer.mediaType();
+      case FAIL_UNRECOGNISED_TYPE:
+        return "unrecognised layer media type: " + layer.mediaType();
+      case SKIP_BELOW_MIN_SIZE:
+        return "below the minimum layer size of " + minLayerSizeBytes + " bytes";
+      case SKIP_UNSUPPORTED_COMPRESSION:
+        return MediaType.layerCompression(layer.mediaType()) == LayerCompression.ZSTD
+            ? "zstd compression, which zTOCs do not support"
+            : "compression not supported by zTOCs: " + layer.mediaType();
+      default:
+        return "";
+    }
+  }
+
+  private String skipReason(LayerIndexDecision decision, Descriptor layer) {
+    return skipReason(decision, layer, options.minLayerSizeBytes());
+  }
+
+  private static boolean isPlainTar(LayerCompression compression) {
+    return compression == LayerCompression.UNCOMPRESSED || compression == LayerCompression.UNKNOWN;
+  }
+
+  // ---- Index a layer as it is -----------------------------------------------------------------
+
+  private LayerReport index(Descriptor layer, String platform, boolean expectGzip, long start)
+      throws IOException {
+    long uploaded = 0;
+    @Nullable Ztoc ztoc = null;
+    String failure = "";
+    @Nullable IOException uploadFailure = null;
+
+    try (InputStream blob = source.openBlob(layer);
+        BlobWriter writer = newCopyWriter(layer)) {
+      InputStream in = writer == null ? blob : new TeeInputStream(blob, writer);
+      try {
+        ztoc = builder.build(new KeptOpen(in), layer.digest().toString());
+      } catch (LayerFormatException e) {
+        failure = e.getMessage();
+      }
+      drain(in);
+      if (writer != null) {
+        try {
+          if (writer.commit(layer.digest())) {
+            uploaded += layer.size();
+          }
+        } catch (BlobDigestMismatchException e) {
+          throw e;
+        } catch (IOException e) {
+          uploadFailure = e;
+        }
+      }
+    }
+
+    // A streamed upload cannot restart after a broken connection; copy again with retries.
+    if (uploadFailure != null) {
+      try {
+        uploaded += copy(layer);
+      } catch (IOException e) {
+        e.addSuppressed(uploadFailure);
+        throw e;
+      }
+    }
+
+    if (ztoc != null) {
+      boolean isGzip = ztoc.compressionAlgorithm() == CompressionAlgorithm.GZIP;
+      if (isGzip != expectGzip) {
+        failure =
+            "media type "
+                + layer.mediaType()
+                + (expectGzip
+                    ? " names gzip but the blob is not gzip"
+                    : " names a plain tar but the blob is gzip");
+        ztoc = null;
+      }
+    }
+    if (ztoc == null) {
+      return report(layer, layer, platform, Outcome.FAILED, failure, null, uploaded, start);
+    }
+    return indexed(layer, layer, platform, ztoc, uploaded, start);
+  }
+
+  /**
+   * Returns a writer that copies {@code layer} to the destination, or null when the destination has
+   * it already or got it by a mount.
+   */
+  private @Nullable BlobWriter newCopyWriter(Descriptor layer) throws IOException {
+    if (sameStore || destination.hasBlob(layer.digest())) {
+      return null;
+    }
+    if (destination.mountBlob(layer, source)) {
+      return null;
+    }
+    return destination.newBlobWriter(layer);
+  }
+
+  // ---- Re-compress a plain tar layer to gzip and index it -------------------------------------
+
+  private LayerReport recompress(Descriptor layer, String platform, long start) throws IOException {
+    try (InputStream blob = new BufferedInputStream(source.openBlob(layer), COPY_BUFFER_BYTES)) {
+      // A Docker diff.tar layer may contain gzip bytes, which must not be compressed again.
+      blob.mark(2);
+      boolean alreadyGzip = blob.read() == GZIP_MAGIC_1 && blob.read() == GZIP_MAGIC_2;
+      blob.reset();
+      if (alreadyGzip) {
+        long copied = copyFrom(blob, layer);
+        return report(
+            layer,
+            layer,
+            platform,
+            Outcome.FAILED,
+            "media type " + layer.mediaType() + " names a plain tar but the blob is gzip",
+            null,
+            copied,
+            start);
+      }
+
+      @Nullable Ztoc ztoc = null;
+      String failure = "";
+      Descriptor gzipLayer;
+      long uploaded = 0;
+      try (GzipCompressingInputStream gzip = new GzipCompressingInputStream(blob);
+          BlobWriter writer = destination.newBlobWriter(null)) {
+        InputStream in = new TeeInputStream(gzip, writer);
+        try {
+          ztoc = builder.build(new KeptOpen(in), layer.digest() + " (re-compressed to gzip)");
+        } catch (LayerFormatException e) {
+          failure = e.getMessage();
+        }
+        drain(in);
+        long gzipSize = writer.sizeBytes();
+        Digest digest = writer.commit();
+        if (writer.stored()) {
+          uploaded += gzipSize;
+        }
+        gzipLayer = gzipDescriptor(layer, digest, gzipSize);
+      }
+
+      if (ztoc != null && gzipLayer.size() < options.minLayerSizeBytes()) {
+        return skipped(
+            layer,
+            gzipLayer,
+            platform,
+            "below the minimum layer size of "
+                + options.minLayerSizeBytes()
+                + " bytes after re-compression to gzip",
+            uploaded,
+            start);
+      }
+      if (ztoc == null) {
+        return report(layer, gzipLayer, platform, Outcome.FAILED, failure, null, uploaded, start);
+      }
+      return indexed(layer, gzipLayer, platform, ztoc, uploaded, start);
+    }
+  }
+
+  /**
+   * Returns the descriptor of the gzip layer that replaces {@code layer}: the gzip media type of
+   * the same family, the new digest and size, and no URLs, since those named the old blob.
+   */
+  static Descriptor gzipDescriptor(Descriptor layer, Digest digest, long sizeBytes) {
+    return layer.toBuilder()
+        .mediaType(gzipMediaType(layer.mediaType()))
+        .digest(digest)
+        .size(sizeBytes)
+        .urls(List.of())
+        .build();
+  }
+
+  /** Returns the gzip media type that corresponds to a plain tar or zstd layer media type. */
+  static String gzipMediaType(String mediaType) {
+    switch (mediaType) {
+      case MediaType.DOCKER_LAYER_TAR:
+      case MediaType.DOCKER_LAYER_TAR_ZSTD:
+        return MediaType.DOCKER_LAYER_TAR_GZIP;
+      case MediaType.DOCKER_FOREIGN_LAYER_TAR:
+        return MediaType.DOCKER_FOREIGN_LAYER_TAR_GZIP;
+      case MediaType.OCI_LAYER_NONDISTRIBUTABLE_TAR:
+      case MediaType.OCI_LAYER_NONDISTRIBUTABLE_TAR_ZSTD:
+        return MediaType.OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP;
+      default:
+        return MediaType.OCI_LAYER_TAR_GZIP;
+    }
+  }
+
+  // ---- Copy without indexing ------------------------------------------------------------------
+
+  /** Copies {@code blob} to the destination unless it is there; returns the bytes sent. */
+  long copy(Descriptor blob) throws IOException {
+    if (sameStore) {
+      return 0;
+    }
+    return destination.copyBlob(blob, source) ? blob.size() : 0;
+  }
+
+  private long copyFrom(InputStream in, Descriptor blob) throws IOException {
+    if (sameStore || destination.hasBlob(blob.digest())) {
+      drain(in);
+      return 0;
+    }
+    try (BlobWriter writer = destination.newBlobWriter(blob)) {
+      in.transferTo(writer);
+      return writer.commit(blob.digest()) ? blob.size() : 0;
+    }
+  }
+
+  // ---- Results --------------------------------------------------------------------------------
+
+  private LayerReport indexed(
+      Descriptor source, Descriptor layer, String platform, Ztoc ztoc, long uploaded, long start)
+      throws IOException {
+    byte[] bytes = ZtocCodec.encode(ztoc);
+    Descriptor blob = Descriptor.of(MediaType.SOCI_ZTOC, Digest.sha256Of(bytes), bytes.length);
+    if (destination.writeBlob(blob, bytes)) {
+      uploaded += bytes.length;
+    }
+    Descriptor ztocDescriptor =
+        SociIndex.ztocDescriptor(blob.digest(), blob.size(), layer, options.spanSizeBytes(), false);
+    return report(source, layer, platform, Outcome.INDEXED, "", ztocDescriptor, uploaded, start);
+  }
+
+  private static LayerReport skipped(
+      Descriptor layer, String platform, String reason, long uploaded, long start) {
+    return skipped(layer, layer, platform, reason, uploaded, start);
+  }
+
+  private static LayerReport skipped(
+      Descriptor source,
+      Descriptor layer,
+      String platform,
+      String reason,
+      long uploaded,
+      long start) {
+    return report(source, layer, platform, Outcome.SKIPPED, reason, null, uploaded, start);
+  }
+
+  private static LayerReport report(
+      Descriptor source,
+      Descriptor layer,
+      String platform,
+      Outcome outcome,
+      String reason,
+      @Nullable Descriptor ztoc,
+      long uploaded,
+      long start) {
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    return new LayerReport(platform, source, layer, outcome, reason, ztoc, uploaded, elapsed);
+  }
+
+  private static void drain(InputStream in) throws IOException {
+    byte[] buffer = new byte[COPY_BUFFER_BYTES];
+    while (in.read(buffer) != -1) {
+      // Reading pushes the bytes through the tee and the digest check.
+    }
+  }
+
+  /**
+   * Passes reads through but ignores {@code close()}, because the zTOC builder closes its input and
+   * the pass still has to read the rest of the blob after a build failure.
+   */
+  private static final class KeptOpen extends InputStream {
+    private final InputStream in;
+
+    KeptOpen(InputStream in) {
+      this.in = in;
+    }
+
+    @Override
+    public int read() throws IOException {
+      return in.read();
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+      return in.read(buffer, offset, length);
+    }
+
+    @Override
+    public int available() throws IOException {
+      return in.available();
+    }
+
+    @Override
+    public void close() {}
+  }
+}

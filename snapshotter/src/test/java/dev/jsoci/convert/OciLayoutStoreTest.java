@@ -1,0 +1,111 @@
+package dev.jsoci.convert;
+
+import static com.google.common.truth.Truth.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.MediaType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OciLayoutStoreTest {
+  @TempDir Path temp;
+
+  private static Descriptor descriptorOf(String mediaType, byte[] content) {
+    return Descriptor.of(mediaType, Digest.sha256Of(content), content.length);
+  }
+
+  @Test
+  void openOrCreate_writesLayoutFiles() throws IOException {
+    OciLayoutStore.openOrCreate(temp.resolve("new"));
+
+    assertThat(Files.readString(temp.resolve("new/oci-layout")))
+        .isEqualTo("{\"imageLayoutVersion\":\"1.0.0\"}");
+    assertThat(Files.readString(temp.resolve("new/index.json")))
+        .isEqualTo(
+            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                + "\"manifests\":[]}");
+  }
+
+  @Test
+  void open_directoryWithoutLayout_fails() {
+    ImageNotFoundException e =
+        assertThrows(ImageNotFoundException.class, () -> OciLayoutStore.open(temp));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("oci:" + temp + ": not an OCI image layout, oci-layout is missing");
+  }
+
+  @Test
+  void blobWriter_wrongDigest_publishesNothing() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    Descriptor expected = descriptorOf("x", "right".getBytes());
+
+    try (BlobWriter writer = store.newBlobWriter(expected)) {
+      writer.write("wrong".getBytes());
+      BlobDigestMismatchException e =
+          assertThrows(BlobDigestMismatchException.class, () -> writer.commit(expected.digest()));
+      assertThat(e).hasMessageThat().contains("digest mismatch, expected " + expected.digest());
+    }
+
+    assertThat(store.hasBlob(expected.digest())).isFalse();
+    assertThat(store.hasBlob(Digest.sha256Of("wrong".getBytes()))).isFalse();
+    try (var files = Files.list(temp.resolve("layout/blobs/sha256"))) {
+      assertThat(files.toList()).isEmpty();
+    }
+  }
+
+  @Test
+  void openBlob_corruptFile_failsAtEnd() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    Descriptor blob = descriptorOf("x", "content".getBytes());
+    store.writeBlob(blob, "content".getBytes());
+    Files.writeString(
+        temp.resolve("layout/blobs/sha256").resolve(blob.digest().encoded()), "CONTENT");
+
+    IOException e;
+    try (InputStream in = store.openBlob(blob)) {
+      e = assertThrows(BlobDigestMismatchException.class, in::readAllBytes);
+    }
+
+    assertThat(e)
+        .hasMessageThat()
+        .startsWith("blob " + blob.digest() + " of oci:" + temp.resolve("layout") + ": digest");
+  }
+
+  @Test
+  void writeManifest_sameTag_replacesEntryInPlace() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    byte[] first = "{\"schemaVersion\":2,\"manifests\":[]}".getBytes();
+    byte[] second = "{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{}}".getBytes();
+    byte[] other = "{\"schemaVersion\":2,\"manifests\":[ ]}".getBytes();
+
+    store.writeManifest(descriptorOf(MediaType.OCI_INDEX, first), first, "v1");
+    store.writeManifest(descriptorOf(MediaType.OCI_INDEX, other), other, "v2");
+    store.writeManifest(descriptorOf(MediaType.OCI_INDEX, second), second, "v1");
+
+    assertThat(store.entries()).hasSize(2);
+    assertThat(store.resolve("v1").digest()).isEqualTo(Digest.sha256Of(second));
+    assertThat(store.entries().get(0).annotation(OciLayoutStore.REF_NAME)).isEqualTo("v1");
+    assertThat(store.resolve(Digest.sha256Of(other).toString()).mediaType())
+        .isEqualTo(MediaType.OCI_INDEX);
+  }
+
+  @Test
+  void resolve_unknownTag_namesTag() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+
+    ImageNotFoundException e =
+        assertThrows(ImageNotFoundException.class, () -> store.resolve("v9"));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("oci:" + temp.resolve("layout") + ": no image tagged \"v9\" in index.json");
+  }
+}
