@@ -160,6 +160,8 @@ final class ImageCommand implements Runnable {
         long spansFetched;
         try (SpanManager layer =
             engine.openLayer(access.layer().digest(), access.ztoc(), access.source())) {
+          // Fetch every span of the file at once; the reads below wait for their own spans.
+          layer.prefetch(List.of(entry));
           copy(layer, entry);
           spansFetched = access.lazy() ? layer.statistics().spansFetched() : 0;
         }

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
@@ -52,6 +53,10 @@ public final class SpanManager implements AutoCloseable {
   private final FetchCounters counters;
   private final Consumer<SpanManager> onClose;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final int readaheadSpans;
+
+  /** The last span of the latest read, which tells sequential reads from random ones. */
+  private final AtomicInteger lastReadSpan = new AtomicInteger(-1);
 
   SpanManager(
       Digest layer,
@@ -75,6 +80,7 @@ public final class SpanManager implements AutoCloseable {
     this.foreground = foreground;
     this.counters = new FetchCounters(engineCounters);
     this.onClose = onClose;
+    this.readaheadSpans = options.readaheadSpans();
 
     boolean[] empty = new boolean[zinfo.maxSpanId() + 1];
     for (int id = 0; id < empty.length; id++) {
@@ -145,7 +151,10 @@ public final class SpanManager implements AutoCloseable {
     }
 
     long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
-    int[] spanIds = nonEmptySpans(zinfo.spanOf(uncompressedOffset), zinfo.spanOf(end - 1));
+    int firstSpan = zinfo.spanOf(uncompressedOffset);
+    int lastSpan = zinfo.spanOf(end - 1);
+    readAhead(firstSpan, lastSpan);
+    int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
     byte[][] spans = inflatedSpans(spanIds);
 
     // Copy the part of each span that lies in the range.
@@ -158,6 +167,24 @@ public final class SpanManager implements AutoCloseable {
       }
     }
     return (int) (end - uncompressedOffset);
+  }
+
+  /**
+   * Starts fetching the spans after {@code lastSpan} when this read continues the previous one
+   * and has just entered a new span, so that inflating the next spans overlaps with the reader's
+   * work. Failures are left to the read that needs the span.
+   */
+  private void readAhead(int firstSpan, int lastSpan) {
+    int previous = lastReadSpan.getAndSet(lastSpan);
+    boolean sequential = firstSpan == previous || firstSpan == previous + 1;
+    if (readaheadSpans == 0 || !sequential || lastSpan == previous) {
+      return;
+    }
+    int from = lastSpan + 1;
+    int to = Math.min(zinfo.maxSpanId(), lastSpan + readaheadSpans);
+    if (from <= to) {
+      prefetchSpans(from, to);
+    }
   }
 
   /**

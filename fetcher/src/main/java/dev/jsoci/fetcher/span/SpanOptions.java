@@ -25,6 +25,9 @@ import org.jspecify.annotations.Nullable;
  * @param backgroundConcurrency the most background span fetches in flight at once
  * @param ticker the time source of the background rate limit, in nanoseconds
  * @param scheduler runs the background fetcher again when the rate limit allows the next fetch
+ * @param readaheadSpans how many spans after the current one a sequential reader fetches ahead,
+ *     in parallel with its own reads; 0 turns readahead off. A read is sequential when it starts in
+ *     the span where the previous read of the layer ended, or in the span after it
  * @param fetchExecutor runs background fetches, prefetches and the extra requests of a read that
  *     needs several runs of spans. When null, the engine creates a pool of daemon threads and shuts
  *     it down on close
@@ -39,6 +42,7 @@ public record SpanOptions(
     boolean backgroundFetch,
     long backgroundBytesPerSecond,
     int backgroundConcurrency,
+    int readaheadSpans,
     Ticker ticker,
     Scheduler scheduler,
     @Nullable Executor fetchExecutor) {
@@ -74,6 +78,10 @@ public record SpanOptions(
       throw new IllegalArgumentException(
           "backgroundConcurrency must be positive, found " + backgroundConcurrency);
     }
+    if (readaheadSpans < 0) {
+      throw new IllegalArgumentException(
+          "readaheadSpans must not be negative, found " + readaheadSpans);
+    }
     Objects.requireNonNull(ticker, "ticker");
     Objects.requireNonNull(scheduler, "scheduler");
   }
@@ -87,7 +95,7 @@ public record SpanOptions(
    * Returns a builder with the defaults. Spans are verified, with one refetch after a digest
    * mismatch, and requests are at most 32 MiB. The memory cache keeps 256 MiB of inflated spans,
    * and there is no disk cache (8 GiB when a directory is set). Background fetching runs at 4 MiB/s
-   * with 2 fetches in flight, on the system ticker and scheduler.
+   * with 2 fetches in flight, on the system ticker and scheduler. There is no readahead.
    */
   public static Builder builder() {
     return new Builder();
@@ -104,6 +112,7 @@ public record SpanOptions(
         .backgroundFetch(backgroundFetch)
         .backgroundBytesPerSecond(backgroundBytesPerSecond)
         .backgroundConcurrency(backgroundConcurrency)
+        .readaheadSpans(readaheadSpans)
         .ticker(ticker)
         .scheduler(scheduler)
         .fetchExecutor(fetchExecutor);
@@ -120,6 +129,7 @@ public record SpanOptions(
     private boolean backgroundFetch = true;
     private long backgroundBytesPerSecond = 4L << 20;
     private int backgroundConcurrency = 2;
+    private int readaheadSpans = 0;
     private Ticker ticker = Ticker.systemTicker();
     private Scheduler scheduler = Scheduler.systemScheduler();
     private @Nullable Executor fetchExecutor;
@@ -171,6 +181,11 @@ public record SpanOptions(
       return this;
     }
 
+    public Builder readaheadSpans(int readaheadSpans) {
+      this.readaheadSpans = readaheadSpans;
+      return this;
+    }
+
     public Builder ticker(Ticker ticker) {
       this.ticker = ticker;
       return this;
@@ -197,6 +212,7 @@ public record SpanOptions(
           backgroundFetch,
           backgroundBytesPerSecond,
           backgroundConcurrency,
+          readaheadSpans,
           ticker,
           scheduler,
           fetchExecutor);

@@ -564,4 +564,41 @@ class SpanManagerTest {
 
     assertThat(e).hasMessageThat().startsWith("invalid ztoc " + layer.digest() + ": span 0: ");
   }
+
+  @Test
+  void read_sequential_fetchesNextSpansAhead() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    ManualExecutor executor = new ManualExecutor();
+    SpanManager manager =
+        open(source, SpanOptions.builder().readaheadSpans(2).fetchExecutor(executor));
+
+    read(manager, middleOf(0), 16);
+    executor.runAll();
+
+    assertThat(manager.state(1)).isEqualTo(SpanState.READY);
+    assertThat(manager.state(2)).isEqualTo(SpanState.READY);
+    assertThat(manager.state(3)).isEqualTo(SpanState.NOT_REQUESTED);
+
+    read(manager, middleOf(1), 16);
+    executor.runAll();
+
+    assertThat(manager.state(3)).isEqualTo(SpanState.READY);
+    assertThat(manager.state(4)).isEqualTo(SpanState.NOT_REQUESTED);
+  }
+
+  @Test
+  void read_random_fetchesNothingAhead() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    ManualExecutor executor = new ManualExecutor();
+    SpanManager manager =
+        open(source, SpanOptions.builder().readaheadSpans(2).fetchExecutor(executor));
+
+    read(manager, middleOf(10), 16);
+    read(manager, middleOf(5), 16);
+    executor.runAll();
+
+    assertThat(source.requestCount()).isEqualTo(2);
+    assertThat(manager.state(11)).isEqualTo(SpanState.NOT_REQUESTED);
+    assertThat(manager.state(6)).isEqualTo(SpanState.NOT_REQUESTED);
+  }
 }
