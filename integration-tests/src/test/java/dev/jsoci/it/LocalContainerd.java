@@ -12,9 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Debian's containerd 1.6, started for one test class with its own config, root, state and
- * socket in a temporary directory under /tmp, a namespace of its own, and optionally jsoci
- * registered as the proxy snapshotter {@code jsoci}.
+ * Debian's containerd 1.6, started for one test class with its own config, root, state and socket
+ * in a temporary directory under /tmp, a namespace of its own, and optionally jsoci registered as
+ * the proxy snapshotter {@code jsoci}.
  *
  * <p>containerd 1.6 creates {@code /run/containerd/runc/<namespace>} and a few directories there
  * even when {@code state} points elsewhere. {@link #close()} removes the namespace's entries, and
@@ -96,9 +96,10 @@ final class LocalContainerd implements AutoCloseable {
             "containerd exited with status " + process.exitValue() + ": " + log());
       }
       if (Files.exists(socket)
-          && Processes.start(List.of(CTR.toString(), "--address", socket.toString(), "version"),
-                  directory)
-              .status() == 0) {
+          && Processes.start(
+                      List.of(CTR.toString(), "--address", socket.toString(), "version"), directory)
+                  .status()
+              == 0) {
         return;
       }
       Thread.sleep(200);

@@ -36,8 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * when the image is deleted.
  *
  * <p>No remote layer mounter exists yet, so every layer takes the ordinary path (containerd
- * downloads and unpacks it). The tests run in order and share one daemon, containerd and
- * registry.
+ * downloads and unpacks it). The tests run in order and share one daemon, containerd and registry.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SnapshotterContainerdIT {
@@ -121,8 +120,7 @@ class SnapshotterContainerdIT {
             .start();
     Processes.Result check =
         Processes.start(
-            daemonCommand(
-                "--check", "--check-timeout", "30", "--address", daemonSocket.toString()),
+            daemonCommand("--check", "--check-timeout", "30", "--address", daemonSocket.toString()),
             daemonDirectory);
     assertWithMessage("jsoci-snapshotter --check: " + check.err() + daemonLog())
         .that(check.status())
@@ -211,11 +209,27 @@ class SnapshotterContainerdIT {
     ctr("images", "pull", "--plain-http", "--snapshotter", "jsoci", reference);
 
     String message =
-        ctr("run", "--rm", "--snapshotter", "jsoci", reference, "message",
-            "/bin/busybox", "cat", "/etc/message");
+        ctr(
+            "run",
+            "--rm",
+            "--snapshotter",
+            "jsoci",
+            reference,
+            "message",
+            "/bin/busybox",
+            "cat",
+            "/etc/message");
     String checksum =
-        ctr("run", "--rm", "--snapshotter", "jsoci", reference, "checksum",
-            "/bin/busybox", "sha256sum", "/data/plain.bin");
+        ctr(
+            "run",
+            "--rm",
+            "--snapshotter",
+            "jsoci",
+            reference,
+            "checksum",
+            "/bin/busybox",
+            "sha256sum",
+            "/data/plain.bin");
 
     assertThat(message).isEqualTo(SampleImage.MESSAGE);
     assertThat(checksum)
@@ -237,8 +251,16 @@ class SnapshotterContainerdIT {
     awaitContainerdReconnect();
 
     String message =
-        ctr("run", "--rm", "--snapshotter", "jsoci", reference, "after-restart",
-            "/bin/busybox", "cat", "/etc/message");
+        ctr(
+            "run",
+            "--rm",
+            "--snapshotter",
+            "jsoci",
+            reference,
+            "after-restart",
+            "/bin/busybox",
+            "cat",
+            "/etc/message");
 
     assertThat(status).isEqualTo(143);
     assertThat(daemonLog()).contains("jsoci-snapshotter successfully started");
@@ -249,14 +271,22 @@ class SnapshotterContainerdIT {
   @Test
   @Order(3)
   void label_reachesTheDaemonThroughUpdate() throws Exception {
-    String layer = ctr("snapshots", "--snapshotter", "jsoci", "ls").lines()
-        .filter(line -> line.contains("Committed"))
-        .findFirst()
-        .orElseThrow()
-        .split("\\s+")[0];
+    String layer =
+        ctr("snapshots", "--snapshotter", "jsoci", "ls")
+            .lines()
+            .filter(line -> line.contains("Committed"))
+            .findFirst()
+            .orElseThrow()
+            .split("\\s+")[0];
     List<Info> before = daemonSnapshots("labels.\"containerd.io/snapshot/jsoci.test\"");
 
-    ctr("snapshots", "--snapshotter", "jsoci", "label", layer, "containerd.io/snapshot/jsoci.test=yes");
+    ctr(
+        "snapshots",
+        "--snapshotter",
+        "jsoci",
+        "label",
+        layer,
+        "containerd.io/snapshot/jsoci.test=yes");
 
     List<Info> labelled = daemonSnapshots("labels.\"containerd.io/snapshot/jsoci.test\"==yes");
     assertThat(before).isEmpty();

@@ -41,10 +41,10 @@ public final class LocalRegistry implements AutoCloseable {
   }
 
   /**
-   * Starts a registry on a free loopback port and waits until it answers {@code GET /v2/}.
+   * Starts a registry on a free loopback port and waits until it responds to {@code GET /v2/}.
    *
    * @param htpasswd an htpasswd file (bcrypt entries) that turns on Basic authentication, or null
-   * @throws IOException if the binary is missing or the registry does not answer within 20 s
+   * @throws IOException if the binary is missing or the registry does not respond within 20 s
    */
   public static LocalRegistry start(Path htpasswd) throws IOException {
     if (!isInstalled()) {

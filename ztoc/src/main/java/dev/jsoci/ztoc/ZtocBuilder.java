@@ -46,7 +46,7 @@ public final class ZtocBuilder {
    *
    * @param layer the layer's name for messages, a digest or a file path
    * @throws LayerFormatException if the blob is not a gzip or plain tar layer, is truncated or
-   *     corrupt; {@link UnsupportedLayerException} if it holds sparse files
+   *     corrupt; {@link UnsupportedLayerException} if it contains sparse files
    */
   public Ztoc build(InputStream blob, String layer) throws IOException {
     BufferedInputStream in = new BufferedInputStream(blob, DRAIN_BUFFER_BYTES);

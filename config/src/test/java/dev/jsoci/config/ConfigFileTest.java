@@ -1,0 +1,394 @@
+package dev.jsoci.config;
+
+import static com.google.common.truth.Truth.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigFileTest {
+  private static final String FILE = "/etc/jsoci/config.toml";
+
+  @Test
+  void parse_emptyFile_givesDefaults() throws Exception {
+    LoadedConfig loaded = ConfigFile.parse("", FILE);
+
+    assertThat(loaded.config()).isEqualTo(JsociConfig.DEFAULTS);
+    assertThat(loaded.warnings()).isEmpty();
+  }
+
+  @Test
+  void defaults_matchSociSnapshotter() {
+    JsociConfig config = JsociConfig.DEFAULTS;
+
+    assertThat(config.spanCacheType()).isEqualTo(JsociConfig.SpanCacheType.DISK);
+    assertThat(config.resolveResultEntries()).isEqualTo(30);
+    assertThat(config.maxConcurrentResolutions()).isEqualTo(100);
+    assertThat(config.mountTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.metrics())
+        .isEqualTo(new MetricsConfig(true, "", MetricsConfig.Network.TCP, Duration.ofSeconds(60)));
+    assertThat(config.http())
+        .isEqualTo(
+            new HttpConfig(
+                Duration.ofSeconds(3),
+                Duration.ofSeconds(3),
+                Duration.ofMinutes(5),
+                8,
+                Duration.ofMillis(30),
+                Duration.ofMinutes(5)));
+    assertThat(config.blob())
+        .isEqualTo(
+            new BlobConfig(
+                Duration.ofSeconds(60),
+                Duration.ofSeconds(300),
+                8,
+                Duration.ofMillis(30),
+                Duration.ofMinutes(5),
+                false,
+                0));
+    assertThat(config.backgroundFetch())
+        .isEqualTo(
+            new BackgroundFetchConfig(
+                false,
+                Duration.ofSeconds(30),
+                Duration.ofMillis(500),
+                300,
+                BackgroundFetchConfig.DropPolicy.NEWEST,
+                Duration.ofSeconds(10)));
+    assertThat(config.pullModes()).isEqualTo(new PullModesConfig(false, true));
+    assertThat(config.resolver().authClientTtl()).hasValue(Duration.ofHours(1));
+    assertThat(config.snapshotter().minLayerSizeBytes()).isEqualTo(0);
+  }
+
+  @Test
+  void parse_sociSnapshotterDefaultFile_givesDefaults() throws Exception {
+    String toml =
+        String.join(
+            "\n",
+            "max_concurrency = 100",
+            "mount_timeout_sec = 30",
+            "metrics_network = 'tcp'",
+            "metadata_store = 'db'",
+            "[http]",
+            "  DialTimeoutMsec = 3000",
+            "  ResponseHeaderTimeoutMsec = 3000",
+            "  RequestTimeoutMsec = 300000",
+            "  MaxRetries = 8",
+            "  MinWaitMsec = 30",
+            "  MaxWaitMsec = 300000",
+            "[blob]",
+            "  valid_interval = 60",
+            "  fetching_timeout_sec = 300",
+            "[fuse]",
+            "  attr_timeout = 1",
+            "  entry_timeout = 1",
+            "  negative_timeout = 1",
+            "[background_fetch]",
+            "  silence_period_msec = 30000",
+            "  fetch_period_msec = 500",
+            "  max_queue_size = 300",
+            "  drop_policy = 'newest'",
+            "  emit_metric_period_sec = 10",
+            "[content_store]",
+            "  type = 'soci'",
+            "  containerd_address = '/run/containerd/containerd.sock'",
+            "[pull_modes.soci_v1]",
+            "  enable = false",
+            "[pull_modes.soci_v2]",
+            "  enable = true",
+            "[cri_keychain]",
+            "  image_service_path = '/run/containerd/containerd.sock'",
+            "[resolver]",
+            "  auth_client_ttl_sec = 3600",
+            "");
+
+    LoadedConfig loaded = ConfigFile.parse(toml, FILE);
+
+    assertThat(loaded.config()).isEqualTo(JsociConfig.DEFAULTS);
+    assertThat(loaded.warnings())
+        .containsExactly(
+            FILE
+                + ": metadata_store has no effect in jsoci: "
+                + "jsoci keeps file metadata of a layer in memory",
+            FILE
+                + ": content_store.type has no effect in jsoci: "
+                + "jsoci fetches SOCI artifacts from the registry into its own cache",
+            FILE
+                + ": content_store.containerd_address has no effect in jsoci: "
+                + "jsoci fetches SOCI artifacts from the registry into its own cache",
+            FILE
+                + ": cri_keychain.image_service_path has no effect in jsoci: "
+                + "jsoci has no CRI image service proxy");
+  }
+
+  @Test
+  void parse_unknownKeys_areWarningsThatNameThem() throws Exception {
+    String toml =
+        "mount_timeout = 5\n[fuse]\nattr_timeout = 2\nentry_timout = 3\n[nosuch]\na = 1\n";
+
+    LoadedConfig loaded = ConfigFile.parse(toml, FILE);
+
+    assertThat(loaded.warnings())
+        .containsExactly(
+            FILE + ": unknown config key mount_timeout (ignored)",
+            FILE + ": unknown config key nosuch (ignored)",
+            FILE + ": unknown config key fuse.entry_timout (ignored)");
+    assertThat(loaded.config().fuse().attrTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(loaded.config().fuse().entryTimeout()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void parse_invalidDropPolicy_namesFileKeyAndValue() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[background_fetch]\ndrop_policy = \"fastest\"\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value \"fastest\" for background_fetch.drop_policy: "
+                + "expected one of \"newest\" \"oldest\"");
+  }
+
+  @Test
+  void parse_wrongType_namesFileKeyAndValue() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("mount_timeout_sec = \"30s\"\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(FILE + ": invalid value \"30s\" for mount_timeout_sec: expected an integer");
+  }
+
+  @Test
+  void parse_negativeDuration_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[blob]\nfetching_timeout_sec = -5\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value -5 for blob.fetching_timeout_sec: "
+                + "expected a positive number of seconds");
+  }
+
+  @Test
+  void parse_negativeMinLayerSize_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[snapshotter]\nmin_layer_size = -1\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value -1 for snapshotter.min_layer_size: "
+                + "expected a size in bytes, 0 or more");
+  }
+
+  @Test
+  void parse_badBoolean_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class, () -> ConfigFile.parse("no_prometheus = 1\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(FILE + ": invalid value 1 for no_prometheus: expected true or false");
+  }
+
+  @Test
+  void parse_sectionThatIsNotATable_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(InvalidConfigException.class, () -> ConfigFile.parse("http = 3\n", FILE));
+
+    assertThat(e).hasMessageThat().isEqualTo(FILE + ": invalid value 3 for http: expected a table");
+  }
+
+  @Test
+  void parse_syntaxError_namesFileAndLine() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("debug = true\n[fuse\nattr_timeout = 1\n", FILE));
+
+    assertThat(e).hasMessageThat().startsWith(FILE + ": invalid TOML at line 2");
+  }
+
+  @Test
+  void parse_parallelPullEnabled_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[pull_modes.parallel_pull_unpack]\nenable = true\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value true for pull_modes.parallel_pull_unpack.enable: "
+                + "expected false, because jsoci has no parallel pull mode");
+  }
+
+  @Test
+  void parse_httpSnakeCase_isAccepted() throws Exception {
+    LoadedConfig loaded =
+        ConfigFile.parse("[http]\ndial_timeout_msec = 1500\nmax_retries = -1\n", FILE);
+
+    assertThat(loaded.config().http().dialTimeout()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(loaded.config().http().maxRetries()).isEqualTo(0);
+    assertThat(loaded.warnings()).isEmpty();
+  }
+
+  @Test
+  void parse_httpBothSpellings_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[http]\nDialTimeoutMsec = 1\ndial_timeout_msec = 2\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": both http.DialTimeoutMsec and http.dial_timeout_msec are set: "
+                + "keep one of them");
+  }
+
+  @Test
+  void parse_zeroMeansDefault() throws Exception {
+    LoadedConfig loaded =
+        ConfigFile.parse("mount_timeout_sec = 0\n[background_fetch]\nmax_queue_size = 0\n", FILE);
+
+    assertThat(loaded.config().mountTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(loaded.config().backgroundFetch().maxQueueSize()).isEqualTo(300);
+  }
+
+  @Test
+  void parse_blobInheritsHttpRetries() throws Exception {
+    LoadedConfig loaded =
+        ConfigFile.parse(
+            "[http]\nMaxRetries = 2\nMinWaitMsec = 10\n[blob]\ncheck_always = true\n", FILE);
+
+    BlobConfig blob = loaded.config().blob();
+    assertThat(blob.maxRetries()).isEqualTo(2);
+    assertThat(blob.minWait()).isEqualTo(Duration.ofMillis(10));
+    assertThat(blob.validInterval()).isEqualTo(Duration.ZERO);
+  }
+
+  @Test
+  void parse_negativeSpanVerificationRetries_meansThree() throws Exception {
+    LoadedConfig loaded = ConfigFile.parse("[blob]\nmax_span_verification_retries = -1\n", FILE);
+
+    assertThat(loaded.config().blob().maxSpanVerificationRetries()).isEqualTo(3);
+  }
+
+  @Test
+  void parse_unlimitedValues() throws Exception {
+    String toml =
+        "max_concurrency = -5\n[background_fetch]\nmax_queue_size = -1\n"
+            + "[resolver]\nauth_client_ttl_sec = -1\n[prefetch]\nenable = true\n";
+
+    JsociConfig config = ConfigFile.parse(toml, FILE).config();
+
+    assertThat(config.maxConcurrentResolutions()).isEqualTo(-1);
+    assertThat(config.backgroundFetch().maxQueueSize()).isEqualTo(-1);
+    assertThat(config.resolver().authClientTtl()).isEmpty();
+    assertThat(config.prefetch()).isEqualTo(new PrefetchConfig(true, -1));
+  }
+
+  @Test
+  void parse_mirrors() throws Exception {
+    String toml =
+        String.join(
+            "\n",
+            "[[resolver.host.\"docker.io\".mirrors]]",
+            "host = \"mirror.example.com:5000\"",
+            "insecure = true",
+            "request_timeout_sec = 4",
+            "[[resolver.host.\"docker.io\".mirrors]]",
+            "host = \"second.example.com\"",
+            "request_timeout_sec = -1",
+            "");
+
+    ResolverConfig resolver = ConfigFile.parse(toml, FILE).config().resolver();
+
+    assertThat(resolver.mirrors())
+        .containsExactly(
+            "docker.io",
+            List.of(
+                new MirrorConfig(
+                    "mirror.example.com:5000", true, Optional.of(Duration.ofSeconds(4))),
+                new MirrorConfig("second.example.com", false, Optional.of(Duration.ZERO))));
+  }
+
+  @Test
+  void parse_mirrorWithoutHost_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () ->
+                ConfigFile.parse(
+                    "[[resolver.host.\"docker.io\".mirrors]]\ninsecure = true\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value (missing) for resolver.host.\"docker.io\".mirrors[0].host: "
+                + "expected a registry host name, such as \"mirror.example.com:5000\"");
+  }
+
+  @Test
+  void parse_memoryCacheAndUnixMetrics() throws Exception {
+    String toml =
+        "filesystem_cache_type = \"memory\"\nmetrics_address = \"/run/jsoci/metrics.sock\"\n"
+            + "metrics_network = \"unix\"\nno_prometheus = true\n";
+
+    JsociConfig config = ConfigFile.parse(toml, FILE).config();
+
+    assertThat(config.spanCacheType()).isEqualTo(JsociConfig.SpanCacheType.MEMORY);
+    assertThat(config.metrics())
+        .isEqualTo(
+            new MetricsConfig(
+                false,
+                "/run/jsoci/metrics.sock",
+                MetricsConfig.Network.UNIX,
+                Duration.ofSeconds(60)));
+  }
+
+  @Test
+  void read_missingFile_throwsNoSuchFile(@TempDir Path directory) {
+    Path missing = directory.resolve("config.toml");
+
+    assertThrows(NoSuchFileException.class, () -> ConfigFile.read(missing));
+  }
+
+  @Test
+  void read_file_namesItInMessages(@TempDir Path directory) throws Exception {
+    Path file = directory.resolve("config.toml");
+    Files.writeString(
+        file, "[snapshotter]\nmin_layer_size = 1048576\nfoo = 1\n", StandardCharsets.UTF_8);
+
+    LoadedConfig loaded = ConfigFile.read(file);
+
+    assertThat(loaded.config().snapshotter().minLayerSizeBytes()).isEqualTo(1_048_576);
+    assertThat(loaded.warnings())
+        .containsExactly(file + ": unknown config key snapshotter.foo (ignored)");
+  }
+}

@@ -1,0 +1,39 @@
+package dev.jsoci.snapshotter;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Mounts image layers that are read lazily from a registry, each on a directory of its own.
+ *
+ * <p>The snapshotter calls {@link #mount} from {@code Prepare} for a layer whose labels name it,
+ * and again at start for every remote snapshot stored by an earlier run; it calls {@link #check}
+ * before handing out mounts that use the layer, and {@link #unmount} when the snapshot is removed
+ * and when the daemon stops. Implementations must be safe for concurrent calls on different
+ * mountpoints.
+ */
+public interface RemoteLayerMounter {
+  /**
+   * Mounts the layer described by {@code request} at {@code mountpoint}, an existing empty
+   * directory. Blocks until the mount can serve reads.
+   *
+   * @throws IOException if the layer cannot be mounted; nothing is left mounted then
+   */
+  void mount(RemoteLayerRequest request, Path mountpoint) throws IOException;
+
+  /**
+   * Checks that the layer mounted at {@code mountpoint} can still serve reads, for example that its
+   * registry still answers.
+   *
+   * @throws IOException naming the reason when it cannot, including when nothing is mounted there
+   */
+  void check(Path mountpoint) throws IOException;
+
+  /**
+   * Unmounts the layer at {@code mountpoint} and releases what it holds. Also clears a mount left
+   * by an earlier process at that path.
+   *
+   * @throws IOException if the mount stays in place
+   */
+  void unmount(Path mountpoint) throws IOException;
+}

@@ -1,0 +1,551 @@
+package dev.jsoci.snapshotter;
+
+import dev.jsoci.snapshotter.errdefs.AlreadyExistsException;
+import dev.jsoci.snapshotter.errdefs.FailedPreconditionException;
+import dev.jsoci.snapshotter.errdefs.InvalidArgumentException;
+import dev.jsoci.snapshotter.errdefs.SnapshotException;
+import dev.jsoci.snapshotter.errdefs.UnavailableException;
+import dev.jsoci.snapshotter.metadata.Kind;
+import dev.jsoci.snapshotter.metadata.MetadataStore;
+import dev.jsoci.snapshotter.metadata.SnapshotFilter;
+import dev.jsoci.snapshotter.metadata.SnapshotInfo;
+import dev.jsoci.snapshotter.metadata.SnapshotRecord;
+import dev.jsoci.snapshotter.metadata.Usage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * containerd's snapshot operations over overlayfs directories under {@code <root>/snapshotter},
+ * with remote (lazily pulled) layers mounted through a {@link RemoteLayerMounter} when one is
+ * configured.
+ *
+ * <p>Records live in {@code metadata.db}, directories in {@code snapshots/<id>}. A new snapshot's
+ * directory is made and renamed into place inside the transaction that writes its record, and is
+ * deleted again if that transaction fails, so a snapshot exists either with its directory or not at
+ * all. {@link #remove} deletes the directory after the record; a directory left by a crash has no
+ * record and goes away in {@link #cleanup}.
+ *
+ * <p>Remote snapshots: a {@code Prepare} whose labels name an image layer and a target name ({@code
+ * containerd.io/snapshot.ref}) mounts the layer on the new snapshot's {@code fs}, commits it under
+ * the target name and fails with {@link AlreadyExistsException}. containerd reads that error as
+ * "the layer is ready" and does not download it. Without a mounter, or when the mount fails, the
+ * {@code Prepare} returns the active snapshot's mounts and containerd unpacks the layer itself.
+ *
+ * <p>Thread safety: all methods may be called concurrently. See {@code CONCURRENCY.md}.
+ */
+public final class Snapshotter implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Snapshotter.class);
+
+  private final MetadataStore store;
+  private final SnapshotDirectories directories;
+  private final OverlayMounts overlayMounts;
+  private final Optional<RemoteLayerMounter> mounter;
+  private final long minLayerSizeBytes;
+  private final Clock clock;
+  private final FaultInjection faults;
+
+  /** Remote snapshots that could not be restored at start, by id, with the reason. */
+  private final Map<Long, String> unrestored = new ConcurrentHashMap<>();
+
+  /** Mountpoints where the mounter mounted a layer and nothing unmounted it yet. */
+  private final Set<Path> mounted = ConcurrentHashMap.newKeySet();
+
+  Snapshotter(
+      MetadataStore store,
+      SnapshotDirectories directories,
+      OverlayOptions overlayOptions,
+      SnapshotterOptions options,
+      Clock clock,
+      FaultInjection faults) {
+    this.store = store;
+    this.directories = directories;
+    this.overlayMounts = new OverlayMounts(directories, overlayOptions);
+    this.mounter = options.mounter();
+    this.minLayerSizeBytes = options.minLayerSizeBytes();
+    this.clock = clock;
+    this.faults = faults;
+  }
+
+  /**
+   * Opens the snapshotter under {@code root}, creating {@code root}, {@code root/snapshotter} and
+   * its {@code snapshots} directory (all mode 0700) and the database when missing. Does not restore
+   * remote snapshots; call {@link #restoreRemoteSnapshots()} for that.
+   *
+   * <p>Warning: close it, or the database stays open and remote layers stay mounted.
+   */
+  public static Snapshotter open(Path root, SnapshotterOptions options) throws IOException {
+    Path snapshotterRoot = root.resolve("snapshotter");
+    for (Path directory : List.of(root, snapshotterRoot)) {
+      Files.createDirectories(directory);
+      Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+    }
+    SnapshotDirectories directories = new SnapshotDirectories(snapshotterRoot.resolve("snapshots"));
+    directories.create();
+    MetadataStore store = MetadataStore.open(snapshotterRoot.resolve("metadata.db"));
+    return new Snapshotter(
+        store,
+        directories,
+        OverlayOptions.detect(),
+        options,
+        Clock.systemUTC(),
+        FaultInjection.NONE);
+  }
+
+  /**
+   * Creates the active snapshot {@code key} on top of the committed snapshot {@code parent} (empty
+   * for none) and returns its mounts, or mounts a remote layer (see the class comment).
+   *
+   * @param namespace the caller's containerd namespace, empty when it sent none
+   * @throws AlreadyExistsException if {@code key} exists, or when the layer was mounted remotely
+   */
+  public List<Mount> prepare(
+      String namespace, String key, String parent, Map<String, String> labels)
+      throws SnapshotException, IOException {
+    SnapshotRecord active = createSnapshot(Kind.ACTIVE, key, parent, labels);
+
+    String target = labels.getOrDefault(SnapshotLabels.TARGET, "");
+    if (target.isEmpty() || mounter.isEmpty() || !RemoteLayerRequest.describesLayer(labels)) {
+      return mounts(active);
+    }
+    return prepareRemote(mounter.get(), namespace, active, target, labels);
+  }
+
+  private List<Mount> prepareRemote(
+      RemoteLayerMounter mounter,
+      String namespace,
+      SnapshotRecord active,
+      String target,
+      Map<String, String> labels)
+      throws SnapshotException, IOException {
+    String key = active.info().name();
+    Optional<String> skipReason = remoteSkipReason(namespace, labels);
+    if (skipReason.isPresent()) {
+      return deferToRuntime(active, target, skipReason.get());
+    }
+
+    // Mount the layer on the active snapshot's own directory.
+    Path mountpoint = directories.fs(active.id());
+    try {
+      RemoteLayerRequest request = RemoteLayerRequest.fromLabels(namespace, labels);
+      mounter.mount(request, mountpoint);
+      mounted.add(mountpoint);
+    } catch (IOException | IllegalArgumentException e) {
+      LOG.atWarn()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .addKeyValue("remote-snapshot-prepared", "false")
+          .addKeyValue("error", e.getMessage())
+          .log("cannot mount layer remotely");
+      return deferToRuntime(active, target, "the remote mount failed");
+    }
+
+    // Commit it under the target name, with labels that let a restart mount it again.
+    Map<String, String> committedLabels = new TreeMap<>(labels);
+    committedLabels.put(SnapshotLabels.REMOTE, SnapshotLabels.REMOTE_VALUE);
+    committedLabels.put(SnapshotLabels.REMOTE_NAMESPACE, namespace);
+    committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
+    try {
+      store.write(tx -> tx.commitActive(key, target, Usage.ZERO, committedLabels, clock.instant()));
+    } catch (AlreadyExistsException e) {
+      // Another Prepare committed the same layer first; this mount is not needed.
+      LOG.atInfo()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .log("target snapshot was committed concurrently; removing this one");
+      removeQuietly(key);
+    }
+    LOG.atInfo()
+        .addKeyValue("key", key)
+        .addKeyValue("target", target)
+        .addKeyValue("mountpoint", mountpoint.toString())
+        .addKeyValue("remote-snapshot-prepared", "true")
+        .log("mounted layer remotely");
+    throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+  }
+
+  private Optional<String> remoteSkipReason(String namespace, Map<String, String> labels) {
+    if (namespace.isEmpty()) {
+      return Optional.of("the request carries no containerd namespace");
+    }
+    if (minLayerSizeBytes > 0) {
+      OptionalLong size = parseSize(labels.get(SnapshotLabels.SOCI_SIZE));
+      if (size.isPresent() && size.getAsLong() < minLayerSizeBytes) {
+        return Optional.of(
+            "the layer is smaller than min_layer_size (" + minLayerSizeBytes + " bytes)");
+      }
+    }
+    return Optional.empty();
+  }
+
+  private List<Mount> deferToRuntime(SnapshotRecord active, String target, String reason)
+      throws SnapshotException, IOException {
+    LOG.atInfo()
+        .addKeyValue("key", active.info().name())
+        .addKeyValue("target", target)
+        .addKeyValue("defer-snapshot-runtime", "true")
+        .log("deferring the layer to the container runtime: " + reason);
+    return mounts(active);
+  }
+
+  /**
+   * Creates the view snapshot {@code key} of the committed snapshot {@code parent} and returns its
+   * read-only mounts.
+   */
+  public List<Mount> view(String key, String parent, Map<String, String> labels)
+      throws SnapshotException, IOException {
+    return mounts(createSnapshot(Kind.VIEW, key, parent, labels));
+  }
+
+  /**
+   * Returns the mounts of the active or view snapshot {@code key}.
+   *
+   * @throws FailedPreconditionException if {@code key} is committed
+   * @throws UnavailableException if a remote layer below it cannot serve reads
+   */
+  public List<Mount> mounts(String key) throws SnapshotException, IOException {
+    SnapshotRecord record = store.read(tx -> tx.get(key));
+    if (record.info().kind() == Kind.COMMITTED) {
+      throw new FailedPreconditionException("requested snapshot " + key + " not active or view");
+    }
+    return mounts(record);
+  }
+
+  private List<Mount> mounts(SnapshotRecord record) throws SnapshotException, IOException {
+    checkRemoteParents(record);
+    return overlayMounts.of(record);
+  }
+
+  /** Runs the availability check of every remote layer below {@code record}. */
+  private void checkRemoteParents(SnapshotRecord record) throws SnapshotException, IOException {
+    if (record.parentIds().isEmpty()) {
+      return;
+    }
+    List<SnapshotRecord> parents =
+        store.read(
+            tx -> {
+              List<SnapshotRecord> found = new ArrayList<>();
+              for (long id : record.parentIds()) {
+                tx.findById(id).ifPresent(found::add);
+              }
+              return found;
+            });
+    for (SnapshotRecord parent : parents) {
+      if (!parent.info().labels().containsKey(SnapshotLabels.REMOTE)) {
+        continue;
+      }
+      String subject = "layer \"" + parent.info().name() + "\"";
+      String failedRestore = unrestored.get(parent.id());
+      if (failedRestore != null) {
+        throw new UnavailableException(subject + " could not be restored: " + failedRestore);
+      }
+      if (mounter.isEmpty()) {
+        throw new UnavailableException(subject + " is remote and no remote layer mounter runs");
+      }
+      try {
+        mounter.get().check(directories.fs(parent.id()));
+      } catch (IOException e) {
+        throw new UnavailableException(subject + " (" + e.getMessage() + ")", e);
+      }
+    }
+  }
+
+  /**
+   * Commits the active snapshot {@code key} as {@code name}, with {@code labels} in place of its
+   * old labels and its disk usage measured now.
+   *
+   * @param parent the parent named by the caller (containerd 2.2 and newer), or empty
+   */
+  public void commit(String name, String key, Map<String, String> labels, String parent)
+      throws SnapshotException, IOException {
+    SnapshotRecord record = store.read(tx -> tx.get(key));
+    if (!parent.isEmpty()
+        && !record.info().parent().isEmpty()
+        && !record.info().parent().equals(parent)) {
+      throw new InvalidArgumentException(
+          "snapshot "
+              + key
+              + " has parent \""
+              + record.info().parent()
+              + "\", not \""
+              + parent
+              + "\"");
+    }
+    Usage usage =
+        record.info().kind() == Kind.ACTIVE
+            ? SnapshotDirectories.diskUsage(directories.fs(record.id()))
+            : Usage.ZERO;
+    store.write(
+        tx -> {
+          if (!parent.isEmpty() && record.info().parent().isEmpty()) {
+            tx.adoptParent(record, parent);
+          }
+          return tx.commitActive(key, name, usage, labels, clock.instant());
+        });
+  }
+
+  /**
+   * Removes the snapshot {@code key}: its record, then its directory after unmounting anything
+   * mounted in it. A directory that cannot be deleted is logged and left for {@link #cleanup}.
+   */
+  public void remove(String key) throws SnapshotException, IOException {
+    SnapshotRecord removed = store.write(tx -> tx.remove(key));
+    unrestored.remove(removed.id());
+    releaseDirectory(directories.directory(removed.id()), key);
+  }
+
+  private void removeQuietly(String key) {
+    try {
+      remove(key);
+    } catch (SnapshotException | IOException e) {
+      LOG.atWarn()
+          .addKeyValue("key", key)
+          .addKeyValue("error", e.getMessage())
+          .log("cannot remove snapshot");
+    }
+  }
+
+  /** Unmounts what is mounted under {@code directory}, then deletes it; failures are logged. */
+  private void releaseDirectory(Path directory, String snapshot) {
+    try {
+      Set<Path> mountpoints = new LinkedHashSet<>(MountTable.mountpointsUnder(directory));
+      for (Path mountpoint : mounted) {
+        if (mountpoint.startsWith(directory)) {
+          mountpoints.add(mountpoint);
+        }
+      }
+      for (Path mountpoint : mountpoints) {
+        unmount(mountpoint, snapshot);
+      }
+      SnapshotDirectories.deleteRecursively(directory);
+    } catch (IOException e) {
+      LOG.atWarn()
+          .addKeyValue("snapshot", snapshot)
+          .addKeyValue("path", directory.toString())
+          .addKeyValue("error", e.getMessage())
+          .log("cannot delete snapshot directory; Cleanup will retry");
+    }
+  }
+
+  private void unmount(Path mountpoint, String snapshot) throws IOException {
+    if (mounter.isEmpty()) {
+      throw new IOException(mountpoint + " is mounted and no remote layer mounter runs");
+    }
+    mounter.get().unmount(mountpoint);
+    mounted.remove(mountpoint);
+    LOG.atInfo()
+        .addKeyValue("snapshot", snapshot)
+        .addKeyValue("mountpoint", mountpoint.toString())
+        .log("unmounted remote layer");
+  }
+
+  /** Returns the description of the snapshot {@code key}. */
+  public SnapshotInfo stat(String key) throws SnapshotException, IOException {
+    return store.read(tx -> tx.get(key)).info();
+  }
+
+  /**
+   * Updates the labels of the snapshot {@code info.name()}.
+   *
+   * @param fieldPaths {@code labels}, {@code labels.<key>}, or none to replace all labels
+   */
+  public SnapshotInfo update(SnapshotInfo info, List<String> fieldPaths)
+      throws SnapshotException, IOException {
+    return store.write(tx -> tx.update(info, fieldPaths, clock.instant()));
+  }
+
+  /**
+   * Returns the snapshots that match any of {@code filters} (all of them when it is empty).
+   *
+   * @throws InvalidArgumentException if a filter does not parse
+   */
+  public List<SnapshotInfo> list(List<String> filters) throws SnapshotException, IOException {
+    SnapshotFilter filter = SnapshotFilter.parseAll(filters);
+    return store.read(tx -> tx.list(filter));
+  }
+
+  /**
+   * Returns the disk usage of {@code key}: measured now for an active snapshot, stored at commit
+   * otherwise (zero for remote snapshots, whose data is not on our disk).
+   */
+  public Usage usage(String key) throws SnapshotException, IOException {
+    SnapshotRecord record = store.read(tx -> tx.get(key));
+    if (record.info().kind() == Kind.ACTIVE) {
+      return SnapshotDirectories.diskUsage(directories.fs(record.id()));
+    }
+    return record.usage();
+  }
+
+  /**
+   * Deletes every directory under {@code snapshots/} that belongs to no snapshot, unmounting what
+   * is mounted in it first. Runs in a write transaction, so no snapshot is created meanwhile; a
+   * directory that cannot be deleted is logged and skipped.
+   */
+  public void cleanup() throws SnapshotException, IOException {
+    store.write(
+        tx -> {
+          Set<Long> ids = tx.ids();
+          for (String name : directories.entries()) {
+            if (isLiveId(name, ids)) {
+              continue;
+            }
+            releaseDirectory(directories.root().resolve(name), name);
+          }
+          return null;
+        });
+  }
+
+  private static boolean isLiveId(String name, Set<Long> ids) {
+    try {
+      return ids.contains(Long.parseLong(name));
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Mounts again every remote snapshot stored by an earlier run. A snapshot that cannot be mounted
+   * is logged with its key and the reason, and it stays removable. The availability check of
+   * snapshots above it then fails, but the daemon keeps running.
+   *
+   * @return the number of remote snapshots restored
+   */
+  public int restoreRemoteSnapshots() throws SnapshotException, IOException {
+    List<SnapshotRecord> records = store.read(tx -> tx.records());
+    int restored = 0;
+    for (SnapshotRecord record : records) {
+      if (!record.info().labels().containsKey(SnapshotLabels.REMOTE)) {
+        continue;
+      }
+      try {
+        restore(record);
+        unrestored.remove(record.id());
+        restored++;
+        LOG.atInfo()
+            .addKeyValue("snapshot", record.info().name())
+            .addKeyValue("mountpoint", directories.fs(record.id()).toString())
+            .log("restored remote snapshot");
+      } catch (IOException | IllegalArgumentException e) {
+        unrestored.put(record.id(), String.valueOf(e.getMessage()));
+        LOG.atError()
+            .addKeyValue("snapshot", record.info().name())
+            .addKeyValue("error", e.getMessage())
+            .log("cannot restore remote snapshot; remove it through containerd");
+      }
+    }
+    return restored;
+  }
+
+  private void restore(SnapshotRecord record) throws IOException {
+    if (mounter.isEmpty()) {
+      throw new IOException("no remote layer mounter is configured");
+    }
+    String namespace = record.info().labels().get(SnapshotLabels.REMOTE_NAMESPACE);
+    if (namespace == null || namespace.isEmpty()) {
+      throw new IOException("missing label " + SnapshotLabels.REMOTE_NAMESPACE);
+    }
+    RemoteLayerRequest request = RemoteLayerRequest.fromLabels(namespace, record.info().labels());
+
+    Path directory = directories.directory(record.id());
+    Path mountpoint = directories.fs(record.id());
+    if (!Files.isDirectory(directory)) {
+      Files.createDirectories(directory);
+      Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+    }
+    if (!Files.isDirectory(mountpoint)) {
+      Files.createDirectories(mountpoint);
+      Files.setPosixFilePermissions(mountpoint, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    if (MountTable.isMountpoint(mountpoint)) {
+      // Left by an earlier process; its FUSE server is gone.
+      mounter.get().unmount(mountpoint);
+    }
+    mounter.get().mount(request, mountpoint);
+    mounted.add(mountpoint);
+  }
+
+  /** Unmounts every remote layer this snapshotter mounted, then closes the database. */
+  @Override
+  public void close() throws IOException {
+    try {
+      for (Path mountpoint : List.copyOf(mounted)) {
+        try {
+          unmount(mountpoint, "id " + mountpoint.getParent().getFileName());
+        } catch (IOException e) {
+          LOG.atError()
+              .addKeyValue("mountpoint", mountpoint.toString())
+              .addKeyValue("error", e.getMessage())
+              .log("cannot unmount remote layer");
+        }
+      }
+    } finally {
+      store.close();
+    }
+  }
+
+  /**
+   * Creates a record and its directory in one transaction; when anything fails, deletes the
+   * directory so that neither is left.
+   */
+  private SnapshotRecord createSnapshot(
+      Kind kind, String key, String parent, Map<String, String> labels)
+      throws SnapshotException, IOException {
+    Path[] leftovers = new Path[2];
+    try {
+      return store.write(
+          tx -> {
+            leftovers[0] = directories.createTemporary(kind);
+            SnapshotRecord record = tx.create(kind, key, parent, labels, clock.instant());
+            if (!record.parentIds().isEmpty()) {
+              SnapshotDirectories.copyOwner(
+                  directories.fs(record.parentIds().get(0)), leftovers[0].resolve("fs"));
+            }
+            leftovers[1] = directories.install(leftovers[0], record.id());
+            leftovers[0] = null;
+            faults.afterDirectoryInstalled(record);
+            return record;
+          });
+    } catch (SnapshotException | IOException | RuntimeException e) {
+      for (Path leftover : leftovers) {
+        if (leftover == null) {
+          continue;
+        }
+        try {
+          SnapshotDirectories.deleteRecursively(leftover);
+        } catch (IOException deleteFailure) {
+          e.addSuppressed(deleteFailure);
+          LOG.atError()
+              .addKeyValue("key", key)
+              .addKeyValue("path", leftover.toString())
+              .addKeyValue("error", deleteFailure.getMessage())
+              .log("cannot delete the directory of a snapshot that failed; Cleanup will retry");
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static OptionalLong parseSize(String value) {
+    if (value == null) {
+      return OptionalLong.empty();
+    }
+    try {
+      return OptionalLong.of(Long.parseLong(value.trim()));
+    } catch (NumberFormatException e) {
+      return OptionalLong.empty();
+    }
+  }
+}

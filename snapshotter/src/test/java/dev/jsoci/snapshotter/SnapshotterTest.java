@@ -1,0 +1,627 @@
+package dev.jsoci.snapshotter;
+
+import static com.google.common.truth.Truth.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.jsoci.snapshotter.errdefs.AlreadyExistsException;
+import dev.jsoci.snapshotter.errdefs.FailedPreconditionException;
+import dev.jsoci.snapshotter.errdefs.InvalidArgumentException;
+import dev.jsoci.snapshotter.errdefs.NotFoundException;
+import dev.jsoci.snapshotter.errdefs.UnavailableException;
+import dev.jsoci.snapshotter.metadata.Kind;
+import dev.jsoci.snapshotter.metadata.MetadataStore;
+import dev.jsoci.snapshotter.metadata.SnapshotInfo;
+import dev.jsoci.snapshotter.metadata.Usage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SnapshotterTest {
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.parse("2026-01-02T15:04:05.123456789Z"), ZoneOffset.UTC);
+  private static final String NAMESPACE = "default";
+  private static final String MANIFEST = "sha256:" + "a".repeat(64);
+  private static final String LAYER_1 = "sha256:" + "1".repeat(64);
+  private static final String LAYER_2 = "sha256:" + "2".repeat(64);
+  private static final String CHAIN_1 = "sha256:" + "c1".repeat(32);
+  private static final String CHAIN_2 = "sha256:" + "c2".repeat(32);
+
+  @TempDir Path root;
+
+  private Snapshotter snapshotter;
+
+  @AfterEach
+  void close() throws IOException {
+    if (snapshotter != null) {
+      snapshotter.close();
+    }
+  }
+
+  private Path snapshots() {
+    return root.resolve("snapshotter").resolve("snapshots");
+  }
+
+  private Snapshotter open(
+      SnapshotterOptions options, OverlayOptions overlay, FaultInjection faults)
+      throws IOException {
+    Path snapshotterRoot = root.resolve("snapshotter");
+    Files.createDirectories(snapshotterRoot);
+    SnapshotDirectories directories = new SnapshotDirectories(snapshots());
+    directories.create();
+    MetadataStore store = MetadataStore.open(snapshotterRoot.resolve("metadata.db"));
+    snapshotter = new Snapshotter(store, directories, overlay, options, CLOCK, faults);
+    return snapshotter;
+  }
+
+  private Snapshotter open() throws IOException {
+    return open(
+        SnapshotterOptions.NO_REMOTE_LAYERS, new OverlayOptions(true, false), FaultInjection.NONE);
+  }
+
+  private Snapshotter open(RemoteLayerMounter mounter) throws IOException {
+    return open(
+        new SnapshotterOptions(Optional.of(mounter), 0),
+        new OverlayOptions(true, false),
+        FaultInjection.NONE);
+  }
+
+  private static Map<String, String> criLabels(String target, String layerDigest) {
+    Map<String, String> labels = new HashMap<>();
+    labels.put("containerd.io/snapshot.ref", target);
+    labels.put("containerd.io/snapshot/cri.image-ref", "127.0.0.1:5000/app:1");
+    labels.put("containerd.io/snapshot/cri.manifest-digest", MANIFEST);
+    labels.put("containerd.io/snapshot/cri.layer-digest", layerDigest);
+    labels.put("containerd.io/snapshot/cri.image-layers", LAYER_1 + "," + LAYER_2);
+    return labels;
+  }
+
+  private String fs(long id) {
+    return snapshots().resolve(Long.toString(id)).resolve("fs").toString();
+  }
+
+  private String work(long id) {
+    return snapshots().resolve(Long.toString(id)).resolve("work").toString();
+  }
+
+  /** Prepares {@code key} on {@code parent}, writes a file and commits it as {@code name}. */
+  private void commitLayer(String name, String key, String parent) throws Exception {
+    snapshotter.prepare(NAMESPACE, key, parent, Map.of());
+    snapshotter.commit(name, key, Map.of(), "");
+  }
+
+  @Test
+  void prepare_withoutParent_bindsItsOwnDirectoryReadWrite() throws Exception {
+    open();
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+
+    assertThat(mounts).containsExactly(new Mount("bind", fs(1), List.of("rw", "rbind")));
+    Path directory = snapshots().resolve("1");
+    assertThat(Files.isDirectory(directory.resolve("fs"))).isTrue();
+    assertThat(Files.isDirectory(directory.resolve("work"))).isTrue();
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(directory.resolve("fs"))))
+        .isEqualTo("rwxr-xr-x");
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(directory.resolve("work"))))
+        .isEqualTo("rwx--x--x");
+  }
+
+  @Test
+  void prepare_onParents_returnsOverlayInContainerdOrder() throws Exception {
+    open();
+    commitLayer("layer-1", "extract-1", "");
+    commitLayer("layer-2", "extract-2", "layer-1");
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "container", "layer-2", Map.of());
+
+    assertThat(mounts)
+        .containsExactly(
+            new Mount(
+                "overlay",
+                "overlay",
+                List.of(
+                    "index=off",
+                    "workdir=" + work(3),
+                    "upperdir=" + fs(3),
+                    "lowerdir=" + fs(2) + ":" + fs(1))));
+  }
+
+  @Test
+  void prepare_inUserNamespace_addsUserxattr() throws Exception {
+    open(SnapshotterOptions.NO_REMOTE_LAYERS, new OverlayOptions(false, true), FaultInjection.NONE);
+    commitLayer("layer-1", "extract-1", "");
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "container", "layer-1", Map.of());
+
+    assertThat(mounts.get(0).options())
+        .containsExactly(
+            "userxattr", "workdir=" + work(2), "upperdir=" + fs(2), "lowerdir=" + fs(1))
+        .inOrder();
+  }
+
+  @Test
+  void view_shapesFollowContainerd() throws Exception {
+    open();
+    commitLayer("layer-1", "extract-1", "");
+    commitLayer("layer-2", "extract-2", "layer-1");
+
+    assertThat(snapshotter.view("view-0", "", Map.of()))
+        .containsExactly(new Mount("bind", fs(3), List.of("ro", "rbind")));
+    assertThat(snapshotter.view("view-1", "layer-1", Map.of()))
+        .containsExactly(new Mount("bind", fs(1), List.of("ro", "rbind")));
+    assertThat(snapshotter.view("view-2", "layer-2", Map.of()))
+        .containsExactly(
+            new Mount(
+                "overlay", "overlay", List.of("index=off", "lowerdir=" + fs(2) + ":" + fs(1))));
+    assertThat(Files.exists(snapshots().resolve("5").resolve("work"))).isFalse();
+  }
+
+  @Test
+  void prepare_failureBeforeCommit_leavesNoRecordAndNoDirectory() throws Exception {
+    open(
+        SnapshotterOptions.NO_REMOTE_LAYERS,
+        new OverlayOptions(true, false),
+        record -> {
+          throw new IOException("disk full");
+        });
+
+    IOException e =
+        assertThrows(IOException.class, () -> snapshotter.prepare(NAMESPACE, "k1", "", Map.of()));
+
+    assertThat(e).hasMessageThat().isEqualTo("disk full");
+    assertThrows(NotFoundException.class, () -> snapshotter.stat("k1"));
+    assertThat(snapshotter.list(List.of())).isEmpty();
+    try (var entries = Files.list(snapshots())) {
+      assertThat(entries.toList()).isEmpty();
+    }
+  }
+
+  @Test
+  void prepare_existingKey_isAlreadyExistsAndLeavesNoDirectory() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+
+    AlreadyExistsException e =
+        assertThrows(
+            AlreadyExistsException.class, () -> snapshotter.prepare(NAMESPACE, "k1", "", Map.of()));
+
+    assertThat(e).hasMessageThat().isEqualTo("snapshot k1: already exists");
+    try (var entries = Files.list(snapshots())) {
+      assertThat(entries.map(path -> path.getFileName().toString()).toList()).containsExactly("1");
+    }
+  }
+
+  @Test
+  void prepare_missingOrActiveParent_isRejected() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "active", "", Map.of());
+
+    NotFoundException missing =
+        assertThrows(
+            NotFoundException.class, () -> snapshotter.prepare(NAMESPACE, "k", "nope", Map.of()));
+    InvalidArgumentException notCommitted =
+        assertThrows(
+            InvalidArgumentException.class,
+            () -> snapshotter.prepare(NAMESPACE, "k", "active", Map.of()));
+
+    assertThat(missing).hasMessageThat().isEqualTo("parent snapshot \"nope\": not found");
+    assertThat(notCommitted)
+        .hasMessageThat()
+        .isEqualTo("parent \"active\" is not committed snapshot: invalid argument");
+  }
+
+  @Test
+  void commit_measuresUsageAndKeepsTheDirectory() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of("keep", "no"));
+    Files.write(Path.of(fs(1)).resolve("data"), new byte[10_000]);
+    Files.createLink(Path.of(fs(1)).resolve("link"), Path.of(fs(1)).resolve("data"));
+
+    snapshotter.commit("layer", "k1", Map.of("a", "b"), "");
+
+    SnapshotInfo info = snapshotter.stat("layer");
+    assertThat(info.kind()).isEqualTo(Kind.COMMITTED);
+    assertThat(info.labels()).containsExactly("a", "b");
+    assertThat(info.createdAt()).isEqualTo(CLOCK.instant());
+    Usage usage = snapshotter.usage("layer");
+    assertThat(usage.inodes()).isEqualTo(2);
+    assertThat(usage.sizeBytes()).isAtLeast(10_000);
+    assertThat(usage.sizeBytes()).isLessThan(20_000);
+    assertThat(Files.exists(Path.of(fs(1)).resolve("data"))).isTrue();
+    assertThrows(NotFoundException.class, () -> snapshotter.stat("k1"));
+  }
+
+  @Test
+  void commit_errors() throws Exception {
+    open();
+    commitLayer("layer", "k0", "");
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+    snapshotter.view("v1", "layer", Map.of());
+
+    assertThrows(NotFoundException.class, () -> snapshotter.commit("x", "nope", Map.of(), ""));
+    AlreadyExistsException exists =
+        assertThrows(
+            AlreadyExistsException.class, () -> snapshotter.commit("layer", "k1", Map.of(), ""));
+    FailedPreconditionException view =
+        assertThrows(
+            FailedPreconditionException.class, () -> snapshotter.commit("x", "v1", Map.of(), ""));
+    InvalidArgumentException otherParent =
+        assertThrows(
+            InvalidArgumentException.class, () -> snapshotter.commit("x", "v1", Map.of(), "other"));
+
+    assertThat(exists).hasMessageThat().isEqualTo("committed snapshot layer: already exists");
+    assertThat(view)
+        .hasMessageThat()
+        .isEqualTo("snapshot \"v1\" is not active: failed precondition");
+    assertThat(otherParent)
+        .hasMessageThat()
+        .isEqualTo("snapshot v1 has parent \"layer\", not \"other\": invalid argument");
+  }
+
+  @Test
+  void commit_withParent_adoptsItWhenThereIsNone() throws Exception {
+    open();
+    commitLayer("base", "k0", "");
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+
+    snapshotter.commit("top", "k1", Map.of(), "base");
+
+    assertThat(snapshotter.stat("top").parent()).isEqualTo("base");
+  }
+
+  @Test
+  void remove_deletesTheDirectoryAfterTheRecord() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+    Files.writeString(Path.of(fs(1)).resolve("file"), "x");
+
+    snapshotter.remove("k1");
+
+    assertThrows(NotFoundException.class, () -> snapshotter.stat("k1"));
+    assertThat(Files.exists(snapshots().resolve("1"))).isFalse();
+  }
+
+  @Test
+  void remove_errors() throws Exception {
+    open();
+    commitLayer("base", "k0", "");
+    snapshotter.prepare(NAMESPACE, "child", "base", Map.of());
+
+    NotFoundException missing =
+        assertThrows(NotFoundException.class, () -> snapshotter.remove("nope"));
+    FailedPreconditionException withChild =
+        assertThrows(FailedPreconditionException.class, () -> snapshotter.remove("base"));
+
+    assertThat(missing).hasMessageThat().isEqualTo("snapshot nope: not found");
+    assertThat(withChild)
+        .hasMessageThat()
+        .isEqualTo("cannot remove snapshot with child: failed precondition");
+    assertThat(Files.exists(snapshots().resolve("1"))).isTrue();
+  }
+
+  @Test
+  void ids_areNeverReused() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+    snapshotter.remove("k1");
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+
+    assertThat(mounts.get(0).source()).isEqualTo(fs(2));
+  }
+
+  @Test
+  void cleanup_removesDirectoriesWithoutRecords() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+    Files.createDirectories(snapshots().resolve("77").resolve("fs"));
+    Files.createDirectories(snapshots().resolve("new-123").resolve("fs"));
+    Files.writeString(snapshots().resolve("77").resolve("fs").resolve("file"), "x");
+
+    snapshotter.cleanup();
+
+    try (var entries = Files.list(snapshots())) {
+      assertThat(entries.map(path -> path.getFileName().toString()).toList()).containsExactly("1");
+    }
+  }
+
+  @Test
+  void mounts_ofCommittedSnapshot_isFailedPrecondition() throws Exception {
+    open();
+    commitLayer("layer", "k0", "");
+    snapshotter.prepare(NAMESPACE, "k1", "layer", Map.of());
+
+    FailedPreconditionException e =
+        assertThrows(FailedPreconditionException.class, () -> snapshotter.mounts("layer"));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("requested snapshot layer not active or view: failed precondition");
+    assertThat(snapshotter.mounts("k1").get(0).type()).isEqualTo("overlay");
+  }
+
+  @Test
+  void usage_ofActiveSnapshot_isMeasuredNow() throws Exception {
+    open();
+    snapshotter.prepare(NAMESPACE, "k1", "", Map.of());
+    Usage empty = snapshotter.usage("k1");
+    Files.write(Path.of(fs(1)).resolve("data"), new byte[50_000]);
+
+    Usage written = snapshotter.usage("k1");
+
+    assertThat(empty.inodes()).isEqualTo(1);
+    assertThat(written.inodes()).isEqualTo(2);
+    assertThat(written.sizeBytes() - empty.sizeBytes()).isAtLeast(50_000);
+  }
+
+  @Test
+  void prepare_layerLabelsWithoutMounter_isAnOrdinarySnapshot() throws Exception {
+    open();
+
+    List<Mount> mounts =
+        snapshotter.prepare(NAMESPACE, "extract-1 " + CHAIN_1, "", criLabels(CHAIN_1, LAYER_1));
+
+    assertThat(mounts).containsExactly(new Mount("bind", fs(1), List.of("rw", "rbind")));
+    assertThat(snapshotter.stat("extract-1 " + CHAIN_1).kind()).isEqualTo(Kind.ACTIVE);
+  }
+
+  @Test
+  void prepare_layerLabelsWithMounter_mountsCommitsAndAnswersAlreadyExists() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    commitLayer(CHAIN_1, "extract-0", "");
+
+    AlreadyExistsException e =
+        assertThrows(
+            AlreadyExistsException.class,
+            () ->
+                snapshotter.prepare(
+                    NAMESPACE, "extract-2 " + CHAIN_2, CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+
+    assertThat(e).hasMessageThat().isEqualTo("target snapshot \"" + CHAIN_2 + "\": already exists");
+    assertThat(mounter.mounts).hasSize(1);
+    RemoteLayerRequest request = mounter.mounts.get(0).request();
+    assertThat(mounter.mounts.get(0).mountpoint()).isEqualTo(Path.of(fs(2)));
+    assertThat(request.namespace()).isEqualTo(NAMESPACE);
+    assertThat(request.imageRef().registryHost()).isEqualTo("127.0.0.1:5000");
+    assertThat(request.imageRef().repository()).isEqualTo("app");
+    assertThat(request.layerDigest().toString()).isEqualTo(LAYER_2);
+    assertThat(request.manifestDigest().orElseThrow().toString()).isEqualTo(MANIFEST);
+    assertThat(request.imageLayerDigests()).hasSize(2);
+
+    SnapshotInfo committed = snapshotter.stat(CHAIN_2);
+    assertThat(committed.kind()).isEqualTo(Kind.COMMITTED);
+    assertThat(committed.parent()).isEqualTo(CHAIN_1);
+    assertThat(committed.labels())
+        .containsAtLeast(
+            "containerd.io/snapshot.ref", CHAIN_2,
+            "containerd.io/snapshot/remote", "remote snapshot",
+            "containerd.io/snapshot/remote/namespace", NAMESPACE,
+            "containerd.io/snapshot/remote/has.soci.index.digest", "true",
+            "containerd.io/snapshot/cri.layer-digest", LAYER_2);
+    assertThat(snapshotter.usage(CHAIN_2)).isEqualTo(Usage.ZERO);
+    assertThrows(NotFoundException.class, () -> snapshotter.stat("extract-2 " + CHAIN_2));
+    // The List call that containerd makes after ALREADY_EXISTS finds the snapshot.
+    assertThat(
+            snapshotter.list(
+                List.of(
+                    "labels.\"containerd.io/snapshot.ref\"=="
+                        + CHAIN_2
+                        + ",parent==\""
+                        + CHAIN_1
+                        + "\"")))
+        .containsExactly(committed);
+  }
+
+  @Test
+  void prepare_stargzLabels_becomeTheSameRequest() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    Map<String, String> labels =
+        Map.of(
+            "containerd.io/snapshot.ref",
+            CHAIN_1,
+            "containerd.io/snapshot/remote/stargz.reference",
+            "localhost:5000/app:1",
+            "containerd.io/snapshot/remote/stargz.digest",
+            LAYER_1,
+            "containerd.io/snapshot/remote/stargz.layers",
+            LAYER_1 + "," + LAYER_2);
+
+    assertThrows(
+        AlreadyExistsException.class, () -> snapshotter.prepare(NAMESPACE, "k", "", labels));
+
+    RemoteLayerRequest request = mounter.mounts.get(0).request();
+    assertThat(request.imageRef().registryHost()).isEqualTo("localhost:5000");
+    assertThat(request.layerDigest().toString()).isEqualTo(LAYER_1);
+    assertThat(request.manifestDigest()).isEmpty();
+    assertThat(request.imageLayerDigests()).hasSize(2);
+  }
+
+  @Test
+  void prepare_remoteMountFails_defersToTheRuntime() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.failingLayerDigests.add(LAYER_1);
+    open(mounter);
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1));
+
+    assertThat(mounts).containsExactly(new Mount("bind", fs(1), List.of("rw", "rbind")));
+    assertThat(snapshotter.stat("k").kind()).isEqualTo(Kind.ACTIVE);
+    assertThrows(NotFoundException.class, () -> snapshotter.stat(CHAIN_1));
+  }
+
+  @Test
+  void prepare_malformedLabels_defersToTheRuntime() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    Map<String, String> labels = criLabels(CHAIN_1, "sha256:short");
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "k", "", labels);
+
+    assertThat(mounts).hasSize(1);
+    assertThat(mounter.mounts).isEmpty();
+  }
+
+  @Test
+  void prepare_withoutNamespace_defersToTheRuntime() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+
+    snapshotter.prepare("", "k", "", criLabels(CHAIN_1, LAYER_1));
+
+    assertThat(mounter.mounts).isEmpty();
+  }
+
+  @Test
+  void prepare_layerBelowMinimumSize_defersToTheRuntime() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(
+        new SnapshotterOptions(Optional.of(mounter), 1_000_000),
+        new OverlayOptions(true, false),
+        FaultInjection.NONE);
+    Map<String, String> small = criLabels(CHAIN_1, LAYER_1);
+    small.put("containerd.io/snapshot/remote/soci.size", "999999");
+    Map<String, String> large = criLabels(CHAIN_2, LAYER_2);
+    large.put("containerd.io/snapshot/remote/soci.size", "1000000");
+
+    snapshotter.prepare(NAMESPACE, "small", "", small);
+    assertThrows(
+        AlreadyExistsException.class, () -> snapshotter.prepare(NAMESPACE, "large", "", large));
+
+    assertThat(mounter.mounts).hasSize(1);
+    assertThat(mounter.mounts.get(0).request().layerSizeBytes())
+        .isEqualTo(OptionalLong.of(1_000_000));
+  }
+
+  @Test
+  void mounts_aboveRemoteLayer_runTheAvailabilityCheck() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1)));
+
+    snapshotter.prepare(NAMESPACE, "container", CHAIN_1, Map.of());
+    mounter.failingChecks.add(Path.of(fs(1)));
+    UnavailableException e =
+        assertThrows(UnavailableException.class, () -> snapshotter.mounts("container"));
+
+    assertThat(mounter.checks).containsExactly(Path.of(fs(1)), Path.of(fs(1)));
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("layer \"" + CHAIN_1 + "\" (registry does not answer): unavailable");
+  }
+
+  @Test
+  void remove_remoteSnapshot_unmountsBeforeDeleting() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1)));
+
+    snapshotter.remove(CHAIN_1);
+
+    assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
+    assertThat(Files.exists(snapshots().resolve("1"))).isFalse();
+  }
+
+  @Test
+  void close_unmountsRemoteLayers() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1)));
+
+    snapshotter.close();
+    snapshotter = null;
+
+    assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
+  }
+
+  @Test
+  void restore_mountsRemoteSnapshotsAgain_andKeepsGoingPastOneThatFails() throws Exception {
+    RecordingMounter first = new RecordingMounter();
+    open(first);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k2", CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+    commitLayer("local", "k3", "");
+    snapshotter.close();
+
+    RecordingMounter second = new RecordingMounter();
+    second.failingLayerDigests.add(LAYER_1);
+    open(second);
+    int restored = snapshotter.restoreRemoteSnapshots();
+
+    assertThat(restored).isEqualTo(1);
+    assertThat(second.mounts.stream().map(RecordingMounter.MountCall::mountpoint).toList())
+        .containsExactly(Path.of(fs(1)), Path.of(fs(2)));
+    assertThat(second.mounts.get(1).request().labels())
+        .containsEntry("containerd.io/snapshot/cri.layer-digest", LAYER_2);
+    assertThat(second.mounts.get(1).request().namespace()).isEqualTo(NAMESPACE);
+
+    // The snapshot that failed makes every snapshot above it unavailable...
+    snapshotter.prepare(NAMESPACE, "container", "local", Map.of());
+    UnavailableException e =
+        assertThrows(
+            UnavailableException.class,
+            () -> snapshotter.prepare(NAMESPACE, "container-2", CHAIN_2, Map.of()));
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "layer \""
+                + CHAIN_1
+                + "\" could not be restored: no zTOC for layer "
+                + LAYER_1
+                + ": unavailable");
+
+    // ... and stays removable.
+    snapshotter.remove("container-2");
+    snapshotter.remove(CHAIN_2);
+    snapshotter.remove(CHAIN_1);
+    assertThat(snapshotter.list(List.of()).stream().map(SnapshotInfo::name).toList())
+        .containsExactly("local", "container");
+  }
+
+  @Test
+  void restore_withoutMounter_leavesRemoteSnapshotsUnavailable() throws Exception {
+    open(new RecordingMounter());
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+    snapshotter.close();
+
+    open();
+    assertThat(snapshotter.restoreRemoteSnapshots()).isEqualTo(0);
+
+    UnavailableException e =
+        assertThrows(
+            UnavailableException.class,
+            () -> snapshotter.prepare(NAMESPACE, "container", CHAIN_1, Map.of()));
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "layer \""
+                + CHAIN_1
+                + "\" could not be restored: no remote layer mounter is configured: unavailable");
+  }
+}
