@@ -4,10 +4,15 @@ set -euo pipefail
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
-# Tools the tests and their fixtures call: GNU tar and gzip make layers, pigz makes
-# multi-block gzip shapes, python3 writes tars with tarfile, docker-registry serves images on
-# loopback, apache2-utils makes bcrypt htpasswd files for its Basic auth.
-packages=(tar gzip pigz python3 maven openjdk-17-jdk-headless docker-registry apache2-utils)
+# Tools the tests and their fixtures call: GNU tar, gzip and pigz make layers, python3 writes
+# tars with tarfile, docker-registry serves images on loopback (apache2-utils makes bcrypt
+# htpasswd files for its Basic auth), skopeo copies images into it, containerd and runc run the
+# converted images (busybox-static is the shell inside them), fuse and attr serve and inspect
+# the FUSE layer filesystems, curl probes the registry.
+packages=(
+  tar gzip pigz python3 curl maven openjdk-17-jdk-headless
+  docker-registry apache2-utils skopeo containerd runc busybox-static fuse attr
+)
 
 missing=()
 for package in "${packages[@]}"; do
