@@ -4,9 +4,6 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
-import dev.jsoci.oci.ImageIndex;
-import dev.jsoci.oci.ImageManifest;
-import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,6 +38,7 @@ final class SampleImage {
   static final Platform ARM64 = Platform.of("linux", "arm64");
 
   final Path layout;
+  private final OciLayout ociLayout;
   final Map<String, byte[]> files = new LinkedHashMap<>();
   final Map<String, Descriptor> layers = new LinkedHashMap<>();
   final Map<String, Path> layerFiles = new LinkedHashMap<>();
@@ -48,8 +46,9 @@ final class SampleImage {
   Descriptor amd64Manifest;
   Descriptor index;
 
-  private SampleImage(Path layout) {
-    this.layout = layout;
+  private SampleImage(OciLayout ociLayout) {
+    this.ociLayout = ociLayout;
+    this.layout = ociLayout.directory;
   }
 
   /** Returns whether the programs the image is built with are installed. */
@@ -61,8 +60,8 @@ final class SampleImage {
 
   /** Builds the image under {@code work}; the layout is {@code work/layout}. */
   static SampleImage build(Path work) throws IOException, InterruptedException {
-    SampleImage image = new SampleImage(work.resolve("layout"));
-    Files.createDirectories(image.layout.resolve("blobs/sha256"));
+    OciLayout layout = OciLayout.create(work.resolve("layout"));
+    SampleImage image = new SampleImage(layout);
 
     byte[] big = new byte[12 << 20];
     new Random(1).nextBytes(big);
@@ -76,25 +75,11 @@ final class SampleImage {
 
     image.amd64Manifest = image.writeImage(AMD64, List.of("big", "busybox", "plain"));
     Descriptor arm64 = image.writeImage(ARM64, List.of("big", "plain", "arm64"));
-    ImageIndex index =
-        new ImageIndex(
-            MediaType.OCI_INDEX,
-            "",
+    image.index =
+        layout.writeIndex(
             List.of(
                 image.amd64Manifest.toBuilder().platform(AMD64).build(),
-                arm64.toBuilder().platform(ARM64).build()),
-            null,
-            Map.of());
-    image.index = image.writeBlob(MediaType.OCI_INDEX, index.toBytes());
-
-    Descriptor tagged =
-        image.index.toBuilder()
-            .annotations(Map.of("org.opencontainers.image.ref.name", "v1"))
-            .build();
-    ImageIndex layoutIndex =
-        new ImageIndex(MediaType.OCI_INDEX, "", List.of(tagged), null, Map.of());
-    Files.write(image.layout.resolve("index.json"), layoutIndex.toBytes());
-    Files.writeString(image.layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+                arm64.toBuilder().platform(ARM64).build()));
     return image;
   }
 
@@ -116,73 +101,23 @@ final class SampleImage {
       tree.resolve("bin/busybox").toFile().setExecutable(true, false);
     }
 
-    Path tar = work.resolve(name + ".tar");
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                "tar",
-                "-C",
-                tree.toString(),
-                "--owner=0",
-                "--group=0",
-                "--numeric-owner",
-                "--mtime=@1700000000",
-                "--sort=name",
-                "-cf",
-                tar.toString()));
-    command.addAll(topLevel);
-    Processes.run(command, work);
-    diffIds.put(name, Digest.sha256Of(Files.readAllBytes(tar)));
-
-    Path blob = tar;
-    if (gzip) {
-      Processes.run(List.of("gzip", "-n", "-k", tar.toString()), work);
-      blob = work.resolve(name + ".tar.gz");
-    }
-    byte[] bytes = Files.readAllBytes(blob);
-    layers.put(
-        name, writeBlob(gzip ? MediaType.OCI_LAYER_TAR_GZIP : MediaType.OCI_LAYER_TAR, bytes));
-    layerFiles.put(name, blob);
+    OciLayout.Layer layer = ociLayout.addTarLayer(tree, topLevel, gzip, List.of(), work, name);
+    diffIds.put(name, layer.diffId());
+    layers.put(name, layer.descriptor());
+    layerFiles.put(name, layer.blob());
   }
 
   private Descriptor writeImage(Platform platform, List<String> layerNames) throws IOException {
-    List<String> ids = new ArrayList<>();
-    List<Descriptor> manifestLayers = new ArrayList<>();
+    List<OciLayout.Layer> imageLayers = new ArrayList<>();
     for (String name : layerNames) {
-      ids.add("\"" + diffIds.get(name) + "\"");
-      manifestLayers.add(layers.get(name));
+      imageLayers.add(
+          new OciLayout.Layer(layers.get(name), diffIds.get(name), layerFiles.get(name)));
     }
-    String config =
-        "{\"architecture\":\""
-            + platform.architecture()
-            + "\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"/bin/busybox\","
-            + "\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
-            + String.join(",", ids)
-            + "]}}";
-    Descriptor configBlob = writeBlob(MediaType.OCI_CONFIG, config.getBytes(UTF_8));
-    ImageManifest manifest =
-        new ImageManifest(MediaType.OCI_MANIFEST, "", configBlob, manifestLayers, null, Map.of());
-    return writeBlob(MediaType.OCI_MANIFEST, manifest.toBytes());
-  }
-
-  private Descriptor writeBlob(String mediaType, byte[] bytes) throws IOException {
-    Digest digest = Digest.sha256Of(bytes);
-    Files.write(layout.resolve("blobs/sha256").resolve(digest.encoded()), bytes);
-    return Descriptor.of(mediaType, digest, bytes.length);
+    return ociLayout.writeImage(platform, imageLayers);
   }
 
   /** Copies the image with all its platforms to {@code reference} with skopeo. */
   void pushWithSkopeo(String reference) throws IOException, InterruptedException {
-    Processes.run(
-        List.of(
-            "skopeo",
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--dest-tls-verify=false",
-            "--quiet",
-            "oci:" + layout + ":v1",
-            "docker://" + reference),
-        layout);
+    ociLayout.pushWithSkopeo(reference);
   }
 }
