@@ -1,0 +1,465 @@
+package dev.jsoci.fs.fuse;
+
+import dev.jsoci.fs.DirectoryEntry;
+import dev.jsoci.fs.Errno;
+import dev.jsoci.fs.ErrnoException;
+import dev.jsoci.fs.FileSystemStatistics;
+import dev.jsoci.fs.LayerFileSystem;
+import dev.jsoci.fs.Node;
+import dev.jsoci.fs.NodeAttributes;
+import dev.jsoci.ztoc.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.charset.Charset;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Struct;
+import jnr.ffi.types.dev_t;
+import jnr.ffi.types.gid_t;
+import jnr.ffi.types.mode_t;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.uid_t;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+/**
+ * The libfuse 2 high-level callbacks of one layer, served from a {@link LayerFileSystem}.
+ *
+ * <p>Callbacks run on libfuse's worker threads, many at once. Each resolves its path from the root,
+ * since the tree is immutable and lookups are hash probes. Expected failures return their errno
+ * quietly; {@code EIO} and unexpected exceptions are logged through {@link FailureLog}. Every
+ * mutation returns {@code EROFS}, although the {@code ro} mount option makes the kernel reject most
+ * of them first.
+ *
+ * <p>Only the methods overridden here are registered with libfuse: jnr-fuse skips the methods
+ * {@link FuseStubFS} marks as not implemented, and libfuse then applies its own defaults (release
+ * and releasedir succeed, locks stay local to the kernel).
+ */
+final class LayerFuseAdapter extends FuseStubFS {
+  private static final Logger logger = LoggerFactory.getLogger(LayerFuseAdapter.class);
+
+  // Linux values of the open(2) flags and access(2) mode the callbacks inspect.
+  private static final int O_ACCMODE = 03;
+  private static final int O_RDONLY = 0;
+  private static final int O_TRUNC = 01000;
+  private static final int W_OK = 2;
+
+  /** Linux's XATTR_SIZE_MAX and XATTR_LIST_MAX: no value or name list is longer. */
+  private static final int XATTR_MAX_BYTES = 65536;
+
+  /** Linux's NAME_MAX: longer names cannot be looked up, so listings skip them. */
+  private static final int NAME_MAX = 255;
+
+  /**
+   * Offset of the bit-field word of libfuse 2's {@code struct fuse_file_info} on 64-bit Linux,
+   * after {@code int flags}, {@code unsigned long fh_old} and {@code int writepage}. Bit 0 is
+   * {@code direct_io}. jnr-fuse declares these bits as padding, so they are written directly.
+   */
+  private static final int FILE_INFO_BITS_OFFSET = 20;
+
+  private static final int DIRECT_IO_BIT = 1;
+
+  private final LayerFileSystem fileSystem;
+  private final String layer;
+  private final Charset charset;
+  private final FailureLog failures;
+  private final CompletableFuture<Void> initialized = new CompletableFuture<>();
+
+  /**
+   * @param charset the charset jnr-ffi decodes path strings with, the JVM's default charset
+   */
+  LayerFuseAdapter(LayerFileSystem fileSystem, Charset charset) {
+    this.fileSystem = fileSystem;
+    this.layer = fileSystem.layer();
+    this.charset = charset;
+    this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
+  }
+
+  /**
+   * Completes when libfuse handles the kernel's INIT request; the mount serves requests from then.
+   */
+  CompletableFuture<Void> initialized() {
+    return initialized;
+  }
+
+  /**
+   * Runs libfuse's {@code fuse_main} with {@code arguments} and returns its exit status when the
+   * filesystem is unmounted; non-zero if mounting failed. Blocks the calling thread throughout.
+   *
+   * <p>This is the call {@code AbstractFuseFS.mount} makes when blocking, without the JVM shutdown
+   * hook that method adds on every mount and never removes, which would keep each unmounted
+   * filesystem reachable for the life of the JVM.
+   *
+   * <p>NOTE: libfuse 2's {@code fuse_main} records one session per process for its signal handlers.
+   * With several mounts, ending any but the last one prints "fuse: fuse_remove_signal_handlers:
+   * unknown session" on standard error, which is harmless. libfuse installs its own handlers only
+   * for signals still at their default action, and the JVM handles SIGHUP, SIGINT and SIGTERM
+   * itself unless started with {@code -Xrs}.
+   */
+  int runMainLoop(String[] arguments) {
+    return libFuse.fuse_main_real(
+        arguments.length, arguments, fuseOperations, Struct.size(fuseOperations), null);
+  }
+
+  @Override
+  public @Nullable Pointer init(Pointer connection) {
+    logger.debug("fuse session initialized: layer={}", layer);
+    initialized.complete(null);
+    return null;
+  }
+
+  @Override
+  public void destroy(Pointer initResult) {
+    logger.debug("fuse session ended: layer={}", layer);
+  }
+
+  @Override
+  public int getattr(String path, FileStat stat) {
+    return call("getattr", path, () -> fillStat(stat, fileSystem.attributes(resolve(path))));
+  }
+
+  @Override
+  public int fgetattr(String path, FileStat stat, FuseFileInfo fileInfo) {
+    return call(
+        "fgetattr", path, () -> fillStat(stat, fileSystem.attributes(node(path, fileInfo))));
+  }
+
+  private static int fillStat(FileStat stat, NodeAttributes attributes) {
+    stat.st_ino.set(attributes.ino());
+    stat.st_mode.set(attributes.mode());
+    stat.st_nlink.set(attributes.nlink());
+    stat.st_uid.set(attributes.uid());
+    stat.st_gid.set(attributes.gid());
+    stat.st_rdev.set(attributes.rdev());
+    stat.st_size.set(attributes.sizeBytes());
+    stat.st_blksize.set(attributes.blockSizeBytes());
+    stat.st_blocks.set(attributes.blocks());
+    stat.st_mtim.tv_sec.set(attributes.mtimeSeconds());
+    stat.st_mtim.tv_nsec.set(attributes.mtimeNanos());
+    // A layer stores no access or change time; both stay the epoch.
+    stat.st_atim.tv_sec.set(0);
+    stat.st_atim.tv_nsec.set(0);
+    stat.st_ctim.tv_sec.set(0);
+    stat.st_ctim.tv_nsec.set(0);
+    return 0;
+  }
+
+  @Override
+  public int readlink(String path, Pointer buffer, @size_t long size) {
+    return call(
+        "readlink",
+        path,
+        () -> {
+          ByteString target = fileSystem.readlink(resolve(path));
+          if (size <= 0) {
+            return 0;
+          }
+          // libfuse expects a NUL-terminated string, truncated to fit, and 0 on success.
+          int length = (int) Math.min(target.size(), size - 1);
+          buffer.put(0, target.toByteArray(), 0, length);
+          buffer.putByte(length, (byte) 0);
+          return 0;
+        });
+  }
+
+  @Override
+  public int open(String path, FuseFileInfo fileInfo) {
+    return call(
+        "open",
+        path,
+        () -> {
+          Node node = resolve(path);
+          int flags = fileInfo.flags.get();
+          boolean forWriting = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
+          fileSystem.open(node, forWriting);
+          fileInfo.fh.set(node.ino());
+          if (fileSystem.hasChangingContent(node)) {
+            // The page cache would keep serving the first version and the first size.
+            Pointer memory = Struct.getMemory(fileInfo);
+            int bits = memory.getInt(FILE_INFO_BITS_OFFSET);
+            memory.putInt(FILE_INFO_BITS_OFFSET, bits | DIRECT_IO_BIT);
+          }
+          return 0;
+        });
+  }
+
+  @Override
+  public int read(
+      String path, Pointer buffer, @size_t long size, @off_t long offset, FuseFileInfo fileInfo) {
+    return call(
+        "read",
+        path,
+        () -> {
+          Node node = node(path, fileInfo);
+          ByteBuffer bytes = fileSystem.read(node, offset, (int) Math.min(size, Integer.MAX_VALUE));
+          int count = bytes.remaining();
+          buffer.put(0, bytes.array(), bytes.arrayOffset() + bytes.position(), count);
+          return count;
+        });
+  }
+
+  /** Returns the node an open file handle names, or the node at {@code path} without one. */
+  private Node node(String path, FuseFileInfo fileInfo) throws ErrnoException {
+    Node node = fileSystem.nodeForIno(fileInfo.fh.get());
+    return node != null ? node : resolve(path);
+  }
+
+  @Override
+  public int statfs(String path, Statvfs statvfs) {
+    return call(
+        "statfs",
+        path,
+        () -> {
+          FileSystemStatistics statistics = fileSystem.statistics();
+          statvfs.f_bsize.set(statistics.blockSizeBytes());
+          statvfs.f_frsize.set(statistics.blockSizeBytes());
+          statvfs.f_blocks.set(statistics.blocks());
+          statvfs.f_bfree.set(statistics.freeBlocks());
+          statvfs.f_bavail.set(statistics.freeBlocks());
+          statvfs.f_files.set(statistics.files());
+          statvfs.f_ffree.set(statistics.freeFiles());
+          statvfs.f_favail.set(statistics.freeFiles());
+          statvfs.f_namemax.set(statistics.maxNameLength());
+          return 0;
+        });
+  }
+
+  @Override
+  public int opendir(String path, FuseFileInfo fileInfo) {
+    return call(
+        "opendir",
+        path,
+        () -> {
+          Node node = resolve(path);
+          if (!node.isDirectory()) {
+            throw new ErrnoException(Errno.ENOTDIR, "not a directory: " + node);
+          }
+          return 0;
+        });
+  }
+
+  /**
+   * Fills a listing from {@code offset} on. Each entry carries its inode number, its file type
+   * (overlayfs needs it to find whiteouts) and the offset of the next entry, {@code index + 1}, so
+   * libfuse runs in its offset mode and {@code telldir}/{@code seekdir} work.
+   */
+  @Override
+  public int readdir(
+      String path, Pointer buffer, FuseFillDir filler, @off_t long offset, FuseFileInfo fileInfo) {
+    return call(
+        "readdir",
+        path,
+        () -> {
+          List<DirectoryEntry> entries = fileSystem.list(resolve(path));
+          if (offset < 0 || offset >= entries.size()) {
+            return 0;
+          }
+          FileStat stat = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
+          Pointer statMemory =
+              Memory.allocateDirect(jnr.ffi.Runtime.getSystemRuntime(), Struct.size(stat), true);
+          stat.useMemory(statMemory);
+          ByteBuffer name = ByteBuffer.allocateDirect(NAME_MAX + 1);
+          for (int index = (int) offset; index < entries.size(); index++) {
+            DirectoryEntry entry = entries.get(index);
+            if (entry.name().size() > NAME_MAX) {
+              logger.debug(
+                  "skipping a name longer than {} bytes: layer={} path={}", NAME_MAX, layer, path);
+              continue;
+            }
+            stat.st_ino.set(entry.node().ino());
+            stat.st_mode.set(entry.node().mode());
+            name.clear();
+            name.put(entry.name().asReadOnlyBuffer()).put((byte) 0).flip();
+            if (filler.apply(buffer, name, statMemory, index + 1) != 0) {
+              break;
+            }
+          }
+          return 0;
+        });
+  }
+
+  @Override
+  public int getxattr(String path, String name, Pointer value, @size_t long size) {
+    return call(
+        "getxattr",
+        path,
+        () -> {
+          Node node = resolve(path);
+          ByteBuffer destination = ByteBuffer.allocate((int) Math.min(size, XATTR_MAX_BYTES));
+          int length =
+              fileSystem.getxattr(node, ByteString.of(name.getBytes(charset)), destination);
+          if (destination.capacity() > 0) {
+            value.put(0, destination.array(), 0, length);
+          }
+          return length;
+        });
+  }
+
+  @Override
+  public int listxattr(String path, Pointer list, @size_t long size) {
+    return call(
+        "listxattr",
+        path,
+        () -> {
+          Node node = resolve(path);
+          ByteBuffer destination = ByteBuffer.allocate((int) Math.min(size, XATTR_MAX_BYTES));
+          int length = fileSystem.listxattr(node, destination);
+          if (destination.capacity() > 0) {
+            list.put(0, destination.array(), 0, length);
+          }
+          return length;
+        });
+  }
+
+  @Override
+  public int access(String path, int mask) {
+    return call(
+        "access",
+        path,
+        () -> {
+          resolve(path);
+          if ((mask & W_OK) != 0) {
+            throw new ErrnoException(Errno.EROFS, "layer " + layer + " is read-only");
+          }
+          return 0;
+        });
+  }
+
+  // Mutations: a layer never changes.
+
+  @Override
+  public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
+    return readOnly("mknod", path);
+  }
+
+  @Override
+  public int mkdir(String path, @mode_t long mode) {
+    return readOnly("mkdir", path);
+  }
+
+  @Override
+  public int unlink(String path) {
+    return readOnly("unlink", path);
+  }
+
+  @Override
+  public int rmdir(String path) {
+    return readOnly("rmdir", path);
+  }
+
+  @Override
+  public int symlink(String target, String linkPath) {
+    return readOnly("symlink", linkPath);
+  }
+
+  @Override
+  public int rename(String oldPath, String newPath) {
+    return readOnly("rename", oldPath);
+  }
+
+  @Override
+  public int link(String target, String linkPath) {
+    return readOnly("link", linkPath);
+  }
+
+  @Override
+  public int chmod(String path, @mode_t long mode) {
+    return readOnly("chmod", path);
+  }
+
+  @Override
+  public int chown(String path, @uid_t long uid, @gid_t long gid) {
+    return readOnly("chown", path);
+  }
+
+  @Override
+  public int truncate(String path, @off_t long size) {
+    return readOnly("truncate", path);
+  }
+
+  @Override
+  public int ftruncate(String path, @off_t long size, FuseFileInfo fileInfo) {
+    return readOnly("ftruncate", path);
+  }
+
+  @Override
+  public int write(
+      String path, Pointer buffer, @size_t long size, @off_t long offset, FuseFileInfo fileInfo) {
+    return readOnly("write", path);
+  }
+
+  @Override
+  public int create(String path, @mode_t long mode, FuseFileInfo fileInfo) {
+    return readOnly("create", path);
+  }
+
+  @Override
+  public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+    return readOnly("setxattr", path);
+  }
+
+  @Override
+  public int removexattr(String path, String name) {
+    return readOnly("removexattr", path);
+  }
+
+  @Override
+  public int utimens(String path, Timespec[] times) {
+    return readOnly("utimens", path);
+  }
+
+  @Override
+  public int fallocate(
+      String path, int mode, @off_t long offset, @off_t long length, FuseFileInfo fileInfo) {
+    return readOnly("fallocate", path);
+  }
+
+  private int readOnly(String op, String path) {
+    logger.trace("rejecting a mutation: op={} path={} layer={}", op, path, layer);
+    return -ErrnoCodes.of(Errno.EROFS);
+  }
+
+  private Node resolve(String path) throws ErrnoException {
+    return fileSystem.resolve(path, charset);
+  }
+
+  /** A callback body: returns the callback's non-negative result. */
+  @FunctionalInterface
+  private interface Operation {
+    int run() throws ErrnoException;
+  }
+
+  /** Runs one callback and turns its failure into a negated errno, logging what needs logging. */
+  private int call(String op, String path, Operation operation) {
+    logger.trace("fuse request: op={} path={} layer={}", op, path, layer);
+    try {
+      return operation.run();
+    } catch (ErrnoException e) {
+      if (e.errno() == Errno.EIO) {
+        failures.failed(op, path, e.getMessage());
+      } else {
+        logger.trace(
+            "fuse request failed: op={} path={} layer={} errno={} error={}",
+            op,
+            path,
+            layer,
+            e.errno(),
+            e.getMessage());
+      }
+      return -ErrnoCodes.of(e.errno());
+    } catch (RuntimeException e) {
+      failures.unexpected(op, path, e);
+      return -ErrnoCodes.of(Errno.EIO);
+    }
+  }
+}
