@@ -1,0 +1,157 @@
+package dev.jsoci.snapshotter.lazy;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.jsoci.fetcher.discovery.DiscoveredIndex;
+import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
+import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fetcher.span.RegistryBlobRangeSource;
+import dev.jsoci.fetcher.span.SpanEngine;
+import dev.jsoci.fetcher.span.SpanManager;
+import dev.jsoci.fs.FileSystemOptions;
+import dev.jsoci.fs.LayerFileSystem;
+import dev.jsoci.fs.LayerTree;
+import dev.jsoci.fs.fuse.FuseMount;
+import dev.jsoci.fs.fuse.MountOptions;
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.ImageManifest;
+import dev.jsoci.oci.ImageRef;
+import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.SociIndex;
+import dev.jsoci.ztoc.Ztoc;
+import dev.jsoci.ztoc.ZtocCodec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Finds the zTOCs of image layers and mounts those layers lazily through FUSE.
+ *
+ * <p>Image manifests and SOCI indexes are content-addressed, so they are kept in small caches by
+ * digest: preparing the layers of one image resolves its index once. zTOCs are fetched one layer
+ * at a time, when that layer is needed. Safe for concurrent use.
+ */
+public final class LazyLayers {
+  private static final int CACHED_DOCUMENTS = 256;
+
+  private final RegistryClient client;
+  private final SpanEngine engine;
+  private final SociIndexDiscovery discovery;
+  private final FileSystemOptions fileSystemOptions;
+  private final Function<String, MountOptions> mountOptions;
+  private final Platform platform;
+  private final Cache<Digest, ImageManifest> manifests =
+      Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
+  private final Cache<Digest, SociIndex> indexes =
+      Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
+
+  /**
+   * @param mountOptions the FUSE mount options of a layer, given the layer's digest as fsname
+   * @param platform the platform chosen when a request names an image by tag only
+   */
+  public LazyLayers(
+      RegistryClient client,
+      SpanEngine engine,
+      SociIndexDiscovery discovery,
+      FileSystemOptions fileSystemOptions,
+      Function<String, MountOptions> mountOptions,
+      Platform platform) {
+    this.client = client;
+    this.engine = engine;
+    this.discovery = discovery;
+    this.fileSystemOptions = fileSystemOptions;
+    this.mountOptions = mountOptions;
+    this.platform = platform;
+  }
+
+  /**
+   * Returns the layer {@code layerDigest} of an image with its zTOC, or empty when the image has
+   * no SOCI index or its index has no zTOC for that layer.
+   *
+   * @param manifestDigest the image manifest, or null to resolve {@code image} for the platform
+   * @param indexDigest the SOCI index to use, or null to discover it
+   * @throws IOException if a registry read fails, a document is invalid, or the layer is not in
+   *     the image manifest
+   */
+  public Optional<LazyLayer> find(
+      ImageRef image, @Nullable Digest manifestDigest, @Nullable Digest indexDigest,
+      Digest layerDigest)
+      throws IOException {
+    Digest manifest = manifestDigest;
+    if (manifest == null) {
+      manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
+    }
+    Descriptor layer = layerOf(manifest(image, manifest), layerDigest, image, manifest);
+
+    Optional<DiscoveredIndex> found = discovery.discover(image, manifest, indexDigest);
+    if (found.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<Descriptor> ztocDescriptor = index(image, found.get().digest()).ztocFor(layerDigest);
+    if (ztocDescriptor.isEmpty()) {
+      return Optional.empty();
+    }
+    byte[] bytes = client.readBlob(image, ztocDescriptor.get());
+    Ztoc ztoc = ZtocCodec.decode(bytes, ztocDescriptor.get().digest().toString());
+    return Optional.of(new LazyLayer(image, layer, ztoc));
+  }
+
+  /**
+   * Mounts {@code layer} at {@code mountPoint}, an existing empty directory, and returns once the
+   * mount serves reads.
+   *
+   * @throws IOException if the layer's TOC is invalid or the mount fails; nothing stays mounted
+   *     or open then
+   */
+  public MountedLayer mount(LazyLayer layer, Path mountPoint) throws IOException {
+    Digest digest = layer.layer().digest();
+    SpanManager spans =
+        engine.openLayer(
+            digest, layer.ztoc(), RegistryBlobRangeSource.of(client, layer.repository(), layer.layer()));
+    try {
+      LayerTree tree = LayerTree.of(layer.ztoc(), digest.toString());
+      LayerFileSystem fileSystem = new LayerFileSystem(tree, spans::read, fileSystemOptions);
+      FuseMount mount =
+          FuseMount.mount(fileSystem, mountPoint, mountOptions.apply(digest.toString()));
+      return new MountedLayer(digest, mount, spans);
+    } catch (IOException | RuntimeException e) {
+      spans.close();
+      throw e;
+    }
+  }
+
+  private ImageManifest manifest(ImageRef image, Digest digest) throws IOException {
+    ImageManifest cached = manifests.getIfPresent(digest);
+    if (cached != null) {
+      return cached;
+    }
+    ImageManifest manifest = ImageManifest.parse(client.fetchManifest(image, digest).bytes());
+    manifests.put(digest, manifest);
+    return manifest;
+  }
+
+  private SociIndex index(ImageRef image, Digest digest) throws IOException {
+    SociIndex cached = indexes.getIfPresent(digest);
+    if (cached != null) {
+      return cached;
+    }
+    SociIndex index = SociIndex.parse(client.fetchManifest(image, digest).bytes());
+    indexes.put(digest, index);
+    return index;
+  }
+
+  private static Descriptor layerOf(
+      ImageManifest manifest, Digest layerDigest, ImageRef image, Digest manifestDigest)
+      throws IOException {
+    for (Descriptor layer : manifest.layers()) {
+      if (layer.digest().equals(layerDigest)) {
+        return layer;
+      }
+    }
+    throw new IOException(
+        "layer " + layerDigest + " is not in manifest " + manifestDigest + " of " + image);
+  }
+}
