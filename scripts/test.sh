@@ -8,10 +8,12 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # tars with tarfile, docker-registry serves images on loopback (apache2-utils makes bcrypt
 # htpasswd files for its Basic auth), skopeo copies images into it, containerd and runc run the
 # converted images (busybox-static is the shell inside them), fuse and attr serve and inspect
-# the FUSE layer filesystems, curl probes the registry.
+# the FUSE layer filesystems, curl probes the registry, stargz-snapshotter provides ctr-remote
+# for lazy pulls with remote-snapshot labels.
 packages=(
   tar gzip pigz python3 curl maven openjdk-17-jdk-headless
   docker-registry apache2-utils skopeo containerd runc busybox-static fuse attr
+  stargz-snapshotter
 )
 
 missing=()

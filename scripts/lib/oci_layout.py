@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes a single-platform OCI image layout from layer blobs, for benchmarks and demos.
 
-Usage: oci_layout.py OUT_DIR TAG LAYER [LAYER ...]
+Usage: oci_layout.py [--uncompressed] OUT_DIR TAG LAYER [LAYER ...]
 
-Each LAYER is a gzip-compressed tar (bottom layer first). The config records the diff_ids
-(sha256 of each decompressed tar) as the OCI image spec requires, with linux/amd64.
+Each LAYER is a gzip-compressed tar (bottom layer first), or a plain tar with --uncompressed. The
+config records the diff_ids (sha256 of each decompressed tar) as the OCI image spec requires, with
+linux/amd64. A blob is hard-linked to its LAYER file when both are on one filesystem, else copied.
 """
 import gzip
 import hashlib
@@ -29,8 +30,25 @@ def write_blob(blobs, data):
     return {"digest": "sha256:" + hexdigest, "size": len(data)}
 
 
+def link_or_copy(source, target):
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def main():
-    out, tag, layers = sys.argv[1], sys.argv[2], sys.argv[3:]
+    args = sys.argv[1:]
+    uncompressed = bool(args) and args[0] == "--uncompressed"
+    if uncompressed:
+        args = args[1:]
+    if len(args) < 3:
+        sys.exit("usage: oci_layout.py [--uncompressed] OUT_DIR TAG LAYER [LAYER ...]")
+    out, tag, layers = args[0], args[1], args[2:]
+    if uncompressed:
+        media_type = "application/vnd.oci.image.layer.v1.tar"
+    else:
+        media_type = "application/vnd.oci.image.layer.v1.tar+gzip"
     blobs = os.path.join(out, "blobs", "sha256")
     os.makedirs(blobs, exist_ok=True)
     with open(os.path.join(out, "oci-layout"), "w") as f:
@@ -42,13 +60,16 @@ def main():
         hexdigest = sha256_file(layer)
         target = os.path.join(blobs, hexdigest)
         if not os.path.exists(target):
-            shutil.copyfile(layer, target)
+            link_or_copy(layer, target)
         layer_descriptors.append({
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+            "mediaType": media_type,
             "digest": "sha256:" + hexdigest,
             "size": os.path.getsize(layer),
         })
-        diff_ids.append("sha256:" + sha256_file(layer, gzip.open))
+        if uncompressed:
+            diff_ids.append("sha256:" + hexdigest)
+        else:
+            diff_ids.append("sha256:" + sha256_file(layer, gzip.open))
 
     config = {
         "architecture": "amd64",

@@ -111,7 +111,10 @@ class ConfigFileTest {
 
     LoadedConfig loaded = ConfigFile.parse(toml, FILE);
 
-    assertThat(loaded.config()).isEqualTo(JsociConfig.DEFAULTS);
+    // The file sets soci-snapshotter's one-second FUSE timeouts; jsoci's defaults are an hour.
+    Duration second = Duration.ofSeconds(1);
+    assertThat(loaded.config().fuse()).isEqualTo(new FuseConfig(second, second, second, false));
+    assertThat(withFuse(loaded.config(), FuseConfig.DEFAULTS)).isEqualTo(JsociConfig.DEFAULTS);
     assertThat(loaded.warnings())
         .containsExactly(
             FILE
@@ -141,7 +144,7 @@ class ConfigFileTest {
             FILE + ": unknown config key nosuch (ignored)",
             FILE + ": unknown config key fuse.entry_timout (ignored)");
     assertThat(loaded.config().fuse().attrTimeout()).isEqualTo(Duration.ofSeconds(2));
-    assertThat(loaded.config().fuse().entryTimeout()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(loaded.config().fuse().entryTimeout()).isEqualTo(Duration.ofHours(1));
   }
 
   @Test
@@ -390,5 +393,26 @@ class ConfigFileTest {
     assertThat(loaded.config().snapshotter().minLayerSizeBytes()).isEqualTo(1_048_576);
     assertThat(loaded.warnings())
         .containsExactly(file + ": unknown config key snapshotter.foo (ignored)");
+  }
+
+  private static JsociConfig withFuse(JsociConfig config, FuseConfig fuse) {
+    return new JsociConfig(
+        config.spanCacheType(),
+        config.resolveResultEntries(),
+        config.fuseDebug(),
+        config.disableVerification(),
+        config.maxConcurrentResolutions(),
+        config.mountTimeout(),
+        config.debugAddress(),
+        config.skipCheckSnapshotterSupported(),
+        config.metrics(),
+        config.http(),
+        config.blob(),
+        fuse,
+        config.backgroundFetch(),
+        config.prefetch(),
+        config.pullModes(),
+        config.resolver(),
+        config.snapshotter());
   }
 }

@@ -35,8 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  * restarts, labels a snapshot through Update, and removes everything through Remove and Cleanup
  * when the image is deleted.
  *
- * <p>No remote layer mounter exists yet, so every layer takes the ordinary path (containerd
- * downloads and unpacks it). The tests run in order and share one daemon, containerd and registry.
+ * <p>{@code ctr images pull} sends no remote-snapshot labels and the image has no SOCI index, so
+ * every layer takes the ordinary path (containerd downloads and unpacks it); {@code LazyPullIT}
+ * covers lazy layers. The tests run in order and share one daemon, containerd and registry.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SnapshotterContainerdIT {

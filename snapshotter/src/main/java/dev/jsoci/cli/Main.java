@@ -21,7 +21,10 @@ import picocli.CommandLine.ParseResult;
       ZtocCommand.class,
       ConvertCommand.class,
       IndexCommand.class,
-      ImageCommand.class
+      ImageCommand.class,
+      MountCommand.class,
+      UnmountCommand.class,
+      RpullCommand.class
     })
 public final class Main implements Runnable {
   /** Exit status of a command that failed on its input or environment. */

@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code jsoci-snapshotter} daemon: serves containerd's Snapshots service on a unix socket
- * until SIGTERM or SIGINT, then stops the server, unmounts remote layers and closes the database.
+ * until SIGTERM or SIGINT, then stops the server, unmounts remote layers, closes the database and
+ * stops the registry client and the span engine.
  *
  * <p>Each option also reads an environment variable, which the command line overrides. Exit status:
  * 0 after {@code --version}, {@code --help} or a successful {@code --check}; 1 when the
@@ -176,20 +177,30 @@ public final class Daemon implements Callable<Integer> {
       LOG.atWarn().addKeyValue("path", configFile.toString()).log(warning);
     }
 
-    // TODO: wire the FUSE layer mounter once the fetcher and fuse-fs modules provide one; until
-    // then every layer is unpacked by containerd.
     // TODO: probe overlayfs at start (d_type support, a mount with two lower directories) unless
     // skip_check_snapshotter_supported is set. Without the probe, an unsupported root fails only
     // when containerd first mounts a snapshot.
+    LazyPulling lazyPulling = LazyPulling.start(config, root);
     SnapshotterOptions options =
-        new SnapshotterOptions(Optional.empty(), config.snapshotter().minLayerSizeBytes());
-    Snapshotter snapshotter = Snapshotter.open(root, options);
+        new SnapshotterOptions(
+            Optional.of(lazyPulling.mounter()), config.snapshotter().minLayerSizeBytes());
+    Snapshotter snapshotter;
     UnixSocketServer server;
+    try {
+      snapshotter = Snapshotter.open(root, options);
+    } catch (IOException | RuntimeException e) {
+      lazyPulling.close();
+      throw e;
+    }
     try {
       snapshotter.restoreRemoteSnapshots();
       server = UnixSocketServer.start(socket, new SnapshotsService(snapshotter));
     } catch (IOException | SnapshotException | RuntimeException e) {
-      snapshotter.close();
+      try {
+        snapshotter.close();
+      } finally {
+        lazyPulling.close();
+      }
       throw e;
     }
 
@@ -204,6 +215,9 @@ public final class Daemon implements Callable<Integer> {
                     snapshotter.close();
                   } catch (IOException e) {
                     LOG.atError().addKeyValue("error", e.getMessage()).log("cannot close cleanly");
+                  } finally {
+                    // After the snapshotter, which unmounts the layers that use the span engine.
+                    lazyPulling.close();
                   }
                   LOG.atInfo().log("Exiting");
                   stopped.countDown();

@@ -121,7 +121,22 @@ public final class Snapshotter implements AutoCloseable {
     if (target.isEmpty() || mounter.isEmpty() || !RemoteLayerRequest.describesLayer(labels)) {
       return mounts(active);
     }
-    return prepareRemote(mounter.get(), namespace, active, target, labels);
+    String effectiveNamespace = namespace.isEmpty() ? namespaceOfKey(key) : namespace;
+    return prepareRemote(mounter.get(), effectiveNamespace, active, target, labels);
+  }
+
+  /**
+   * Returns the namespace that containerd's metadata layer puts in front of a backend key ({@code
+   * <namespace>/<sequence>/<client key>}), or an empty string when {@code key} has no such prefix.
+   * containerd 1.6.20 sends no {@code containerd-namespace} header to a proxy snapshotter, so the
+   * key is the only place that names the namespace.
+   */
+  static String namespaceOfKey(String key) {
+    String[] parts = key.split("/", 3);
+    if (parts.length < 3 || parts[0].isEmpty() || !parts[1].matches("[0-9]+")) {
+      return "";
+    }
+    return parts[0];
   }
 
   private List<Mount> prepareRemote(

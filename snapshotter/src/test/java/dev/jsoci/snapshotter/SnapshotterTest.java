@@ -378,6 +378,35 @@ class SnapshotterTest {
     assertThat(snapshotter.stat("extract-1 " + CHAIN_1).kind()).isEqualTo(Kind.ACTIVE);
   }
 
+  /**
+   * containerd 1.6.20 sends a proxy snapshotter no {@code containerd-namespace} header; the
+   * namespace reaches it only as the first part of the backend key.
+   */
+  @Test
+  void prepare_withoutNamespaceHeader_takesNamespaceFromKey() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+
+    assertThrows(
+        AlreadyExistsException.class,
+        () ->
+            snapshotter.prepare(
+                "", "ns-1/7/extract-1 " + CHAIN_1, "", criLabels(CHAIN_1, LAYER_1)));
+
+    assertThat(mounter.mounts).hasSize(1);
+    assertThat(mounter.mounts.get(0).request().namespace()).isEqualTo("ns-1");
+    assertThat(snapshotter.stat(CHAIN_1).labels())
+        .containsEntry("containerd.io/snapshot/remote/namespace", "ns-1");
+  }
+
+  @Test
+  void namespaceOfKey_readsOnlyTheMetadataPrefix() {
+    assertThat(Snapshotter.namespaceOfKey("default/12/extract-1 sha256:abc")).isEqualTo("default");
+    assertThat(Snapshotter.namespaceOfKey("extract-1 sha256:abc")).isEmpty();
+    assertThat(Snapshotter.namespaceOfKey("a/b/c")).isEmpty();
+    assertThat(Snapshotter.namespaceOfKey("/3/c")).isEmpty();
+  }
+
   @Test
   void prepare_layerLabelsWithMounter_mountsCommitsAndAnswersAlreadyExists() throws Exception {
     RecordingMounter mounter = new RecordingMounter();

@@ -392,7 +392,8 @@ public final class SpanManager implements AutoCloseable {
     table.fail(ticket, failure);
   }
 
-  boolean isClosed() {
+  /** Returns whether the layer was released, by {@link #close} or by closing its engine. */
+  public boolean isClosed() {
     return closed.get();
   }
 

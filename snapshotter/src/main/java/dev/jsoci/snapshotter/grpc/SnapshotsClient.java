@@ -1,5 +1,6 @@
 package dev.jsoci.snapshotter.grpc;
 
+import dev.jsoci.snapshotter.grpc.api.snapshots.Info;
 import dev.jsoci.snapshotter.grpc.api.snapshots.ListSnapshotsRequest;
 import dev.jsoci.snapshotter.grpc.api.snapshots.ListSnapshotsResponse;
 import dev.jsoci.snapshotter.grpc.api.snapshots.SnapshotsGrpc;
@@ -10,10 +11,16 @@ import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** A small client of the Snapshots service on a unix socket, for health checks. */
+/**
+ * A small client of the Snapshots service on a unix socket, for health checks and for {@code jsoci
+ * rpull}'s report.
+ */
 public final class SnapshotsClient implements AutoCloseable {
   private final ManagedChannel channel;
 
@@ -47,6 +54,31 @@ public final class SnapshotsClient implements AutoCloseable {
         count += responses.next().getInfoCount();
       }
       return count;
+    } catch (StatusRuntimeException e) {
+      throw new IOException(e.getStatus().toString(), e);
+    }
+  }
+
+  /**
+   * Returns the labels of every snapshot that matches {@code filter}, a containerd filter such as
+   * {@code labels."containerd.io/snapshot/remote"}. Waits for the connection up to {@code timeout}.
+   *
+   * @throws IOException carrying the gRPC status when the call fails
+   */
+  public List<Map<String, String>> listLabels(String filter, Duration timeout) throws IOException {
+    try {
+      Iterator<ListSnapshotsResponse> responses =
+          SnapshotsGrpc.newBlockingStub(channel)
+              .withWaitForReady()
+              .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+              .list(ListSnapshotsRequest.newBuilder().addFilters(filter).build());
+      List<Map<String, String>> labels = new ArrayList<>();
+      while (responses.hasNext()) {
+        for (Info info : responses.next().getInfoList()) {
+          labels.add(Map.copyOf(info.getLabelsMap()));
+        }
+      }
+      return labels;
     } catch (StatusRuntimeException e) {
       throw new IOException(e.getStatus().toString(), e);
     }

@@ -1,0 +1,379 @@
+package dev.jsoci.it;
+
+import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.jsoci.oci.Digest;
+import dev.jsoci.snapshotter.grpc.api.snapshots.Info;
+import dev.jsoci.snapshotter.grpc.api.snapshots.ListSnapshotsRequest;
+import dev.jsoci.snapshotter.grpc.api.snapshots.SnapshotsGrpc;
+import dev.jsoci.testing.LocalRegistry;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pulls SOCI-enabled images lazily through the jsoci-snapshotter daemon as containerd's proxy
+ * snapshotter {@code jsoci}, with {@code ctr-remote images rpull} (which sends the {@code
+ * remote/stargz.*} labels) and with {@code jsoci rpull}, then runs containers that read from every
+ * layer.
+ *
+ * <p>The image is {@link SampleImage}'s linux/amd64 image converted by {@code jsoci convert}: the
+ * 12 MiB gzip layer and the 11 MiB plain tar layer get zTOCs and are mounted through FUSE, the 1
+ * MiB busybox layer has none and is downloaded by containerd. The tests run in order and share one
+ * daemon, containerd and registry.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LazyPullIT {
+  private static final Path CTR_REMOTE = Path.of("/usr/bin/ctr-remote");
+  private static final String REMOTE_LABEL = "containerd.io/snapshot/remote";
+  private static final String STARGZ_DIGEST_LABEL = "containerd.io/snapshot/remote/stargz.digest";
+
+  @TempDir static Path work;
+  private static LocalRegistry registry;
+  private static SampleImage image;
+  private static LocalContainerd containerd;
+  private static Path daemonDirectory;
+  private static Path daemonSocket;
+  private static Process daemon;
+  private static int daemonStarts;
+  private static String plainReference;
+  private static String sociReference;
+
+  @BeforeAll
+  static void start() throws Exception {
+    assumeTrue(isRoot(), "containerd, runc, FUSE and overlay mounts need root");
+    assumeTrue(Files.exists(Path.of("/dev/fuse")), "/dev/fuse is missing");
+    assumeTrue(LocalContainerd.isInstalled(), "containerd, ctr or runc is not installed");
+    assumeTrue(Files.isExecutable(CTR_REMOTE), "ctr-remote (stargz-snapshotter) is not installed");
+    assumeTrue(LocalRegistry.isInstalled(), "docker-registry is not installed");
+    assumeTrue(SampleImage.toolsInstalled(), "busybox-static, tar or gzip is not installed");
+    assumeTrue(Files.isExecutable(Path.of("/usr/bin/skopeo")), "skopeo is not installed");
+
+    image = SampleImage.build(work);
+    registry = LocalRegistry.start(null);
+    plainReference = registry.host() + "/app:v1";
+    sociReference = registry.host() + "/app-soci:v1";
+    image.pushWithSkopeo(plainReference);
+    Processes.Result converted =
+        Processes.jsoci(work, "convert", "--plain-http", plainReference, sociReference);
+    assertWithMessage("jsoci convert: " + converted.err()).that(converted.status()).isEqualTo(0);
+
+    daemonDirectory = Files.createTempDirectory(Path.of("/tmp"), "jsoci-lazy-");
+    daemonSocket = daemonDirectory.resolve("run").resolve("jsoci.sock");
+    // A short background period keeps the layers mostly unfetched while the tests run.
+    Files.writeString(
+        daemonDirectory.resolve("config.toml"), "[background_fetch]\n  fetch_period_msec = 4000\n");
+    startDaemon();
+    containerd = LocalContainerd.start(daemonSocket);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    try {
+      if (containerd != null) {
+        containerd.close();
+      }
+    } finally {
+      try {
+        stopDaemon();
+        if (daemonDirectory != null) {
+          LocalContainerd.unmountUnder(daemonDirectory);
+          LocalContainerd.deleteRecursively(daemonDirectory);
+        }
+      } finally {
+        if (registry != null) {
+          registry.close();
+        }
+      }
+    }
+  }
+
+  private static boolean isRoot() throws Exception {
+    return Processes.run(List.of("id", "-u"), Path.of("/")).out().strip().equals("0");
+  }
+
+  private static List<String> daemonCommand(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add("dev.jsoci.snapshotter.Daemon");
+    command.addAll(List.of(args));
+    return command;
+  }
+
+  /** Starts the daemon and waits until a call to it succeeds. */
+  private static void startDaemon() throws Exception {
+    daemonStarts++;
+    daemon =
+        new ProcessBuilder(
+                daemonCommand(
+                    "--root", daemonDirectory.resolve("root").toString(),
+                    "--address", daemonSocket.toString(),
+                    "--config", daemonDirectory.resolve("config.toml").toString(),
+                    "--log-level", "debug"))
+            .redirectErrorStream(true)
+            .redirectOutput(daemonDirectory.resolve("daemon-" + daemonStarts + ".log").toFile())
+            .start();
+    Processes.Result check =
+        Processes.start(
+            daemonCommand("--check", "--check-timeout", "30", "--address", daemonSocket.toString()),
+            daemonDirectory);
+    assertWithMessage("jsoci-snapshotter --check: " + check.err() + daemonLog())
+        .that(check.status())
+        .isEqualTo(0);
+  }
+
+  /** Stops the daemon with SIGTERM, or SIGKILL when it does not stop in time. */
+  private static void stopDaemon() throws Exception {
+    if (daemon == null) {
+      return;
+    }
+    daemon.destroy();
+    if (!daemon.waitFor(20, TimeUnit.SECONDS)) {
+      daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    daemon = null;
+  }
+
+  private static String daemonLog() throws IOException {
+    Path log = daemonDirectory.resolve("daemon-" + daemonStarts + ".log");
+    return Files.exists(log) ? Files.readString(log) : "";
+  }
+
+  private static String logs() throws IOException {
+    return "\ndaemon log:\n" + daemonLog() + "\ncontainerd log:\n" + containerd.log();
+  }
+
+  private static String ctr(String... args) throws Exception {
+    Processes.Result result = containerd.ctr(args);
+    assertWithMessage("ctr " + String.join(" ", args) + ": " + result.err() + logs())
+        .that(result.status())
+        .isEqualTo(0);
+    return result.out();
+  }
+
+  private static void rpullWithCtrRemote(String reference) throws Exception {
+    Processes.Result result =
+        Processes.start(
+            List.of(
+                CTR_REMOTE.toString(),
+                "--address",
+                containerd.socket.toString(),
+                "--namespace",
+                containerd.namespace,
+                "images",
+                "rpull",
+                "--plain-http",
+                "--snapshotter",
+                "jsoci",
+                reference),
+            work);
+    assertWithMessage("ctr-remote images rpull: " + result.err() + result.out() + logs())
+        .that(result.status())
+        .isEqualTo(0);
+  }
+
+  /** Runs {@code busybox ARGS} in a new container of {@code reference} and returns its output. */
+  private static String run(String reference, String name, String... args) throws Exception {
+    List<String> command =
+        new ArrayList<>(List.of("run", "--rm", "--snapshotter", "jsoci", reference, name));
+    command.add("/bin/busybox");
+    command.addAll(List.of(args));
+    return ctr(command.toArray(String[]::new));
+  }
+
+  /** Lists the snapshots that the daemon stores, by calling it directly. */
+  private static List<Info> daemonSnapshots(String... filters) throws Exception {
+    ManagedChannel channel =
+        Grpc.newChannelBuilder("unix://" + daemonSocket, InsecureChannelCredentials.create())
+            .build();
+    try {
+      List<Info> infos = new ArrayList<>();
+      SnapshotsGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .list(ListSnapshotsRequest.newBuilder().addAllFilters(List.of(filters)).build())
+          .forEachRemaining(response -> infos.addAll(response.getInfoList()));
+      return infos;
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Returns the layer digests of the daemon's remote snapshots. */
+  private static Set<String> remoteLayerDigests() throws Exception {
+    Set<String> digests = new TreeSet<>();
+    for (Info info : daemonSnapshots("labels.\"" + REMOTE_LABEL + "\"")) {
+      digests.add(info.getLabelsOrDefault(STARGZ_DIGEST_LABEL, "(no digest label)"));
+    }
+    return digests;
+  }
+
+  /** Returns the FUSE mounts of jsoci under the daemon's directory, from /proc/self/mountinfo. */
+  private static List<String> fuseMounts() throws IOException {
+    List<String> mounts = new ArrayList<>();
+    for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+      String[] fields = line.split(" ");
+      String type = fields[indexAfterSeparator(fields)];
+      if (fields[4].startsWith(daemonDirectory.toString()) && type.equals("fuse.jsoci")) {
+        mounts.add(fields[4]);
+      }
+    }
+    return mounts;
+  }
+
+  /** Returns the index of the filesystem type: the field after the {@code -} separator. */
+  private static int indexAfterSeparator(String[] fields) {
+    for (int i = 6; i < fields.length; i++) {
+      if (fields[i].equals("-")) {
+        return i + 1;
+      }
+    }
+    return 0;
+  }
+
+  private static String digestOf(String layer) {
+    return image.layers.get(layer).digest().toString();
+  }
+
+  /** Returns the digests of the blobs in containerd's content store: the first column. */
+  private static List<String> contentDigests() throws Exception {
+    return ctr("content", "ls")
+        .lines()
+        .skip(1)
+        .map(line -> line.split("\\s+")[0])
+        .toList();
+  }
+
+  /**
+   * Waits until containerd reaches the restarted daemon. containerd's gRPC connection to a proxy
+   * snapshotter backs off for up to 3 s after failed reconnects.
+   */
+  private static void awaitContainerdReconnect() throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    Processes.Result result = containerd.ctr("snapshots", "--snapshotter", "jsoci", "ls");
+    while (result.status() != 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(250);
+      result = containerd.ctr("snapshots", "--snapshotter", "jsoci", "ls");
+    }
+    assertWithMessage("containerd did not reach the restarted daemon: " + result.err())
+        .that(result.status())
+        .isEqualTo(0);
+  }
+
+  @Test
+  @Order(1)
+  void rpull_imageWithoutIndex_downloadsEveryLayer() throws Exception {
+    rpullWithCtrRemote(plainReference);
+
+    String message = run(plainReference, "plain-message", "cat", "/etc/message");
+    Set<String> remoteLayers = remoteLayerDigests();
+    List<String> content = contentDigests();
+    ctr("images", "rm", "--sync", plainReference);
+
+    assertThat(message).isEqualTo(SampleImage.MESSAGE);
+    assertThat(remoteLayers).isEmpty();
+    assertThat(content).contains(digestOf("big"));
+    assertThat(content).contains(digestOf("busybox"));
+    assertThat(daemonSnapshots()).isEmpty();
+    assertThat(contentDigests()).doesNotContain(digestOf("big"));
+  }
+
+  @Test
+  @Order(2)
+  void rpull_sociImage_mountsIndexedLayersLazily() throws Exception {
+    rpullWithCtrRemote(sociReference);
+
+    String message = run(sociReference, "lazy-message", "cat", "/etc/message");
+    String bigChecksum = run(sociReference, "lazy-big", "sha256sum", "/data/big.bin");
+    String plainChecksum = run(sociReference, "lazy-plain", "sha256sum", "/data/plain.bin");
+
+    assertThat(message).isEqualTo(SampleImage.MESSAGE);
+    assertThat(bigChecksum)
+        .startsWith(Digest.sha256Of(image.files.get("data/big.bin")).encoded() + " ");
+    assertThat(plainChecksum)
+        .startsWith(Digest.sha256Of(image.files.get("data/plain.bin")).encoded() + " ");
+    assertWithMessage("remote layers" + logs())
+        .that(remoteLayerDigests())
+        .containsExactly(digestOf("big"), digestOf("plain"));
+    assertThat(fuseMounts()).hasSize(2);
+    // containerd 1.6 fetches every layer after the first one it must download itself, so the
+    // plain layer's blob arrives although its snapshot is the lazy one; only the first layer's
+    // blob stays out of the content store.
+    List<String> content = contentDigests();
+    assertThat(content).doesNotContain(digestOf("big"));
+    assertThat(content).contains(digestOf("busybox"));
+    assertThat(daemonLog()).contains("\"remote-snapshot-prepared\":\"true\"");
+  }
+
+  @Test
+  @Order(3)
+  void jsociRpull_reportsLazyAndDownloadedLayers() throws Exception {
+    ctr("images", "rm", "--sync", sociReference);
+    assertThat(fuseMounts()).isEmpty();
+
+    Processes.Result result =
+        Processes.jsoci(
+            work,
+            "rpull",
+            "--address",
+            containerd.socket.toString(),
+            "--namespace",
+            containerd.namespace,
+            "--snapshotter",
+            "jsoci",
+            "--snapshotter-address",
+            daemonSocket.toString(),
+            "--plain-http",
+            sociReference);
+
+    assertWithMessage("jsoci rpull: " + result.err() + logs()).that(result.status()).isEqualTo(0);
+    assertThat(result.out()).contains(digestOf("big") + " lazy");
+    assertThat(result.out()).contains(digestOf("plain") + " lazy");
+    assertThat(result.out()).contains(digestOf("busybox") + " downloaded");
+    assertThat(run(sociReference, "rpull-message", "cat", "/etc/message"))
+        .isEqualTo(SampleImage.MESSAGE);
+  }
+
+  @Test
+  @Order(4)
+  void killAndRestart_restoresLazyLayers() throws Exception {
+    daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    daemon = null;
+    startDaemon();
+    awaitContainerdReconnect();
+
+    String checksum = run(sociReference, "after-kill", "sha256sum", "/data/big.bin");
+
+    assertThat(checksum)
+        .startsWith(Digest.sha256Of(image.files.get("data/big.bin")).encoded() + " ");
+    assertThat(daemonLog()).contains("restored remote snapshot");
+    assertThat(fuseMounts()).hasSize(2);
+  }
+
+  @Test
+  @Order(5)
+  void imageRemoval_removesSnapshotsAndFuseMounts() throws Exception {
+    ctr("images", "rm", "--sync", sociReference);
+
+    assertThat(daemonSnapshots()).isEmpty();
+    assertThat(fuseMounts()).isEmpty();
+  }
+}

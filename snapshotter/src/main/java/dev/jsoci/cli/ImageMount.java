@@ -1,0 +1,320 @@
+package dev.jsoci.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fetcher.registry.ResolvedImage;
+import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
+import dev.jsoci.oci.ImageRef;
+import dev.jsoci.snapshotter.lazy.LazyLayer;
+import dev.jsoci.snapshotter.lazy.LazyLayers;
+import dev.jsoci.snapshotter.lazy.MountedLayer;
+import dev.jsoci.snapshotter.unpack.LayerUnpacker;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.zip.GZIPInputStream;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An image mounted at a directory by {@code jsoci mount}: one FUSE mount per layer with a zTOC, one
+ * unpacked directory per other layer, and an overlay of them all at the mount point. Closing it
+ * unmounts the overlay, then the FUSE mounts; the caller deletes the state directory with {@link
+ * #removeState} once the span engine is closed.
+ *
+ * <p>Not thread-safe; {@link #close} may be called once from any thread.
+ */
+final class ImageMount implements AutoCloseable {
+  private static final Logger logger = LoggerFactory.getLogger(ImageMount.class);
+  private static final byte[] GZIP_MAGIC = {0x1f, (byte) 0x8b};
+  private static final byte[] ZSTD_MAGIC = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd};
+
+  private final MountState state;
+  private final List<MountedLayer> lazyMounts = new ArrayList<>();
+  private boolean overlayMounted;
+
+  private ImageMount(MountState state) {
+    this.state = state;
+  }
+
+  /**
+   * Mounts every layer of {@code image}, then the overlay at the state's mount point, printing one
+   * line per layer on {@code out}. The state directory must exist and be empty but for its {@code
+   * pid} and {@code mountpoint} files. Blocks while layers download.
+   *
+   * @throws IOException if a layer cannot be read, unpacked or mounted, or the overlay mount fails;
+   *     everything mounted so far is unmounted then
+   */
+  static ImageMount start(
+      RegistryClient client,
+      LazyLayers lazyLayers,
+      ResolvedImage image,
+      LayerUnpacker unpacker,
+      MountState state,
+      boolean writable,
+      PrintWriter out)
+      throws IOException {
+    ImageMount mount = new ImageMount(state);
+    try {
+      mount.mountLayers(client, lazyLayers, image, unpacker, out);
+      mount.mountOverlay(writable);
+      return mount;
+    } catch (IOException | RuntimeException e) {
+      try {
+        mount.close();
+      } catch (IOException | RuntimeException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
+  }
+
+  private void mountLayers(
+      RegistryClient client,
+      LazyLayers lazyLayers,
+      ResolvedImage image,
+      LayerUnpacker unpacker,
+      PrintWriter out)
+      throws IOException {
+    ImageRef ref = image.reference();
+    Digest manifest = image.manifest().descriptor().digest();
+    List<Descriptor> layers = image.parsedManifest().layers();
+    List<Digest> diffIds = diffIdsOf(client, image);
+    Files.createDirectories(state.layers());
+
+    for (int i = 0; i < layers.size(); i++) {
+      Descriptor layer = layers.get(i);
+      Path directory = Files.createDirectory(state.layer(i));
+      Optional<LazyLayer> lazy = lazyLayers.find(ref, manifest, null, layer.digest());
+      String mode;
+      if (lazy.isPresent()) {
+        lazyMounts.add(lazyLayers.mount(lazy.get(), directory));
+        mode = "lazy";
+      } else {
+        Digest diffId = i < diffIds.size() ? diffIds.get(i) : null;
+        unpackLayer(client, ref, layer, diffId, directory, unpacker);
+        mode = "unpacked";
+      }
+      out.printf("layer %d/%d %s %s %s%n", i + 1, layers.size(), layer.digest(), mode, directory);
+      out.flush();
+      logger.info("layer ready: layer={} mode={} path={}", layer.digest(), mode, directory);
+    }
+  }
+
+  private void mountOverlay(boolean writable) throws IOException {
+    // overlayfs lists lower directories top first.
+    List<String> lower = new ArrayList<>();
+    int layerCount;
+    try (var entries = Files.list(state.layers())) {
+      layerCount = (int) entries.count();
+    }
+    for (int i = layerCount - 1; i >= 0; i--) {
+      lower.add(state.layer(i).toString());
+    }
+    String options;
+    if (writable) {
+      Files.createDirectory(state.upper());
+      Files.createDirectory(state.work());
+      options =
+          "lowerdir="
+              + String.join(":", lower)
+              + ",upperdir="
+              + state.upper()
+              + ",workdir="
+              + state.work();
+    } else {
+      if (lower.size() < 2) {
+        lower.add(Files.createDirectory(state.empty()).toString());
+      }
+      options = "ro,lowerdir=" + String.join(":", lower);
+    }
+    MountPoints.mountOverlay(state.mountPoint(), options);
+    overlayMounted = true;
+  }
+
+  /**
+   * Unmounts the overlay, then the FUSE mounts, top layer first.
+   *
+   * @throws IOException if an unmount fails; the remaining steps still run
+   */
+  @Override
+  public void close() throws IOException {
+    IOException failure = null;
+    if (overlayMounted || MountPoints.isMounted(state.mountPoint())) {
+      try {
+        if (MountPoints.unmount(state.mountPoint())) {
+          logger.warn("mount point busy, detached lazily: mountpoint={}", state.mountPoint());
+        }
+        overlayMounted = false;
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
+    for (int i = lazyMounts.size() - 1; i >= 0; i--) {
+      try {
+        lazyMounts.get(i).close();
+      } catch (IOException e) {
+        failure = chain(failure, e);
+      }
+    }
+    lazyMounts.clear();
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /**
+   * Deletes a state directory, refusing while anything under it is mounted so that the deletion
+   * never reaches into a layer that is still served.
+   */
+  static void removeState(MountState state) throws IOException {
+    if (!Files.exists(state.directory())) {
+      return;
+    }
+    List<Path> mounted = MountPoints.under(state.directory());
+    if (!mounted.isEmpty()) {
+      throw new IOException(
+          "cannot remove " + state.directory() + ": still mounted there: " + mounted);
+    }
+    // walkFileTree does not follow symbolic links, so unpacked layers' links are removed as links.
+    Files.walkFileTree(
+        state.directory(),
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
+              throws IOException {
+            Files.delete(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path directory, @Nullable IOException e)
+              throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.delete(directory);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  private static IOException chain(@Nullable IOException first, IOException next) {
+    if (first == null) {
+      return next;
+    }
+    first.addSuppressed(next);
+    return first;
+  }
+
+  /**
+   * Downloads a layer blob, decompresses it to a tar file while hashing it, checks the hash against
+   * the config's diff_id, and unpacks it into {@code directory}.
+   */
+  private void unpackLayer(
+      RegistryClient client,
+      ImageRef ref,
+      Descriptor layer,
+      @Nullable Digest diffId,
+      Path directory,
+      LayerUnpacker unpacker)
+      throws IOException {
+    Files.createDirectories(state.downloads());
+    Path tar = state.downloads().resolve(layer.digest().encoded() + ".tar");
+    MessageDigest sha256 = newSha256();
+    try (InputStream blob = new BufferedInputStream(client.newBlobStream(ref, layer), 1 << 16);
+        OutputStream file = new DigestOutputStream(Files.newOutputStream(tar), sha256)) {
+      try (InputStream content = decompressed(blob, layer)) {
+        content.transferTo(file);
+        // Read any bytes after the tar too: the blob's digest is checked at its end.
+        blob.transferTo(OutputStream.nullOutputStream());
+      }
+    }
+    Digest uncompressed = Digest.parse("sha256:" + HexFormat.of().formatHex(sha256.digest()));
+    if (diffId != null && !diffId.equals(uncompressed)) {
+      Files.delete(tar);
+      throw new IOException(
+          "layer "
+              + layer.digest()
+              + ": uncompressed digest "
+              + uncompressed
+              + " does not match the config's diff_id "
+              + diffId);
+    }
+    try {
+      LayerUnpacker.Summary summary = unpacker.unpack(tar, directory, layer.digest().toString());
+      if (summary.skipped() > 0) {
+        logger.warn(
+            "skipped devices, fifos or xattrs that need root: layer={} count={}",
+            layer.digest(),
+            summary.skipped());
+      }
+    } finally {
+      Files.delete(tar);
+    }
+  }
+
+  /** Returns the tar stream of a blob, detecting gzip by its magic bytes as containerd does. */
+  private static InputStream decompressed(InputStream blob, Descriptor layer) throws IOException {
+    blob.mark(ZSTD_MAGIC.length);
+    byte[] head = blob.readNBytes(ZSTD_MAGIC.length);
+    blob.reset();
+    if (startsWith(head, GZIP_MAGIC)) {
+      return new GZIPInputStream(blob, 1 << 16);
+    }
+    if (startsWith(head, ZSTD_MAGIC)) {
+      throw new IOException(
+          "layer " + layer.digest() + " is zstd-compressed, which jsoci mount cannot unpack");
+    }
+    return blob;
+  }
+
+  private static boolean startsWith(byte[] bytes, byte[] prefix) {
+    if (bytes.length < prefix.length) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (bytes[i] != prefix[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Returns the config's {@code rootfs.diff_ids}, or an empty list when it has none. */
+  private static List<Digest> diffIdsOf(RegistryClient client, ResolvedImage image)
+      throws IOException {
+    byte[] config = client.readBlob(image.reference(), image.parsedManifest().config());
+    JsonNode ids = new ObjectMapper().readTree(config).path("rootfs").path("diff_ids");
+    List<Digest> digests = new ArrayList<>();
+    for (JsonNode id : ids) {
+      digests.add(Digest.parse(id.asText()));
+    }
+    return digests;
+  }
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+}

@@ -1,0 +1,286 @@
+package dev.jsoci.cli;
+
+import dev.jsoci.config.ConfigFile;
+import dev.jsoci.config.InvalidConfigException;
+import dev.jsoci.config.JsociConfig;
+import dev.jsoci.config.JsociConfig.SpanCacheType;
+import dev.jsoci.config.LoadedConfig;
+import dev.jsoci.convert.ConvertOptions;
+import dev.jsoci.fetcher.discovery.DiscoveryOptions;
+import dev.jsoci.fetcher.discovery.IndexRegistry;
+import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
+import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fetcher.registry.RegistryOptions;
+import dev.jsoci.fetcher.registry.ResolvedImage;
+import dev.jsoci.fetcher.span.SpanEngine;
+import dev.jsoci.fetcher.span.SpanOptions;
+import dev.jsoci.fs.FileSystemOptions;
+import dev.jsoci.fs.OpaqueXattr;
+import dev.jsoci.fs.fuse.MountOptions;
+import dev.jsoci.oci.ImageRef;
+import dev.jsoci.oci.Platform;
+import dev.jsoci.snapshotter.lazy.LazyLayers;
+import dev.jsoci.snapshotter.unpack.LayerUnpacker;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/** {@code jsoci mount}: mounts an image's filesystem at a directory until stopped. */
+@Command(
+    name = "mount",
+    mixinStandardHelpOptions = true,
+    versionProvider = JsociVersion.class,
+    description = {
+      "Mount the filesystem of an image at DIR, read-only unless --writable, and keep it mounted"
+          + " until SIGINT, SIGTERM or 'jsoci unmount DIR'.",
+      "Layers with a zTOC in the image's SOCI index are mounted lazily through FUSE; the others"
+          + " are downloaded and unpacked into the state directory. Needs root."
+    })
+final class MountCommand implements Callable<Integer> {
+  private static final Logger logger = LoggerFactory.getLogger(MountCommand.class);
+  private static final List<String> STOP_SIGNALS = List.of("TERM", "INT", "HUP");
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--plain-http",
+      description =
+          "Use http instead of https for every registry (always the case for localhost and"
+              + " 127.0.0.1).")
+  boolean plainHttp;
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "The daemon's config.toml, for its registry, fetch and FUSE settings (default: built-in"
+              + " defaults).")
+  @Nullable Path configFile;
+
+  @Option(
+      names = "--platform",
+      paramLabel = "OS/ARCH[/VARIANT]",
+      description = "The platform to mount from a multi-platform image (default: this host's).")
+  @Nullable String platform;
+
+  @Option(
+      names = "--writable",
+      description =
+          "Add an upper directory in the state directory, so that DIR accepts writes; they are"
+              + " deleted at unmount.")
+  boolean writable;
+
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description =
+          "Parent of the per-mount state directories (default: /run/jsoci/mount); 'jsoci unmount'"
+              + " needs the same value.")
+  Path stateBase = MountState.DEFAULT_BASE;
+
+  @Parameters(index = "0", paramLabel = "REF", description = "The image reference.")
+  String reference;
+
+  @Parameters(index = "1", paramLabel = "DIR", description = "An existing, empty directory.")
+  Path mountPoint;
+
+  @Override
+  public Integer call() throws IOException {
+    // Check the arguments and the environment before touching anything.
+    ImageRef ref = ImageRef.parse(reference);
+    Platform wanted =
+        platform == null
+            ? ConvertOptions.detectHostPlatform()
+            : ConvertOptions.parsePlatform(platform);
+    JsociConfig config = loadConfig();
+    if (!LayerUnpacker.runsAsRoot()) {
+      throw new IOException("jsoci mount needs root: overlayfs and FUSE mounts need CAP_SYS_ADMIN");
+    }
+    MountState state = MountState.of(stateBase, mountPoint);
+    checkMountPoint(state);
+    createState(state);
+
+    // Stop on a signal by counting down, so that unmounting runs on this thread in order.
+    CountDownLatch stop = new CountDownLatch(1);
+    for (String name : STOP_SIGNALS) {
+      Signal.handle(new Signal(name), signal -> stop.countDown());
+    }
+
+    PrintWriter out = spec.commandLine().getOut();
+    ExecutorService executor = Executors.newCachedThreadPool(daemonThreads());
+    try (RegistryClient client = RegistryClient.create(registryOptions(config));
+        SpanEngine engine = SpanEngine.start(spanOptions(config, state))) {
+      ResolvedImage image = client.resolveImage(ref, wanted);
+      LazyLayers lazyLayers =
+          new LazyLayers(
+              client,
+              engine,
+              new SociIndexDiscovery(IndexRegistry.of(client), discoveryOptions(config), executor),
+              fileSystemOptions(config),
+              fsname -> mountOptions(config, fsname),
+              wanted);
+      try (ImageMount mounted =
+          ImageMount.start(
+              client,
+              lazyLayers,
+              image,
+              LayerUnpacker.forCurrentUser(OpaqueXattr.TRUSTED),
+              state,
+              writable,
+              out)) {
+        out.printf(
+            "mounted %s at %s (%s)%n",
+            ref, state.mountPoint(), writable ? "writable" : "read-only");
+        out.flush();
+        logger.info("mounted: image={} mountpoint={}", ref, state.mountPoint());
+        awaitStop(stop);
+        logger.info("unmounting: mountpoint={}", state.mountPoint());
+      }
+    } catch (IOException | RuntimeException e) {
+      try {
+        ImageMount.removeState(state);
+      } catch (IOException | RuntimeException removing) {
+        e.addSuppressed(removing);
+      }
+      throw e;
+    } finally {
+      executor.shutdownNow();
+    }
+    // The span engine is closed by now, so no span is written to the cache meanwhile.
+    ImageMount.removeState(state);
+    out.printf("unmounted %s%n", state.mountPoint());
+    out.flush();
+    return 0;
+  }
+
+  private JsociConfig loadConfig() throws IOException {
+    if (configFile == null) {
+      return JsociConfig.DEFAULTS;
+    }
+    LoadedConfig loaded;
+    try {
+      loaded = ConfigFile.read(configFile);
+    } catch (NoSuchFileException e) {
+      throw new InvalidConfigException(configFile + ": config file not found");
+    }
+    for (String warning : loaded.warnings()) {
+      logger.warn("{}: {}", configFile, warning);
+    }
+    return loaded.config();
+  }
+
+  private static void checkMountPoint(MountState state) throws IOException {
+    Path target = state.mountPoint();
+    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IOException("mount point " + target + " is not a directory");
+    }
+    if (MountPoints.isMounted(target)) {
+      throw new IOException("mount point " + target + " is already mounted");
+    }
+    if (Files.exists(state.directory())) {
+      OptionalLong pid = state.readPid();
+      String owner = pid.isPresent() ? " of process " + pid.getAsLong() : "";
+      throw new FileAlreadyExistsException(
+          "state directory "
+              + state.directory()
+              + owner
+              + " exists for "
+              + target
+              + "; run 'jsoci unmount "
+              + target
+              + "' first");
+    }
+  }
+
+  private static void createState(MountState state) throws IOException {
+    Files.createDirectories(state.directory().getParent());
+    Files.createDirectory(state.directory());
+    Files.writeString(
+        state.pidFile(), ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
+    Files.writeString(state.mountPointFile(), state.mountPoint() + "\n", StandardCharsets.UTF_8);
+  }
+
+  private static void awaitStop(CountDownLatch stop) {
+    while (true) {
+      try {
+        stop.await();
+        return;
+      } catch (InterruptedException e) {
+        // Only a stop signal ends the mount.
+      }
+    }
+  }
+
+  private RegistryOptions registryOptions(JsociConfig config) {
+    return RegistryOptions.builder()
+        .plainHttp(plainHttp)
+        .connectTimeout(config.http().dialTimeout())
+        .readTimeout(config.http().responseHeaderTimeout())
+        .callTimeout(config.http().requestTimeout())
+        .maxRetries(config.http().maxRetries())
+        .minBackoff(config.http().minWait())
+        .maxBackoff(config.http().maxWait())
+        .build();
+  }
+
+  private static SpanOptions spanOptions(JsociConfig config, MountState state) {
+    SpanOptions.Builder builder =
+        SpanOptions.builder()
+            .backgroundFetch(!config.backgroundFetch().disable())
+            .verificationRetries(config.blob().maxSpanVerificationRetries());
+    if (config.spanCacheType() == SpanCacheType.DISK) {
+      builder.diskCacheDirectory(state.cache());
+    }
+    return builder.build();
+  }
+
+  private static DiscoveryOptions discoveryOptions(JsociConfig config) {
+    return DiscoveryOptions.defaults()
+        .withV1Enabled(config.pullModes().sociV1Enabled())
+        .withV2Enabled(config.pullModes().sociV2Enabled());
+  }
+
+  private static FileSystemOptions fileSystemOptions(JsociConfig config) {
+    return FileSystemOptions.builder()
+        .opaqueXattr(OpaqueXattr.TRUSTED)
+        .readTimeout(config.blob().fetchingTimeout())
+        .verifyTarHeaders(!config.disableVerification())
+        .build();
+  }
+
+  private static MountOptions mountOptions(JsociConfig config, String fsname) {
+    return MountOptions.builder(fsname)
+        .attrTimeout(config.fuse().attrTimeout())
+        .entryTimeout(config.fuse().entryTimeout())
+        .negativeTimeout(config.fuse().negativeTimeout())
+        .build();
+  }
+
+  private static java.util.concurrent.ThreadFactory daemonThreads() {
+    return task -> {
+      Thread thread = new Thread(task, "jsoci-mount");
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

@@ -1,0 +1,479 @@
+package dev.jsoci.snapshotter.unpack;
+
+import static java.nio.file.LinkOption.NOFOLLOW_LINKS;
+
+import dev.jsoci.fs.OpaqueXattr;
+import dev.jsoci.ztoc.EntryType;
+import dev.jsoci.ztoc.PaxRecord;
+import dev.jsoci.ztoc.TocEntry;
+import dev.jsoci.ztoc.tar.TarIndex;
+import dev.jsoci.ztoc.tar.TarIndexer;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Unpacks an uncompressed layer tar into a directory that overlayfs can use as a lower layer, as
+ * containerd's overlay applier does.
+ *
+ * <p>Safety rules, which hold for any tar:
+ *
+ * <ul>
+ *   <li>A name with a {@code ..} component is rejected; a leading {@code /} is dropped, so absolute
+ *       names land inside the layer directory.
+ *   <li>Every parent directory of an entry is checked without following links: a parent that is a
+ *       symbolic link rejects the entry, so no entry is written through a link. The existing entry
+ *       at a name is removed, never opened, before the new one is created ({@code O_EXCL}).
+ *   <li>A hard link must name an entry already unpacked in this layer, resolved by the same rules.
+ *   <li>Devices and fifos are created, and ownership and non-{@code user.} xattrs applied, only
+ *       when running as root; otherwise they are skipped and counted.
+ * </ul>
+ *
+ * <p>These rules rely on no other process writing in the layer directory while it is unpacked,
+ * because each check and the write that follows are separate system calls.
+ *
+ * <p>OCI whiteouts become overlayfs ones: {@code .wh.NAME} becomes a character device 0/0 named
+ * {@code NAME} unless this layer also has a real {@code NAME}, and {@code .wh..wh..opq} sets the
+ * opaque xattr ({@code y}) on its directory. Other {@code .wh..wh.} names (aufs metadata) are
+ * skipped.
+ *
+ * <p>Not thread-safe for one directory; separate directories may be unpacked concurrently.
+ */
+public final class LayerUnpacker {
+  private static final Logger logger = LoggerFactory.getLogger(LayerUnpacker.class);
+
+  private static final String WHITEOUT_PREFIX = ".wh.";
+  private static final String WHITEOUT_META_PREFIX = ".wh..wh.";
+  private static final String OPAQUE_WHITEOUT = ".wh..wh..opq";
+  private static final String XATTR_PAX_PREFIX = "SCHILY.xattr.";
+  private static final byte[] OPAQUE_VALUE = {'y'};
+
+  private final OpaqueXattr opaqueXattr;
+  private final boolean privileged;
+
+  /**
+   * @param privileged whether to create devices and fifos and to apply ownership and xattrs outside
+   *     the {@code user.} namespace, which needs root
+   */
+  public LayerUnpacker(OpaqueXattr opaqueXattr, boolean privileged) {
+    this.opaqueXattr = opaqueXattr;
+    this.privileged = privileged;
+  }
+
+  /** Returns an unpacker that is privileged when this process runs as root. */
+  public static LayerUnpacker forCurrentUser(OpaqueXattr opaqueXattr) {
+    return new LayerUnpacker(opaqueXattr, runsAsRoot());
+  }
+
+  /** Returns whether this process's effective user is root. */
+  public static boolean runsAsRoot() {
+    try {
+      return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Counts of what one unpack read, created and left out.
+   *
+   * @param entries tar entries read
+   * @param whiteouts whiteout devices and opaque markers created
+   * @param skipped entries or attributes left out because the process is not root
+   */
+  public record Summary(int entries, int whiteouts, int skipped) {}
+
+  /**
+   * Unpacks the tar file {@code tar} into {@code directory}, an existing directory that no other
+   * process writes to. Blocks until done. On failure the directory contains part of the layer, and
+   * the caller removes it.
+   *
+   * @param layer the layer's name for messages, such as its digest
+   * @throws UnsafeEntryException if an entry would be written outside {@code directory}
+   * @throws dev.jsoci.ztoc.LayerFormatException if the tar is corrupt
+   * @throws IOException if creating a file fails
+   */
+  public Summary unpack(Path tar, Path directory, String layer) throws IOException {
+    Path root = directory.toAbsolutePath().normalize();
+    if (!Files.isDirectory(root, NOFOLLOW_LINKS)) {
+      throw new IOException("layer directory " + root + " is not a directory");
+    }
+    TarIndex index;
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(tar), 1 << 16)) {
+      index = TarIndexer.index(in, layer);
+    }
+
+    Run run = new Run(root, layer);
+    try (FileChannel source = FileChannel.open(tar, StandardOpenOption.READ)) {
+      for (TocEntry entry : index.entries()) {
+        run.apply(entry, source);
+      }
+    }
+
+    // Directory times last, deepest first: creating an entry changes its directory's mtime.
+    List<Map.Entry<Path, TocEntry>> directories = new ArrayList<>(run.directories.entrySet());
+    directories.sort(
+        Comparator.comparingInt((Map.Entry<Path, TocEntry> e) -> e.getKey().getNameCount())
+            .reversed());
+    for (Map.Entry<Path, TocEntry> entry : directories) {
+      setModificationTime(entry.getKey(), entry.getValue(), false);
+    }
+    return new Summary(index.entries().size(), run.whiteouts, run.skipped);
+  }
+
+  /** The state of one unpack. */
+  private final class Run {
+    private final Path root;
+    private final String layer;
+    private final Map<Path, TocEntry> directories = new LinkedHashMap<>();
+    private int whiteouts;
+    private int skipped;
+
+    Run(Path root, String layer) {
+      this.root = root;
+      this.layer = layer;
+    }
+
+    void apply(TocEntry entry, FileChannel source) throws IOException {
+      String name = entry.name().utf8();
+      List<String> parts = components(name);
+      if (parts.isEmpty()) {
+        applyToRoot(entry, name);
+        return;
+      }
+      String baseName = parts.get(parts.size() - 1);
+
+      // Whiteouts: the opaque marker, aufs metadata, then whiteouts of single names.
+      if (baseName.equals(OPAQUE_WHITEOUT)) {
+        Path opaqueDirectory = ensureDirectories(parts.subList(0, parts.size() - 1), name);
+        FileTools.setXattr(opaqueDirectory, opaqueXattr.xattrName().utf8(), OPAQUE_VALUE);
+        whiteouts++;
+        return;
+      }
+      if (baseName.startsWith(WHITEOUT_META_PREFIX)) {
+        logger.debug("skipped aufs metadata entry: layer={} path={}", layer, name);
+        return;
+      }
+      Path parent = ensureDirectories(parts.subList(0, parts.size() - 1), name);
+      if (baseName.startsWith(WHITEOUT_PREFIX)) {
+        createWhiteout(parent, baseName.substring(WHITEOUT_PREFIX.length()), name);
+        return;
+      }
+
+      Path target = parent.resolve(baseName);
+      removeExisting(target, entry.type() == EntryType.DIRECTORY);
+      switch (entry.type()) {
+        case DIRECTORY -> {
+          if (!Files.isDirectory(target, NOFOLLOW_LINKS)) {
+            Files.createDirectory(target);
+          }
+          applyMetadata(target, entry);
+          directories.put(target, entry);
+        }
+        case REGULAR -> {
+          writeFile(target, entry, source, name);
+          applyMetadata(target, entry);
+          setModificationTime(target, entry, false);
+        }
+        case SYMLINK -> {
+          // NOTE: Path.of drops repeated and trailing slashes of the link text.
+          Files.createSymbolicLink(target, toPath(entry.linkname().utf8(), name));
+          if (privileged) {
+            setOwner(target, entry, NOFOLLOW_LINKS);
+          }
+          setModificationTime(target, entry, false);
+        }
+        case HARDLINK -> createHardLink(target, entry, name);
+        case CHAR, BLOCK, FIFO -> createNode(target, entry, name);
+      }
+    }
+
+    private void applyToRoot(TocEntry entry, String name) throws IOException {
+      if (entry.type() != EntryType.DIRECTORY) {
+        throw new UnsafeEntryException(
+            "layer "
+                + layer
+                + ": entry \""
+                + name
+                + "\" names the layer root but is a "
+                + entry.type().wireName());
+      }
+      applyMetadata(root, entry);
+      directories.put(root, entry);
+    }
+
+    private void createWhiteout(Path parent, String hidden, String name) throws IOException {
+      if (hidden.isEmpty() || hidden.equals(".") || hidden.equals("..")) {
+        throw new UnsafeEntryException(
+            "layer " + layer + ": whiteout \"" + name + "\" names no entry");
+      }
+      Path target = parent.resolve(hidden);
+      if (attributesOf(target) != null) {
+        // This layer also has a real entry of that name, which wins.
+        return;
+      }
+      FileTools.mknod(target, 'c', 0, 0);
+      whiteouts++;
+    }
+
+    private void writeFile(Path target, TocEntry entry, FileChannel source, String name)
+        throws IOException {
+      try (FileChannel out =
+          FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        long position = entry.uncompressedOffset();
+        long remaining = entry.uncompressedSize();
+        while (remaining > 0) {
+          long copied = source.transferTo(position, remaining, out);
+          if (copied <= 0) {
+            throw new EOFException(
+                "layer " + layer + ": tar ends inside the data of \"" + name + "\"");
+          }
+          position += copied;
+          remaining -= copied;
+        }
+      }
+    }
+
+    private void createHardLink(Path target, TocEntry entry, String name) throws IOException {
+      String linkName = entry.linkname().utf8();
+      List<String> linkParts = components(linkName);
+      if (linkParts.isEmpty()) {
+        throw new UnsafeEntryException(
+            "layer " + layer + ": hard link \"" + name + "\" points at the layer root");
+      }
+      Path existing = root;
+      for (int i = 0; i < linkParts.size(); i++) {
+        existing = existing.resolve(linkParts.get(i));
+        BasicFileAttributes attributes = attributesOf(existing);
+        boolean last = i == linkParts.size() - 1;
+        if (attributes == null) {
+          throw new NoSuchFileException(
+              "layer "
+                  + layer
+                  + ": hard link \""
+                  + name
+                  + "\" points at \""
+                  + linkName
+                  + "\", which is not in the layer");
+        }
+        if (!last && !attributes.isDirectory()) {
+          throw new UnsafeEntryException(
+              "layer "
+                  + layer
+                  + ": hard link \""
+                  + name
+                  + "\" points through \""
+                  + root.relativize(existing)
+                  + "\", which is not a directory");
+        }
+        if (last && attributes.isDirectory()) {
+          throw new IOException(
+              "layer " + layer + ": hard link \"" + name + "\" points at a directory");
+        }
+      }
+      if (existing.equals(target)) {
+        return;
+      }
+      Files.createLink(target, existing);
+    }
+
+    private void createNode(Path target, TocEntry entry, String name) throws IOException {
+      if (!privileged) {
+        logger.debug("skipped {} without root: layer={} path={}", entry.type(), layer, name);
+        skipped++;
+        return;
+      }
+      char type =
+          switch (entry.type()) {
+            case CHAR -> 'c';
+            case BLOCK -> 'b';
+            default -> 'p';
+          };
+      FileTools.mknod(target, type, entry.devmajor(), entry.devminor());
+      applyMetadata(target, entry);
+      setModificationTime(target, entry, true);
+    }
+
+    /**
+     * Returns the directory {@code parts} under the root, creating missing ones with mode 0755.
+     *
+     * @throws UnsafeEntryException if one of them is a symbolic link
+     */
+    private Path ensureDirectories(List<String> parts, String name) throws IOException {
+      Path current = root;
+      for (String part : parts) {
+        current = current.resolve(part);
+        BasicFileAttributes attributes = attributesOf(current);
+        if (attributes == null) {
+          Files.createDirectory(current);
+          Files.setPosixFilePermissions(current, PosixFilePermissions.fromString("rwxr-xr-x"));
+          continue;
+        }
+        if (attributes.isSymbolicLink()) {
+          throw new UnsafeEntryException(
+              "layer "
+                  + layer
+                  + ": entry \""
+                  + name
+                  + "\" has a parent \""
+                  + root.relativize(current)
+                  + "\" that is a symbolic link");
+        }
+        if (!attributes.isDirectory()) {
+          throw new IOException(
+              "layer "
+                  + layer
+                  + ": entry \""
+                  + name
+                  + "\" has a parent \""
+                  + root.relativize(current)
+                  + "\" that is not a directory");
+        }
+      }
+      return current;
+    }
+
+    /**
+     * Applies ownership, mode and xattrs. Following links is safe here: {@code path} was just
+     * created as something other than a symbolic link.
+     */
+    private void applyMetadata(Path path, TocEntry entry) throws IOException {
+      if (privileged) {
+        setOwner(path, entry);
+      }
+      // chown clears the setuid and setgid bits, so the mode comes after it.
+      Files.setAttribute(path, "unix:mode", (int) (entry.mode() & 07777));
+      for (PaxRecord record : entry.paxRecords()) {
+        String key = record.key().utf8();
+        if (!key.startsWith(XATTR_PAX_PREFIX)) {
+          continue;
+        }
+        String xattr = key.substring(XATTR_PAX_PREFIX.length());
+        if (!privileged && !xattr.startsWith("user.")) {
+          skipped++;
+          continue;
+        }
+        FileTools.setXattr(path, xattr, record.value().toByteArray());
+      }
+    }
+
+    private List<String> components(String name) throws UnsafeEntryException {
+      List<String> parts = new ArrayList<>();
+      for (String part : name.split("/")) {
+        if (part.isEmpty() || part.equals(".")) {
+          continue;
+        }
+        if (part.equals("..")) {
+          throw new UnsafeEntryException(
+              "layer " + layer + ": entry \"" + name + "\" has a \"..\" component");
+        }
+        if (part.indexOf('\0') >= 0) {
+          throw new UnsafeEntryException(
+              "layer " + layer + ": entry \"" + name + "\" contains a NUL byte");
+        }
+        parts.add(part);
+      }
+      return parts;
+    }
+
+    private Path toPath(String text, String name) throws IOException {
+      try {
+        return Path.of(text);
+      } catch (InvalidPathException e) {
+        throw new IOException(
+            "layer " + layer + ": symbolic link \"" + name + "\" has an invalid target", e);
+      }
+    }
+  }
+
+  private static void setOwner(Path path, TocEntry entry, LinkOption... options)
+      throws IOException {
+    // The JDK takes ids as int. The cast keeps the 32 bits that chown(2) receives, but id
+    // 2^32-1 becomes -1, which chown reads as "leave unchanged".
+    Files.setAttribute(path, "unix:uid", (int) entry.uid(), options);
+    Files.setAttribute(path, "unix:gid", (int) entry.gid(), options);
+  }
+
+  /**
+   * Sets the modification time, and the access time to the same value. A device or fifo gets it
+   * from {@code touch}, because the JDK opens a file to set its times.
+   */
+  private static void setModificationTime(Path path, TocEntry entry, boolean special)
+      throws IOException {
+    Instant time = entry.modInstant();
+    if (time.equals(Instant.parse(TocEntry.ZERO_TIME))) {
+      return;
+    }
+    if (special) {
+      FileTools.touch(path, time);
+      return;
+    }
+    FileTime fileTime = FileTime.from(time);
+    Files.getFileAttributeView(path, BasicFileAttributeView.class, NOFOLLOW_LINKS)
+        .setTimes(fileTime, fileTime, null);
+  }
+
+  /** Removes the entry at {@code target} unless both it and the new entry are directories. */
+  private static void removeExisting(Path target, boolean directory) throws IOException {
+    BasicFileAttributes existing = attributesOf(target);
+    if (existing == null || (directory && existing.isDirectory())) {
+      return;
+    }
+    if (!existing.isDirectory()) {
+      Files.delete(target);
+      return;
+    }
+    // walkFileTree does not follow symbolic links, so this stays inside the directory.
+    Files.walkFileTree(
+        target,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
+              throws IOException {
+            Files.delete(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, @Nullable IOException e)
+              throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.delete(dir);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
+  private static @Nullable BasicFileAttributes attributesOf(Path path) throws IOException {
+    try {
+      return Files.readAttributes(path, BasicFileAttributes.class, NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+}
