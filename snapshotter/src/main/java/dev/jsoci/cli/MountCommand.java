@@ -3,20 +3,15 @@ package dev.jsoci.cli;
 import dev.jsoci.config.ConfigFile;
 import dev.jsoci.config.InvalidConfigException;
 import dev.jsoci.config.JsociConfig;
-import dev.jsoci.config.JsociConfig.SpanCacheType;
 import dev.jsoci.config.LoadedConfig;
 import dev.jsoci.convert.ConvertOptions;
-import dev.jsoci.fetcher.discovery.DiscoveryOptions;
 import dev.jsoci.fetcher.discovery.IndexRegistry;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
 import dev.jsoci.fetcher.registry.RegistryClient;
-import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.ResolvedImage;
 import dev.jsoci.fetcher.span.SpanEngine;
-import dev.jsoci.fetcher.span.SpanOptions;
-import dev.jsoci.fs.FileSystemOptions;
+import dev.jsoci.snapshotter.lazy.LazyOptions;
 import dev.jsoci.fs.OpaqueXattr;
-import dev.jsoci.fs.fuse.MountOptions;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
@@ -128,16 +123,18 @@ final class MountCommand implements Callable<Integer> {
 
     PrintWriter out = spec.commandLine().getOut();
     ExecutorService executor = Executors.newCachedThreadPool(daemonThreads());
-    try (RegistryClient client = RegistryClient.create(registryOptions(config));
-        SpanEngine engine = SpanEngine.start(spanOptions(config, state))) {
+    try (RegistryClient client =
+            RegistryClient.create(LazyOptions.registryOptions(config).plainHttp(plainHttp).build());
+        SpanEngine engine = SpanEngine.start(LazyOptions.spanOptions(config, state.cache()))) {
       ResolvedImage image = client.resolveImage(ref, wanted);
       LazyLayers lazyLayers =
           new LazyLayers(
               client,
               engine,
-              new SociIndexDiscovery(IndexRegistry.of(client), discoveryOptions(config), executor),
-              fileSystemOptions(config),
-              fsname -> mountOptions(config, fsname),
+              new SociIndexDiscovery(
+                  IndexRegistry.of(client), LazyOptions.discoveryOptions(config), executor),
+              LazyOptions.fileSystemOptions(config),
+              fsname -> LazyOptions.mountOptions(config, fsname),
               wanted);
       try (ImageMount mounted =
           ImageMount.start(
@@ -229,51 +226,6 @@ final class MountCommand implements Callable<Integer> {
         // Only a stop signal ends the mount.
       }
     }
-  }
-
-  private RegistryOptions registryOptions(JsociConfig config) {
-    return RegistryOptions.builder()
-        .plainHttp(plainHttp)
-        .connectTimeout(config.http().dialTimeout())
-        .readTimeout(config.http().responseHeaderTimeout())
-        .callTimeout(config.http().requestTimeout())
-        .maxRetries(config.http().maxRetries())
-        .minBackoff(config.http().minWait())
-        .maxBackoff(config.http().maxWait())
-        .build();
-  }
-
-  private static SpanOptions spanOptions(JsociConfig config, MountState state) {
-    SpanOptions.Builder builder =
-        SpanOptions.builder()
-            .backgroundFetch(!config.backgroundFetch().disable())
-            .verificationRetries(config.blob().maxSpanVerificationRetries());
-    if (config.spanCacheType() == SpanCacheType.DISK) {
-      builder.diskCacheDirectory(state.cache());
-    }
-    return builder.build();
-  }
-
-  private static DiscoveryOptions discoveryOptions(JsociConfig config) {
-    return DiscoveryOptions.defaults()
-        .withV1Enabled(config.pullModes().sociV1Enabled())
-        .withV2Enabled(config.pullModes().sociV2Enabled());
-  }
-
-  private static FileSystemOptions fileSystemOptions(JsociConfig config) {
-    return FileSystemOptions.builder()
-        .opaqueXattr(OpaqueXattr.TRUSTED)
-        .readTimeout(config.blob().fetchingTimeout())
-        .verifyTarHeaders(!config.disableVerification())
-        .build();
-  }
-
-  private static MountOptions mountOptions(JsociConfig config, String fsname) {
-    return MountOptions.builder(fsname)
-        .attrTimeout(config.fuse().attrTimeout())
-        .entryTimeout(config.fuse().entryTimeout())
-        .negativeTimeout(config.fuse().negativeTimeout())
-        .build();
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads() {

@@ -1,0 +1,104 @@
+package dev.jsoci.snapshotter.lazy;
+
+import dev.jsoci.config.BackgroundFetchConfig;
+import dev.jsoci.config.JsociConfig;
+import dev.jsoci.fetcher.discovery.DiscoveryOptions;
+import dev.jsoci.fetcher.registry.RegistryOptions;
+import dev.jsoci.fetcher.span.SpanOptions;
+import dev.jsoci.fs.FileSystemOptions;
+import dev.jsoci.fs.fuse.MountOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Turns the daemon's configuration file into the options of the registry client, the span
+ * engine, index discovery and the FUSE layers, for the daemon and for {@code jsoci mount} alike.
+ */
+public final class LazyOptions {
+  /** Spans fetched ahead of a sequential reader. */
+  public static final int READAHEAD_SPANS = 2;
+
+  /**
+   * The span size that turns {@code fetch_period_msec} into a byte rate: 4 MiB, the span size of
+   * soci-snapshotter's and jsoci's index builders unless configured otherwise.
+   */
+  static final long ASSUMED_SPAN_BYTES = 4L << 20;
+
+  private static final Duration UNMOUNT_TIMEOUT = Duration.ofSeconds(30);
+
+  private LazyOptions() {}
+
+  /**
+   * Returns registry settings from {@code [http]}. Hosts come from containerd's {@code
+   * /etc/containerd/certs.d}, and {@code localhost} and loopback registries use plain HTTP, as in
+   * containerd. Callers may still set {@code plainHttp} and the user agent.
+   */
+  public static RegistryOptions.Builder registryOptions(JsociConfig config) {
+    // TODO: [resolver] mirrors and [blob] retry settings are read but not applied: the client takes
+    // mirrors from hosts.toml only, and one client with the [http] retries serves every request.
+    return RegistryOptions.builder()
+        .connectTimeout(config.http().dialTimeout())
+        .readTimeout(config.http().responseHeaderTimeout())
+        .callTimeout(config.http().requestTimeout())
+        .maxRetries(config.http().maxRetries())
+        .minBackoff(config.http().minWait())
+        .maxBackoff(config.http().maxWait());
+  }
+
+  /**
+   * Returns span engine settings: verification retries, background fetching at the configured
+   * rate, a readahead of {@link #READAHEAD_SPANS}, and a disk cache in {@code cacheDirectory}
+   * unless {@code filesystem_cache_type} is {@code memory}.
+   */
+  public static SpanOptions spanOptions(JsociConfig config, Path cacheDirectory) {
+    BackgroundFetchConfig background = config.backgroundFetch();
+    SpanOptions.Builder options =
+        SpanOptions.builder()
+            .verificationRetries(config.blob().maxSpanVerificationRetries())
+            .backgroundFetch(!background.disable())
+            .backgroundBytesPerSecond(backgroundBytesPerSecond(background.fetchPeriod()))
+            .readaheadSpans(READAHEAD_SPANS);
+    if (config.spanCacheType() == JsociConfig.SpanCacheType.DISK) {
+      options.diskCacheDirectory(cacheDirectory);
+    }
+    return options.build();
+  }
+
+  /**
+   * Returns the background rate that starts one span fetch per {@code fetchPeriod}, for spans of
+   * 4 MiB: 8 MiB/s for the default 500 ms.
+   */
+  static long backgroundBytesPerSecond(Duration fetchPeriod) {
+    long periodMillis = Math.max(1, fetchPeriod.toMillis());
+    return Math.max(1, ASSUMED_SPAN_BYTES * 1000 / periodMillis);
+  }
+
+  public static DiscoveryOptions discoveryOptions(JsociConfig config) {
+    return DiscoveryOptions.defaults()
+        .withV1Enabled(config.pullModes().sociV1Enabled())
+        .withV2Enabled(config.pullModes().sociV2Enabled());
+  }
+
+  /**
+   * Returns file system settings: a read waits at most {@code [blob] fetching_timeout_sec}, and
+   * tar headers are checked unless {@code disable_verification} is set.
+   */
+  public static FileSystemOptions fileSystemOptions(JsociConfig config) {
+    return FileSystemOptions.builder()
+        .readTimeout(config.blob().fetchingTimeout())
+        .verifyTarHeaders(!config.disableVerification())
+        .build();
+  }
+
+  /** Returns FUSE mount options with the {@code [fuse]} timeouts and {@code mount_timeout_sec}. */
+  public static MountOptions mountOptions(JsociConfig config, String fsname) {
+    return MountOptions.builder(fsname)
+        .entryTimeout(config.fuse().entryTimeout())
+        .attrTimeout(config.fuse().attrTimeout())
+        .negativeTimeout(config.fuse().negativeTimeout())
+        .mountTimeout(config.mountTimeout())
+        .unmountTimeout(UNMOUNT_TIMEOUT)
+        .build();
+  }
+}
