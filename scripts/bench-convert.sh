@@ -120,6 +120,7 @@ restart_destination() {
 
 start_registry a
 source_host=$registry_host
+source_pid=$registry_pid
 skopeo copy -q --dest-tls-verify=false "oci:$work/layout-gzip:bench" "docker://$source_host/bench:gzip"
 skopeo copy -q --dest-tls-verify=false "oci:$work/layout-tar:bench" "docker://$source_host/bench:tar"
 
@@ -145,24 +146,49 @@ await_quiet() {
   done
 }
 
+# Prints the CPU time in clock ticks that the registries have used so far.
+registry_ticks() {
+  local total=0
+  for pid in "$source_pid" "$destination_pid"; do
+    # Fields 14 and 15 of /proc/PID/stat are utime and stime. Splitting at spaces finds them,
+    # because the process name in field 2, docker-registry, has none.
+    read -r -a fields < "/proc/$pid/stat"
+    total=$((total + fields[13] + fields[14]))
+  done
+  echo "$total"
+}
+
 # Runs a command against an empty destination registry, after reading every source blob so that
-# the source registry serves it from the page cache. Sets seconds, busy_before (machine-wide busy
-# CPU in the second before) and busy_during (over the run, the command's own work included).
+# the source registry serves it from the page cache. Sets figures to: wall seconds, CPU seconds
+# of the command and its children, CPU seconds of both registries, machine-wide busy CPU in the
+# second before and over the run (which includes the command's own work).
 timed() {
-  local log="$work/$1.log"
+  local name=$1
   shift
   restart_destination
   find "$work/registry-a/data" -type f -name data -exec cat {} + > /dev/null
   await_quiet
+  local ticks_before
+  ticks_before=$(registry_ticks)
   read -r _ u1 n1 s1 i1 w1 q1 sq1 _ < /proc/stat
   local start
   start=$(date +%s.%N)
-  "$@" > "$log" 2>&1 || { echo "bench-convert: $* failed; see $log" >&2; exit 1; }
+  local TIMEFORMAT="%U %S"
+  { time "$@" > "$work/$name.log" 2>&1; } 2> "$work/$name.time" \
+    || { echo "bench-convert: $* failed; see $work/$name.log" >&2; exit 1; }
+  local seconds
   seconds=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
   read -r _ u2 n2 s2 i2 w2 q2 sq2 _ < /proc/stat
+  local ticks_after
+  ticks_after=$(registry_ticks)
+
   local busy=$(((u2 + n2 + s2 + q2 + sq2) - (u1 + n1 + s1 + q1 + sq1)))
   local idle=$(((i2 + w2) - (i1 + w1)))
-  busy_during=$((100 * busy / (busy + idle)))
+  local command_cpu registry_cpu user system
+  read -r user system < "$work/$name.time"
+  command_cpu=$(python3 -c "print(f'{$user + $system:.1f}')")
+  registry_cpu=$(python3 -c "print(f'{($ticks_after - $ticks_before) / $(getconf CLK_TCK):.1f}')")
+  figures=("$seconds" "$command_cpu" "$registry_cpu" "$busy_before" $((100 * busy / (busy + idle))))
 }
 
 # Both read $destination when they run, after timed has restarted the destination registry.
@@ -175,13 +201,13 @@ jsoci_convert() {
 }
 
 timed skopeo-gzip skopeo_copy gzip
-skopeo_gzip=("$seconds" "$busy_before" "$busy_during")
+skopeo_gzip=("${figures[@]}")
 timed convert-gzip jsoci_convert gzip
-convert_gzip=("$seconds" "$busy_before" "$busy_during")
+convert_gzip=("${figures[@]}")
 timed skopeo-tar skopeo_copy tar
-skopeo_tar=("$seconds" "$busy_before" "$busy_during")
+skopeo_tar=("${figures[@]}")
 timed convert-tar jsoci_convert tar --force-gzip
-convert_tar=("$seconds" "$busy_before" "$busy_during")
+convert_tar=("${figures[@]}")
 
 # The floor of convert's own work: zTOCs of the gzip layers built from local files, one layer after
 # another as convert processes them, with no registry involved.
@@ -192,15 +218,15 @@ ztoc_builds() {
 }
 find "$work/layers" -name '*.tar.gz' -exec cat {} + > /dev/null
 timed ztoc-build ztoc_builds
-ztoc_build=("$seconds" "$busy_before" "$busy_during")
+ztoc_build=("${figures[@]}")
 grep -q "layers: $layer_count indexed" "$work/convert-gzip.log"
 grep -q "layers: $layer_count indexed" "$work/convert-tar.log"
 
 py() { python3 -c "print($1)"; }
 mib() { py "f'{$1 / 1048576:.0f}'"; }
 row() {
-  local -n figures=$2
-  echo "| $1 | ${figures[0]} | ${figures[1]}% | ${figures[2]}% |"
+  local -n values=$2
+  echo "| $1 | ${values[0]} | ${values[1]} | ${values[2]} | ${values[3]}% | ${values[4]}% |"
 }
 echo "### Convert against skopeo copy"
 echo
@@ -209,8 +235,8 @@ echo "- command: \`scripts/bench-convert.sh\`, $(date -u +%Y-%m-%d); Debian dock
 echo "- image: $layer_count layers of files under /usr, $(mib "$gzip_bytes") MiB of gzip blobs (pigz -6), $(mib "$tar_bytes") MiB of tar; zTOCs with the default 4 MiB spans"
 echo "- every copy and convert reads from registry a and writes to an empty registry b, both on 127.0.0.1"
 echo
-echo "| what | seconds | busy CPU before | busy CPU during |"
-echo "| --- | --- | --- | --- |"
+echo "| what | seconds | CPU s, command | CPU s, registries | busy CPU before | busy CPU during |"
+echo "| --- | --- | --- | --- | --- | --- |"
 row "\`skopeo copy\` of the gzip image" skopeo_gzip
 row "\`jsoci convert\` of the gzip image (copies and indexes)" convert_gzip
 row "\`skopeo copy\` of the uncompressed image" skopeo_tar

@@ -57,8 +57,8 @@ import picocli.CommandLine;
 
 /**
  * Reads every file of a three-layer image with {@code jsoci image get-file}, before and after
- * {@code jsoci convert}, and compares it with a reference extraction of the same layers by GNU
- * tar. The image, bottom layer first:
+ * {@code jsoci convert}, and compares it with a reference extraction of the same layers by GNU tar.
+ * The image, bottom layer first:
  *
  * <ul>
  *   <li>{@code base}: gzip, GNU tar format, about 11 MiB, so it gets a zTOC. Files of many sizes
@@ -74,9 +74,9 @@ import picocli.CommandLine;
  *       absolute symbolic links, and {@code top/small.txt}, whose fetch the test counts.
  * </ul>
  *
- * <p>The image is pushed with skopeo to a docker-registry on loopback that logs every request,
- * and converted with 64 KiB spans. Most reads run {@code jsoci} in this JVM, because a new JVM per
- * file would take minutes; a few run {@code bin/jsoci} as a separate process.
+ * <p>The image is pushed with skopeo to a docker-registry on loopback that logs every request, and
+ * converted with 64 KiB spans. Most reads run {@code jsoci} in this JVM, because a new JVM per file
+ * would take minutes; a few run {@code bin/jsoci} as a separate process.
  */
 class ImageGetFileIT {
   private static final Platform AMD64 = Platform.of("linux", "amd64");
@@ -214,7 +214,9 @@ class ImageGetFileIT {
     writeFile(tree, "swap/x.txt", text(50, "below a directory that top turns into a link"));
 
     writeFile(tree, LONG_FILE, text(700, "long name"));
-    writeFile(tree, LONG_DIRECTORY + "/whited-out-by-the-top-layer-through-a-pax-path.txt",
+    writeFile(
+        tree,
+        LONG_DIRECTORY + "/whited-out-by-the-top-layer-through-a-pax-path.txt",
         text(70, "whited out"));
     hardLink(tree, "links/hard-to-long-name", LONG_FILE);
     symlink(tree, "links/symlink-to-long-name", "../" + LONG_FILE);
@@ -259,7 +261,9 @@ class ImageGetFileIT {
     writeFile(tree, "was-dir", text(60, "a file where a directory was"));
     writeFile(tree, ".wh.swap", new byte[0]);
     symlink(tree, "swap", "real");
-    writeFile(tree, LONG_DIRECTORY + "/.wh.whited-out-by-the-top-layer-through-a-pax-path.txt",
+    writeFile(
+        tree,
+        LONG_DIRECTORY + "/.wh.whited-out-by-the-top-layer-through-a-pax-path.txt",
         new byte[0]);
     writeFile(tree, PAX_FILE, text(900, "pax path"));
     hardLink(tree, "pax/hard-to-long-name", PAX_FILE);
@@ -346,8 +350,8 @@ class ImageGetFileIT {
     }
 
     try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-          .toList()) {
+      for (Path path :
+          paths.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
         expected.put(root.relativize(path).toString(), Files.readAllBytes(path));
       }
     }
@@ -435,8 +439,8 @@ class ImageGetFileIT {
   }
 
   /**
-   * Runs {@code bin/jsoci args} of this checkout as a new process, or the same main class with
-   * this test's class path when the launcher's jar is not built.
+   * Runs {@code bin/jsoci args} of this checkout as a new process, or the same main class with this
+   * test's class path when the launcher's jar is not built.
    */
   private static Processes.Result jsociProcess(String... args) throws Exception {
     Path checkout = Path.of("").toAbsolutePath().getParent();
@@ -574,7 +578,8 @@ class ImageGetFileIT {
         if (result.status() != 1
             || result.err().strip().lines().count() != 1
             || !result.err().startsWith(prefix)) {
-          failures.add(image + " " + path + ": exit status " + result.status() + ", " + result.err());
+          failures.add(
+              image + " " + path + ": exit status " + result.status() + ", " + result.err());
         }
       }
     }
@@ -585,7 +590,8 @@ class ImageGetFileIT {
   @Test
   void getFile_missingPaths_nameWhatIsMissing() throws Exception {
     Map<String, String> messages = new LinkedHashMap<>();
-    messages.put("gone/sub/b.txt", "path \"gone/sub/b.txt\" is not in the image: \"gone\" does not exist");
+    messages.put(
+        "gone/sub/b.txt", "path \"gone/sub/b.txt\" is not in the image: \"gone\" does not exist");
     messages.put(
         "opaque/sub/deep.txt",
         "path \"opaque/sub/deep.txt\" is not in the image: \"opaque/sub\" does not exist");
@@ -599,8 +605,7 @@ class ImageGetFileIT {
     messages.put("top", "path \"top\" is a dir, not a regular file");
     messages.put("alias", "path \"alias\" is a dir, not a regular file");
     messages.put("loop-a", "path \"loop-a\": too many levels of symbolic links");
-    messages.put(
-        "dangling", "path \"dangling\" is not in the image: \"nowhere\" does not exist");
+    messages.put("dangling", "path \"dangling\" is not in the image: \"nowhere\" does not exist");
     messages.put(
         "swap/x.txt", "path \"swap/x.txt\" is not in the image: \"real/x.txt\" does not exist");
 
@@ -717,9 +722,9 @@ class ImageGetFileIT {
   }
 
   /**
-   * Counts, in the registry's access log, what one read of a 120-byte file of the top layer
-   * costs: the manifests, the SOCI index, the top layer's zTOC and at most two spans of that
-   * layer, and nothing of the layers below.
+   * Counts, in the registry's access log, what one read of a 120-byte file of the top layer costs:
+   * the manifests, the SOCI index, the top layer's zTOC and at most two spans of that layer, and
+   * nothing of the layers below.
    */
   @Test
   void getFile_smallFile_fetchesAtMostTwoSpans() throws Exception {
@@ -839,8 +844,8 @@ class ImageGetFileIT {
     private int ping(String query) {
       try {
         HttpURLConnection connection =
-            (HttpURLConnection) URI.create("http://" + host() + "/v2/" + query).toURL()
-                .openConnection();
+            (HttpURLConnection)
+                URI.create("http://" + host() + "/v2/" + query).toURL().openConnection();
         connection.setConnectTimeout(1000);
         connection.setReadTimeout(2000);
         int status = connection.getResponseCode();
@@ -883,8 +888,8 @@ class ImageGetFileIT {
 
     /**
      * Sends {@code GET /v2/?marker=N} and waits until the log ends with it. The registry writes a
-     * line once the response is sent, so the marker's line follows the lines of every request
-     * that completed before it.
+     * line once the response is sent, so the marker's line follows the lines of every request that
+     * completed before it.
      */
     private List<Request> awaitMarker() throws IOException, InterruptedException {
       String marker = "/v2/?marker=" + ++markers;

@@ -53,7 +53,11 @@ final class OciLayout {
    * @param work where the tar and gzip files named after {@code name} are written
    */
   Layer addTarLayer(
-      Path tree, List<String> members, boolean gzip, List<String> tarOptions, Path work,
+      Path tree,
+      List<String> members,
+      boolean gzip,
+      List<String> tarOptions,
+      Path work,
       String name)
       throws IOException, InterruptedException {
     Path tar = work.resolve(name + ".tar");
@@ -118,9 +122,7 @@ final class OciLayout {
     Descriptor indexBlob = writeBlob(MediaType.OCI_INDEX, index.toBytes());
 
     Descriptor tagged =
-        indexBlob.toBuilder()
-            .annotations(Map.of("org.opencontainers.image.ref.name", TAG))
-            .build();
+        indexBlob.toBuilder().annotations(Map.of("org.opencontainers.image.ref.name", TAG)).build();
     ImageIndex layoutIndex =
         new ImageIndex(MediaType.OCI_INDEX, "", List.of(tagged), null, Map.of());
     Files.write(directory.resolve("index.json"), layoutIndex.toBytes());
