@@ -43,7 +43,8 @@ for run in $(seq 1 "$runs"); do
   mkdir -p "$dir"
   socket="$dir/run/jsoci.sock"
 
-  # The checker polls for up to 30 s and prints "ok SOCKET answered at EPOCH_MS".
+  # The checker polls for up to 30 s and prints
+  # "ok: jsoci-snapshotter at SOCKET answered in N ms, at ISO_8601_INSTANT".
   "$launcher" --check --check-timeout 30 --address "$socket" > "$dir/check.out" 2>&1 &
   check_pid=$!
   sleep 1.5
@@ -55,7 +56,8 @@ for run in $(seq 1 "$runs"); do
     > "$dir/daemon.log" 2>&1 &
   daemon_pid=$!
   wait "$check_pid" || { echo "run $run: the daemon did not answer"; cat "$dir/daemon.log"; exit 1; }
-  answered_ms=$(sed -n 's/^ok .* answered at \([0-9]*\)$/\1/p' "$dir/check.out")
+  answered_at=$(sed -n 's/^ok: .* answered in [0-9]* ms, at \(.*\)$/\1/p' "$dir/check.out")
+  answered_ms=$(date -d "$answered_at" +%s%3N)
   elapsed=$(( answered_ms - start_ms ))
   results+=("$elapsed")
   echo "run $run: first answered call after $elapsed ms"

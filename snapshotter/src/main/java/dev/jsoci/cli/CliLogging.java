@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
 final class CliLogging {
   static final String LEVEL_VARIABLE = "JSOCI_LOG_LEVEL";
 
+  static final String NETTY_BOOTSTRAP_LOGGER = "io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap";
+
   private CliLogging() {}
 
   static void configure() {
@@ -40,5 +42,9 @@ final class CliLogging {
         configured == null || configured.isBlank()
             ? Level.WARN
             : Level.toLevel(configured.strip().toUpperCase(Locale.ROOT), Level.WARN));
+
+    // grpc-netty sets SO_KEEPALIVE on every client channel, and Netty warns once per connection
+    // that a unix domain socket channel does not support it. The user cannot act on the warning.
+    context.getLogger(NETTY_BOOTSTRAP_LOGGER).setLevel(Level.ERROR);
   }
 }

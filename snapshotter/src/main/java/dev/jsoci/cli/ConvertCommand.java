@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
       "Build zTOCs and a SOCI index v2 for an image and write it as a SOCI-enabled image.",
       "SRC and DST are registry references or OCI image layouts written oci:DIR[:TAG].",
       "Each layer is read once: indexed, and copied to DST in the same pass when DST lacks it.",
-      "Prints sha256:<hex> of the new image index as the last line of stdout."
+      "The last line of stdout is the digest of the new image index (sha256:<hex>), for scripts."
     })
 final class ConvertCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -112,6 +112,7 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     printSummary(out, result);
+    out.println("new image index written to " + destination + ", digest on the next line:");
     out.println(result.index().digest());
     out.flush();
     return 0;

@@ -1,7 +1,5 @@
 package dev.jsoci.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.ResolvedImage;
 import dev.jsoci.oci.Descriptor;
@@ -10,25 +8,20 @@ import dev.jsoci.oci.ImageRef;
 import dev.jsoci.snapshotter.lazy.LazyLayer;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
 import dev.jsoci.snapshotter.lazy.MountedLayer;
+import dev.jsoci.snapshotter.unpack.LayerDownloader;
 import dev.jsoci.snapshotter.unpack.LayerUnpacker;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.zip.GZIPInputStream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +36,6 @@ import org.slf4j.LoggerFactory;
  */
 final class ImageMount implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(ImageMount.class);
-  private static final byte[] GZIP_MAGIC = {0x1f, (byte) 0x8b};
-  private static final byte[] ZSTD_MAGIC = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd};
 
   private final MountState state;
   private final List<MountedLayer> lazyMounts = new ArrayList<>();
@@ -96,7 +87,8 @@ final class ImageMount implements AutoCloseable {
     ImageRef ref = image.reference();
     Digest manifest = image.manifest().descriptor().digest();
     List<Descriptor> layers = image.parsedManifest().layers();
-    List<Digest> diffIds = diffIdsOf(client, image);
+    List<Digest> diffIds =
+        LayerDownloader.diffIds(client, ref, image.parsedManifest().config());
     Files.createDirectories(state.layers());
 
     for (int i = 0; i < layers.size(); i++) {
@@ -182,7 +174,8 @@ final class ImageMount implements AutoCloseable {
 
   /**
    * Deletes a state directory, refusing while anything under it is mounted so that the deletion
-   * never reaches into a layer that is still served.
+   * never reaches into a layer that is still served. Then deletes the base directory too when
+   * {@code jsoci mount} created it and no other state directory is left in it.
    */
   static void removeState(MountState state) throws IOException {
     if (!Files.exists(state.directory())) {
@@ -193,9 +186,26 @@ final class ImageMount implements AutoCloseable {
       throw new IOException(
           "cannot remove " + state.directory() + ": still mounted there: " + mounted);
     }
+    boolean createdBase = Files.exists(state.createdBaseMarker());
+    deleteTree(state.directory());
+    if (createdBase) {
+      removeIfEmpty(state.directory().getParent());
+    }
+  }
+
+  /** Deletes {@code directory} unless it has entries; Files.delete never deletes a non-empty one. */
+  private static void removeIfEmpty(Path directory) throws IOException {
+    try {
+      Files.delete(directory);
+    } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+      // Another mount's state is in it, or another unmount removed it first.
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
     // walkFileTree does not follow symbolic links, so unpacked layers' links are removed as links.
     Files.walkFileTree(
-        state.directory(),
+        root,
         new SimpleFileVisitor<>() {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
@@ -224,10 +234,7 @@ final class ImageMount implements AutoCloseable {
     return first;
   }
 
-  /**
-   * Downloads a layer blob, decompresses it to a tar file while hashing it, checks the hash against
-   * the config's diff_id, and unpacks it into {@code directory}.
-   */
+  /** Downloads a layer blob, checks it against the config's diff_id and unpacks it. */
   private void unpackLayer(
       RegistryClient client,
       ImageRef ref,
@@ -238,83 +245,13 @@ final class ImageMount implements AutoCloseable {
       throws IOException {
     Files.createDirectories(state.downloads());
     Path tar = state.downloads().resolve(layer.digest().encoded() + ".tar");
-    MessageDigest sha256 = newSha256();
-    try (InputStream blob = new BufferedInputStream(client.newBlobStream(ref, layer), 1 << 16);
-        OutputStream file = new DigestOutputStream(Files.newOutputStream(tar), sha256)) {
-      try (InputStream content = decompressed(blob, layer)) {
-        content.transferTo(file);
-        // Read any bytes after the tar too: the blob's digest is checked at its end.
-        blob.transferTo(OutputStream.nullOutputStream());
-      }
-    }
-    Digest uncompressed = Digest.parse("sha256:" + HexFormat.of().formatHex(sha256.digest()));
-    if (diffId != null && !diffId.equals(uncompressed)) {
-      Files.delete(tar);
-      throw new IOException(
-          "layer "
-              + layer.digest()
-              + ": uncompressed digest "
-              + uncompressed
-              + " does not match the config's diff_id "
-              + diffId);
-    }
-    try {
-      LayerUnpacker.Summary summary = unpacker.unpack(tar, directory, layer.digest().toString());
-      if (summary.skipped() > 0) {
-        logger.warn(
-            "skipped devices, fifos or xattrs that need root: layer={} count={}",
-            layer.digest(),
-            summary.skipped());
-      }
-    } finally {
-      Files.delete(tar);
-    }
-  }
-
-  /** Returns the tar stream of a blob, detecting gzip by its magic bytes as containerd does. */
-  private static InputStream decompressed(InputStream blob, Descriptor layer) throws IOException {
-    blob.mark(ZSTD_MAGIC.length);
-    byte[] head = blob.readNBytes(ZSTD_MAGIC.length);
-    blob.reset();
-    if (startsWith(head, GZIP_MAGIC)) {
-      return new GZIPInputStream(blob, 1 << 16);
-    }
-    if (startsWith(head, ZSTD_MAGIC)) {
-      throw new IOException(
-          "layer " + layer.digest() + " is zstd-compressed, which jsoci mount cannot unpack");
-    }
-    return blob;
-  }
-
-  private static boolean startsWith(byte[] bytes, byte[] prefix) {
-    if (bytes.length < prefix.length) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length; i++) {
-      if (bytes[i] != prefix[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Returns the config's {@code rootfs.diff_ids}, or an empty list when it has none. */
-  private static List<Digest> diffIdsOf(RegistryClient client, ResolvedImage image)
-      throws IOException {
-    byte[] config = client.readBlob(image.reference(), image.parsedManifest().config());
-    JsonNode ids = new ObjectMapper().readTree(config).path("rootfs").path("diff_ids");
-    List<Digest> digests = new ArrayList<>();
-    for (JsonNode id : ids) {
-      digests.add(Digest.parse(id.asText()));
-    }
-    return digests;
-  }
-
-  private static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
+    LayerUnpacker.Summary summary =
+        new LayerDownloader(client, unpacker).unpack(ref, layer, diffId, directory, tar);
+    if (summary.skipped() > 0) {
+      logger.warn(
+          "skipped devices, fifos or xattrs that need root: layer={} count={}",
+          layer.digest(),
+          summary.skipped());
     }
   }
 }

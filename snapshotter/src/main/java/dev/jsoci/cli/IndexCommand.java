@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -136,13 +137,28 @@ final class IndexCommand implements Runnable {
           Map<String, Object> ztocJson = new LinkedHashMap<>();
           ztocJson.put("digest", ztoc.digest().toString());
           ztocJson.put("size", ztoc.size());
-          ztocJson.put("span_size", ztoc.annotation(SociAnnotations.SPAN_SIZE));
+          ztocJson.put("span_size", numberIfInteger(ztoc.annotation(SociAnnotations.SPAN_SIZE)));
           layer.put("ztoc", ztocJson);
         }
         layers.add(layer);
       }
       json.put("layers", layers);
       return json;
+    }
+
+    /**
+     * Returns an annotation value as a number when it is a decimal integer, so that sizes print as
+     * JSON numbers, and otherwise the text unchanged (or null when the annotation is missing).
+     */
+    static @Nullable Object numberIfInteger(@Nullable String value) {
+      if (value == null) {
+        return null;
+      }
+      try {
+        return Long.parseLong(value);
+      } catch (NumberFormatException e) {
+        return value;
+      }
     }
   }
 }

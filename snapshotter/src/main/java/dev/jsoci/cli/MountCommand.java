@@ -210,8 +210,20 @@ final class MountCommand implements Callable<Integer> {
   }
 
   private static void createState(MountState state) throws IOException {
-    Files.createDirectories(state.directory().getParent());
-    Files.createDirectory(state.directory());
+    Path base = state.directory().getParent();
+    boolean baseExisted = Files.isDirectory(base);
+    Files.createDirectories(base);
+    try {
+      Files.createDirectory(state.directory());
+    } catch (NoSuchFileException e) {
+      // Another mount's unmount removed the base, empty, between the two calls.
+      baseExisted = false;
+      Files.createDirectories(base);
+      Files.createDirectory(state.directory());
+    }
+    if (!baseExisted) {
+      Files.createFile(state.createdBaseMarker());
+    }
     Files.writeString(
         state.pidFile(), ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
     Files.writeString(state.mountPointFile(), state.mountPoint() + "\n", StandardCharsets.UTF_8);

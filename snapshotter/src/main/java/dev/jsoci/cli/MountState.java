@@ -24,7 +24,9 @@ import java.util.OptionalLong;
  *       it has no upper one;
  *   <li>{@code upper}, {@code work}: the overlay's upper and work directories with {@code
  *       --writable};
- *   <li>{@code downloads}, {@code cache}: layer blobs while they are unpacked, and the span cache.
+ *   <li>{@code downloads}, {@code cache}: layer blobs while they are unpacked, and the span cache;
+ *   <li>{@code created-base}: an empty file, present when this mount created the base directory,
+ *       which the last unmount then removes once it is empty.
  * </ul>
  */
 record MountState(Path directory, Path mountPoint) {
@@ -91,6 +93,10 @@ record MountState(Path directory, Path mountPoint) {
 
   Path cache() {
     return directory.resolve("cache");
+  }
+
+  Path createdBaseMarker() {
+    return directory.resolve("created-base");
   }
 
   /** Returns the process id recorded in the state directory, or empty if there is none. */

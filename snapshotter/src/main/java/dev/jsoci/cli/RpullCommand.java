@@ -4,9 +4,13 @@ import dev.jsoci.convert.ConvertOptions;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.ResolvedImage;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.snapshotter.grpc.SnapshotsClient;
+import dev.jsoci.snapshotter.grpc.SnapshotsClient.SnapshotInfo;
 import dev.jsoci.snapshotter.grpc.api.cri.ImageServiceGrpc;
 import dev.jsoci.snapshotter.grpc.api.cri.ImageSpec;
 import dev.jsoci.snapshotter.grpc.api.cri.PullImageRequest;
@@ -19,15 +23,17 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -55,7 +61,8 @@ import picocli.CommandLine.Parameters;
           + " 'ctr-remote images rpull' (stargz-snapshotter), which must be installed.",
       "",
       "The report compares the image's layers with the remote snapshots that the jsoci daemon"
-          + " at --snapshotter-address stores. Pull progress goes to stderr, the report to"
+          + " at --snapshotter-address stores in --namespace, at the same place in the image's"
+          + " layer chain (chain ID). Pull progress goes to stderr, the report to"
           + " stdout: one line per layer, in manifest order: DIGEST lazy|downloaded SIZE."
     })
 final class RpullCommand implements Callable<Integer> {
@@ -66,6 +73,9 @@ final class RpullCommand implements Callable<Integer> {
 
   /** Label of the snapshots the daemon mounted lazily, and the labels naming their layer. */
   private static final String REMOTE_LABEL = "containerd.io/snapshot/remote";
+
+  /** The containerd namespace that the daemon records on each remote snapshot. */
+  static final String REMOTE_NAMESPACE_LABEL = "containerd.io/snapshot/remote/namespace";
 
   private static final List<String> LAYER_DIGEST_LABELS =
       List.of(
@@ -120,6 +130,8 @@ final class RpullCommand implements Callable<Integer> {
   public Integer call() throws IOException, InterruptedException {
     ImageRef ref = ImageRef.parse(reference);
     PrintWriter err = spec.commandLine().getErr();
+    // Check the daemon before the pull, which can take minutes.
+    checkDaemonListens(snapshotterAddress);
 
     // Pull through CRI when it can reach the namespace, else through ctr-remote.
     boolean pulled = false;
@@ -131,13 +143,15 @@ final class RpullCommand implements Callable<Integer> {
     }
 
     // Report each layer of the image for this host's platform.
-    List<Descriptor> layers = imageLayers(ref);
-    Set<String> lazyLayers = remoteLayerDigests();
+    ImageLayers image = imageLayers(ref);
+    List<Digest> layerDigests = image.layers().stream().map(Descriptor::digest).toList();
+    List<Boolean> lazy =
+        lazyLayers(namespace, layerDigests, chainIds(image.diffIds()), remoteSnapshots());
     PrintWriter out = spec.commandLine().getOut();
-    for (Descriptor layer : layers) {
-      String digest = layer.digest().toString();
-      String status = lazyLayers.contains(digest) ? "lazy" : "downloaded";
-      out.println(digest + " " + status + " " + layer.size());
+    for (int i = 0; i < image.layers().size(); i++) {
+      Descriptor layer = image.layers().get(i);
+      String status = lazy.get(i) ? "lazy" : "downloaded";
+      out.println(layer.digest() + " " + status + " " + layer.size());
     }
     out.flush();
     return 0;
@@ -229,20 +243,133 @@ final class RpullCommand implements Callable<Integer> {
     }
   }
 
-  /** Returns the layers of the image's manifest for this host's platform. */
-  private List<Descriptor> imageLayers(ImageRef ref) throws IOException {
+  /** The layers of an image's manifest and the {@code rootfs.diff_ids} of its config. */
+  private record ImageLayers(List<Descriptor> layers, List<Digest> diffIds) {}
+
+  /** Reads the layers and diff_ids of the image for this host's platform. */
+  private ImageLayers imageLayers(ImageRef ref) throws IOException {
     RegistryOptions options = RegistryOptions.builder().plainHttp(plainHttp).build();
     try (RegistryClient client = RegistryClient.create(options)) {
       ResolvedImage image = client.resolveImage(ref, ConvertOptions.detectHostPlatform());
-      return image.parsedManifest().layers();
+      byte[] config = client.readBlob(ref, image.parsedManifest().config());
+      JsonNode ids = new ObjectMapper().readTree(config).path("rootfs").path("diff_ids");
+      List<Digest> diffIds = new ArrayList<>();
+      for (JsonNode id : ids) {
+        diffIds.add(Digest.parse(id.asText()));
+      }
+      return new ImageLayers(image.parsedManifest().layers(), diffIds);
     }
   }
 
-  /** Returns the layer digests of the snapshots that the jsoci daemon mounted lazily. */
-  private Set<String> remoteLayerDigests() throws IOException {
-    List<Map<String, String>> snapshots;
+  /**
+   * Computes the OCI chain IDs of a layer stack: the first is the first diff_id, and each next one
+   * is the SHA-256 of "PREVIOUS_CHAIN_ID DIFF_ID". containerd names committed layer snapshots by
+   * chain ID.
+   */
+  static List<Digest> chainIds(List<Digest> diffIds) {
+    List<Digest> chainIds = new ArrayList<>();
+    for (Digest diffId : diffIds) {
+      if (chainIds.isEmpty()) {
+        chainIds.add(diffId);
+      } else {
+        String parentAndLayer = chainIds.get(chainIds.size() - 1) + " " + diffId;
+        chainIds.add(Digest.sha256Of(parentAndLayer.getBytes(StandardCharsets.UTF_8)));
+      }
+    }
+    return chainIds;
+  }
+
+  /**
+   * Decides for each layer whether the daemon mounted it lazily for this pull: a remote snapshot
+   * must be in {@code namespace}, carry the layer's digest, and have the layer's chain ID as the
+   * last part of its name. A snapshot of the same layer in another namespace, or under another
+   * parent chain, belongs to another pull.
+   *
+   * @param chainIds the layers' chain IDs, or an empty list when the config has no usable diff_ids
+   */
+  static List<Boolean> lazyLayers(
+      String namespace,
+      List<Digest> layerDigests,
+      List<Digest> chainIds,
+      List<SnapshotInfo> remoteSnapshots) {
+    // NOTE: without a chain ID per layer, the match falls back to namespace and digest, so a layer
+    // shared at another place in another image of this namespace still counts as lazy.
+    boolean checkChain = chainIds.size() == layerDigests.size();
+    List<Boolean> lazy = new ArrayList<>();
+    for (int i = 0; i < layerDigests.size(); i++) {
+      String digest = layerDigests.get(i).toString();
+      String chainId = checkChain ? chainIds.get(i).toString() : null;
+      boolean found = false;
+      for (SnapshotInfo snapshot : remoteSnapshots) {
+        if (namespaceOf(snapshot).equals(namespace)
+            && carriesLayer(snapshot, digest)
+            && (chainId == null || hasChainId(snapshot.name(), chainId))) {
+          found = true;
+          break;
+        }
+      }
+      lazy.add(found);
+    }
+    return lazy;
+  }
+
+  /**
+   * Returns the namespace of a remote snapshot: the daemon's namespace label, or else the {@code
+   * <namespace>/<sequence>/} prefix that containerd's metadata layer puts on snapshot names.
+   */
+  private static String namespaceOf(SnapshotInfo snapshot) {
+    String label = snapshot.labels().get(REMOTE_NAMESPACE_LABEL);
+    if (label != null && !label.isEmpty()) {
+      return label;
+    }
+    String[] parts = snapshot.name().split("/", 3);
+    if (parts.length < 3 || !parts[1].matches("[0-9]+")) {
+      return "";
+    }
+    return parts[0];
+  }
+
+  private static boolean carriesLayer(SnapshotInfo snapshot, String digest) {
+    for (String key : LAYER_DIGEST_LABELS) {
+      if (digest.equals(snapshot.labels().get(key))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean hasChainId(String snapshotName, String chainId) {
+    return snapshotName.equals(chainId) || snapshotName.endsWith("/" + chainId);
+  }
+
+  /**
+   * Connects to the daemon's socket once, so that a wrong --snapshotter-address fails at once
+   * instead of after gRPC's wait-for-ready deadline.
+   *
+   * @throws IOException naming the socket when nothing accepts connections on it
+   */
+  static void checkDaemonListens(Path socket) throws IOException {
+    String reason;
+    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      channel.connect(UnixDomainSocketAddress.of(socket));
+      return;
+    } catch (NoSuchFileException e) {
+      reason = "the socket file does not exist";
+    } catch (IOException e) {
+      reason = Files.exists(socket) ? e.getMessage() : "the socket file does not exist";
+    }
+    throw new IOException(
+        "no jsoci-snapshotter listens at "
+            + socket
+            + ": "
+            + reason
+            + "; start jsoci-snapshotter or set --snapshotter-address");
+  }
+
+  /** Lists the snapshots that the jsoci daemon mounted lazily, in every namespace. */
+  private List<SnapshotInfo> remoteSnapshots() throws IOException {
     try (SnapshotsClient client = SnapshotsClient.connect(snapshotterAddress)) {
-      snapshots = client.listLabels("labels.\"" + REMOTE_LABEL + "\"", REPORT_TIMEOUT);
+      return client.list("labels.\"" + REMOTE_LABEL + "\"", REPORT_TIMEOUT);
     } catch (IOException e) {
       throw new IOException(
           "the image was pulled, but the jsoci daemon at "
@@ -252,15 +379,5 @@ final class RpullCommand implements Callable<Integer> {
               + "); set --snapshotter-address",
           e);
     }
-    Set<String> digests = new HashSet<>();
-    for (Map<String, String> labels : snapshots) {
-      for (String key : LAYER_DIGEST_LABELS) {
-        String digest = labels.get(key);
-        if (digest != null) {
-          digests.add(digest);
-        }
-      }
-    }
-    return digests;
   }
 }

@@ -183,7 +183,9 @@ public final class Daemon implements Callable<Integer> {
     LazyPulling lazyPulling = LazyPulling.start(config, root);
     SnapshotterOptions options =
         new SnapshotterOptions(
-            Optional.of(lazyPulling.mounter()), config.snapshotter().minLayerSizeBytes());
+            Optional.of(lazyPulling.mounter()),
+            Optional.of(lazyPulling.localUnpacker()),
+            config.snapshotter().minLayerSizeBytes());
     Snapshotter snapshotter;
     UnixSocketServer server;
     try {

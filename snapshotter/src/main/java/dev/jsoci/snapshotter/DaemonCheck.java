@@ -8,6 +8,8 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 
 /**
  * {@code jsoci-snapshotter --check}: calls {@code List} on a running daemon and reports whether the
@@ -21,8 +23,8 @@ final class DaemonCheck {
 
   /**
    * Waits up to {@code timeout} for {@code socket} to accept connections, then calls the daemon. On
-   * success prints {@code ok <socket> answered at <epoch milliseconds>}, the time the call
-   * completed.
+   * success prints {@code ok: jsoci-snapshotter at <socket> answered in <n> ms, at <instant>}: the
+   * duration of the List call, and the UTC time (ISO 8601) when it completed.
    *
    * @return the exit status: 0 when the call succeeded, 1 otherwise
    */
@@ -44,6 +46,7 @@ final class DaemonCheck {
       }
     }
 
+    long callStart = System.nanoTime();
     try (SnapshotsClient client = SnapshotsClient.connect(socket)) {
       client.listAll(CALL_TIMEOUT);
     } catch (IOException e) {
@@ -52,7 +55,10 @@ final class DaemonCheck {
       err.flush();
       return Daemon.EXIT_FAILURE;
     }
-    out.println("ok " + socket + " answered at " + System.currentTimeMillis());
+    Instant answered = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    long callMillis = Duration.ofNanos(System.nanoTime() - callStart).toMillis();
+    out.println(
+        "ok: jsoci-snapshotter at " + socket + " answered in " + callMillis + " ms, at " + answered);
     out.flush();
     return 0;
   }

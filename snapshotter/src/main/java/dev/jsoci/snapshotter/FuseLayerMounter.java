@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * Mounts layers that have a zTOC in their image's SOCI index through FUSE, with {@link
  * LazyLayers}, and keeps each {@link MountedLayer} by its mountpoint.
  *
- * <p>A layer without a zTOC (an image without a SOCI index, or a layer the index skipped) fails
- * {@link #mount} with {@link NoZtocException}; the snapshotter then lets containerd download the
- * layer. Safe for concurrent calls; different mountpoints do not wait for each other.
+ * <p>A layer of an image without a SOCI index fails {@link #mount} with {@link
+ * NoSociIndexException}, and a layer that the index skipped fails with {@link NoZtocException}.
+ * Safe for concurrent calls; different mountpoints do not wait for each other.
  */
 final class FuseLayerMounter implements RemoteLayerMounter {
   private static final Logger LOG = LoggerFactory.getLogger(FuseLayerMounter.class);
@@ -92,9 +92,10 @@ final class FuseLayerMounter implements RemoteLayerMounter {
   /**
    * Finds the layer's zTOC and mounts the layer at {@code mountpoint}.
    *
-   * @throws NoZtocException if the image has no SOCI index or its index has no zTOC for the layer
-   * @throws IOException if the registry fails, the zTOC is invalid, or the FUSE mount fails;
-   *     nothing is left mounted then
+   * @throws NoSociIndexException if the image has no SOCI index, or reading the index or the
+   *     layer's zTOC fails
+   * @throws NoZtocException if the image's index has no zTOC for the layer
+   * @throws IOException if the FUSE mount fails; nothing is left mounted then
    */
   @Override
   public void mount(RemoteLayerRequest request, Path mountpoint) throws IOException {
@@ -103,12 +104,29 @@ final class FuseLayerMounter implements RemoteLayerMounter {
       throw new IOException("a layer is already mounted at " + target);
     }
 
-    Optional<LazyLayer> layer =
-        layers.find(
-            request.imageRef(),
-            request.manifestDigest().orElse(null),
-            request.sociIndexDigest().orElse(null),
-            request.layerDigest());
+    LazyLayers.Lookup lookup;
+    try {
+      lookup =
+          layers.lookup(
+              request.imageRef(),
+              request.manifestDigest().orElse(null),
+              request.sociIndexDigest().orElse(null),
+              request.layerDigest());
+    } catch (IOException | IllegalArgumentException e) {
+      throw new NoSociIndexException(
+          "cannot find the SOCI index or zTOC of layer "
+              + request.layerDigest()
+              + " of "
+              + request.imageRef()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    if (!lookup.indexFound()) {
+      throw new NoSociIndexException(
+          "no SOCI index found for " + request.imageRef() + "; not mounted lazily");
+    }
+    Optional<LazyLayer> layer = lookup.layer();
     if (layer.isEmpty()) {
       throw new NoZtocException(request.layerDigest(), request.imageRef());
     }

@@ -6,10 +6,12 @@ import dev.jsoci.fetcher.discovery.IndexRegistry;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.span.SpanEngine;
+import dev.jsoci.fs.OpaqueXattr;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
 import dev.jsoci.snapshotter.lazy.LazyOptions;
+import dev.jsoci.snapshotter.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The parts of the daemon that pull layers lazily: the registry client, the span engine, SOCI index
- * discovery and the {@link FuseLayerMounter} built on them, configured from {@code config.toml}.
+ * discovery, the {@link FuseLayerMounter} built on them and the {@link RegistryLayerUnpacker} for
+ * layers without a zTOC, configured from {@code config.toml}.
  *
  * <p>Warning: close it after the snapshotter, which unmounts the layers first; closing it stops the
  * background fetcher and the registry client.
@@ -37,16 +40,19 @@ final class LazyPulling implements AutoCloseable {
   private final SpanEngine engine;
   private final ExecutorService discoveryExecutor;
   private final FuseLayerMounter mounter;
+  private final RegistryLayerUnpacker localUnpacker;
 
   private LazyPulling(
       RegistryClient client,
       SpanEngine engine,
       ExecutorService discoveryExecutor,
-      FuseLayerMounter mounter) {
+      FuseLayerMounter mounter,
+      RegistryLayerUnpacker localUnpacker) {
     this.client = client;
     this.engine = engine;
     this.discoveryExecutor = discoveryExecutor;
     this.mounter = mounter;
+    this.localUnpacker = localUnpacker;
   }
 
   /**
@@ -86,11 +92,22 @@ final class LazyPulling implements AutoCloseable {
             config.blob().validInterval(),
             UNMOUNT_TIMEOUT,
             Clock.systemUTC());
-    return new LazyPulling(client, engine, discoveryExecutor, mounter);
+    // The unpacked layer becomes an overlayfs lower directory, so opaque directories get the
+    // xattr that the snapshotter's overlay mounts read.
+    OpaqueXattr opaqueXattr =
+        OverlayOptions.detect().userXattr() ? OpaqueXattr.USER : OpaqueXattr.TRUSTED;
+    RegistryLayerUnpacker localUnpacker =
+        new RegistryLayerUnpacker(
+            client, LayerUnpacker.forCurrentUser(opaqueXattr), ConvertOptions.detectHostPlatform());
+    return new LazyPulling(client, engine, discoveryExecutor, mounter, localUnpacker);
   }
 
   RemoteLayerMounter mounter() {
     return mounter;
+  }
+
+  LocalLayerUnpacker localUnpacker() {
+    return localUnpacker;
   }
 
   /** Sends a {@code HEAD} for the blob; a 404 means the layer can no longer be read. */

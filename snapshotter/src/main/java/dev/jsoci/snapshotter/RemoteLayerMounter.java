@@ -17,7 +17,10 @@ public interface RemoteLayerMounter {
    * Mounts the layer described by {@code request} at {@code mountpoint}, an existing empty
    * directory. Blocks until the mount can serve reads.
    *
-   * @throws IOException if the layer cannot be mounted; nothing is left mounted then
+   * @throws NoSociIndexException if the layer's image has no usable SOCI index; the snapshotter
+   *     then lets containerd download the layer
+   * @throws IOException if the layer cannot be mounted for another reason, such as a layer without
+   *     a zTOC; nothing is left mounted then
    */
   void mount(RemoteLayerRequest request, Path mountpoint) throws IOException;
 

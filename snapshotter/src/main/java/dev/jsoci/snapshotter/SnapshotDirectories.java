@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The snapshot directories under {@code <root>/snapshotter/snapshots}: {@code <id>/fs} is the upper
@@ -137,6 +138,21 @@ final class SnapshotDirectories {
           });
     } catch (NoSuchFileException e) {
       // Already gone.
+    }
+  }
+
+  /**
+   * Deletes everything in {@code directory} but keeps the directory itself, with its owner and mode.
+   *
+   * @throws IOException if something is mounted in it, or a deletion fails
+   */
+  static void deleteContents(Path directory) throws IOException {
+    List<Path> children;
+    try (Stream<Path> entries = Files.list(directory)) {
+      children = entries.toList();
+    }
+    for (Path child : children) {
+      deleteRecursively(child);
     }
   }
 

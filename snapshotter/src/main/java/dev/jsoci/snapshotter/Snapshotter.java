@@ -42,8 +42,13 @@ import org.slf4j.LoggerFactory;
  * <p>Remote snapshots: a {@code Prepare} whose labels name an image layer and a target name ({@code
  * containerd.io/snapshot.ref}) mounts the layer on the new snapshot's {@code fs}, commits it under
  * the target name and fails with {@link AlreadyExistsException}. containerd reads that error as
- * "the layer is ready" and does not download it. Without a mounter, or when the mount fails, the
- * {@code Prepare} returns the active snapshot's mounts and containerd unpacks the layer itself.
+ * "the layer is ready" and does not download it. When the image has a SOCI index but the layer
+ * cannot be mounted, for example because the index has no zTOC for it, a {@link
+ * LocalLayerUnpacker} downloads and unpacks it into {@code fs}, and the snapshot is committed the
+ * same way but as an ordinary snapshot with its disk usage. containerd 1.6 needs this: once it must
+ * fetch one layer itself, it also fetches every layer above it. Without a mounter, for an image
+ * without a SOCI index, or when the local unpack fails, the {@code Prepare} returns the active
+ * snapshot's mounts and containerd unpacks the layer itself.
  *
  * <p>Thread safety: all methods may be called concurrently. See {@code CONCURRENCY.md}.
  */
@@ -54,6 +59,7 @@ public final class Snapshotter implements AutoCloseable {
   private final SnapshotDirectories directories;
   private final OverlayMounts overlayMounts;
   private final Optional<RemoteLayerMounter> mounter;
+  private final Optional<LocalLayerUnpacker> localUnpacker;
   private final long minLayerSizeBytes;
   private final Clock clock;
   private final FaultInjection faults;
@@ -75,6 +81,7 @@ public final class Snapshotter implements AutoCloseable {
     this.directories = directories;
     this.overlayMounts = new OverlayMounts(directories, overlayOptions);
     this.mounter = options.mounter();
+    this.localUnpacker = options.localUnpacker();
     this.minLayerSizeBytes = options.minLayerSizeBytes();
     this.clock = clock;
     this.faults = faults;
@@ -110,7 +117,8 @@ public final class Snapshotter implements AutoCloseable {
    * for none) and returns its mounts, or mounts a remote layer (see the class comment).
    *
    * @param namespace the caller's containerd namespace, empty when it sent none
-   * @throws AlreadyExistsException if {@code key} exists, or when the layer was mounted remotely
+   * @throws AlreadyExistsException if {@code key} exists, or when the layer was mounted remotely or
+   *     unpacked by the snapshotter
    */
   public List<Mount> prepare(
       String namespace, String key, String parent, Map<String, String> labels)
@@ -152,10 +160,22 @@ public final class Snapshotter implements AutoCloseable {
       return deferToRuntime(active, target, skipReason.get());
     }
 
+    RemoteLayerRequest request;
+    try {
+      request = RemoteLayerRequest.fromLabels(namespace, labels);
+    } catch (IllegalArgumentException e) {
+      LOG.atWarn()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .addKeyValue("remote-snapshot-prepared", "false")
+          .addKeyValue("error", e.getMessage())
+          .log("cannot read the layer from the labels");
+      return deferToRuntime(active, target, "the layer labels are invalid");
+    }
+
     // Mount the layer on the active snapshot's own directory.
     Path mountpoint = directories.fs(active.id());
     try {
-      RemoteLayerRequest request = RemoteLayerRequest.fromLabels(namespace, labels);
       mounter.mount(request, mountpoint);
       mounted.add(mountpoint);
     } catch (IOException | IllegalArgumentException e) {
@@ -165,7 +185,13 @@ public final class Snapshotter implements AutoCloseable {
           .addKeyValue("remote-snapshot-prepared", "false")
           .addKeyValue("error", e.getMessage())
           .log("cannot mount layer remotely");
-      return deferToRuntime(active, target, "the remote mount failed");
+      if (e instanceof NoSociIndexException) {
+        return deferToRuntime(active, target, "no valid SOCI index found for the image");
+      }
+      if (localUnpacker.isEmpty()) {
+        return deferToRuntime(active, target, "the remote mount failed");
+      }
+      return prepareLocal(localUnpacker.get(), request, active, target, labels);
     }
 
     // Commit it under the target name, with labels that let a restart mount it again.
@@ -189,6 +215,67 @@ public final class Snapshotter implements AutoCloseable {
         .addKeyValue("mountpoint", mountpoint.toString())
         .addKeyValue("remote-snapshot-prepared", "true")
         .log("mounted layer remotely");
+    throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+  }
+
+  /**
+   * Unpacks the layer into the active snapshot's {@code fs}, commits it under {@code target} as an
+   * ordinary snapshot with its disk usage and fails with {@link AlreadyExistsException}. When the
+   * unpack fails, empties {@code fs} and returns the active snapshot's mounts instead, so that
+   * containerd applies the layer itself.
+   */
+  private List<Mount> prepareLocal(
+      LocalLayerUnpacker unpacker,
+      RemoteLayerRequest request,
+      SnapshotRecord active,
+      String target,
+      Map<String, String> labels)
+      throws SnapshotException, IOException {
+    String key = active.info().name();
+    // Computing the mounts runs the availability check of the layers below; its error is returned.
+    List<Mount> mounts = mounts(active);
+
+    Path fs = directories.fs(active.id());
+    Path temporaryTar = directories.directory(active.id()).resolve("layer.tar");
+    try {
+      unpacker.unpack(request, fs, temporaryTar);
+    } catch (IOException | RuntimeException e) {
+      LOG.atWarn()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .addKeyValue("layer", request.layerDigest().toString())
+          .addKeyValue("local-snapshot-prepared", "false")
+          .addKeyValue("error", e.getMessage())
+          .log("cannot unpack layer in the snapshotter");
+      Files.deleteIfExists(temporaryTar);
+      SnapshotDirectories.deleteContents(fs);
+      LOG.atInfo()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .addKeyValue("defer-snapshot-runtime", "true")
+          .log("deferring the layer to the container runtime: the local unpack failed");
+      return mounts;
+    }
+
+    // An ordinary committed snapshot: without the remote label, a restart does not mount it again.
+    Map<String, String> committedLabels = new TreeMap<>(labels);
+    committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
+    Usage usage = SnapshotDirectories.diskUsage(fs);
+    try {
+      store.write(tx -> tx.commitActive(key, target, usage, committedLabels, clock.instant()));
+    } catch (AlreadyExistsException e) {
+      LOG.atInfo()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .log("target snapshot was committed concurrently; removing this one");
+      removeQuietly(key);
+    }
+    LOG.atInfo()
+        .addKeyValue("key", key)
+        .addKeyValue("target", target)
+        .addKeyValue("layer", request.layerDigest().toString())
+        .addKeyValue("local-snapshot-prepared", "true")
+        .log("unpacked layer in the snapshotter");
     throw new AlreadyExistsException("target snapshot \"" + target + "\"");
   }
 

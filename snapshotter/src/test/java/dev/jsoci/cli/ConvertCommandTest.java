@@ -86,6 +86,7 @@ class ConvertCommandTest {
     String[] lines = run.out().strip().split("\n");
     OciLayoutStore written = OciLayoutStore.open(temp.resolve("destination"));
     assertThat(lines[lines.length - 1]).isEqualTo(written.resolve("v1").digest().toString());
+    assertThat(lines[lines.length - 2]).startsWith("new image index written to ");
     assertThat(lines[0]).startsWith("linux/amd64: manifest sha256:");
     assertThat(run.out())
         .contains(
@@ -170,7 +171,8 @@ class ConvertCommandTest {
     assertThat(json.get("soci_index").get("version").asText()).isEqualTo("v2");
     JsonNode layers = json.get("layers");
     assertThat(layers.get(0).get("digest").asText()).isEqualTo(big.descriptorDigest());
-    assertThat(layers.get(0).get("ztoc").get("span_size").asText()).isEqualTo("4194304");
+    assertThat(layers.get(0).get("ztoc").get("span_size").isIntegralNumber()).isTrue();
+    assertThat(layers.get(0).get("ztoc").get("span_size").asLong()).isEqualTo(4194304L);
     assertThat(layers.get(1).get("reason").asText())
         .isEqualTo("below the minimum layer size of 1000 bytes");
     assertThat(layers.get(2).get("reason").asText())
@@ -186,5 +188,14 @@ class ConvertCommandTest {
     assertThat(json.get("soci_index").isNull()).isTrue();
     assertThat(json.get("layers").get(0).get("reason").asText())
         .isEqualTo("no SOCI index for the image");
+  }
+
+  @Test
+  void help_documentsDigestOnLastLine() {
+    Run run = jsoci("convert", "--help");
+
+    assertThat(run.status()).isEqualTo(0);
+    assertThat(run.out().replaceAll("\\s+", " "))
+        .contains("The last line of stdout is the digest of the new image index");
   }
 }

@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -89,7 +90,9 @@ class DaemonTest {
       int status = run("--check", "--address", "unix://" + socket);
 
       assertThat(status).isEqualTo(0);
-      assertThat(out.toString()).startsWith("ok " + socket + " answered at ");
+      assertThat(out.toString())
+          .matches("ok: jsoci-snapshotter at " + Pattern.quote(socket.toString())
+              + " answered in [0-9]+ ms, at [0-9T:.Z-]+\\R");
     }
   }
 

@@ -9,7 +9,8 @@ import java.util.Set;
 
 /**
  * A remote layer mounter that mounts nothing: it records its calls and fails on request, by layer
- * digest or by mountpoint.
+ * digest or by mountpoint. A layer in {@code unindexedLayerDigests} fails as a layer of an image
+ * without a SOCI index, one in {@code failingLayerDigests} as a layer without a zTOC.
  */
 final class RecordingMounter implements RemoteLayerMounter {
   record MountCall(RemoteLayerRequest request, Path mountpoint) {}
@@ -18,12 +19,16 @@ final class RecordingMounter implements RemoteLayerMounter {
   final List<Path> checks = new ArrayList<>();
   final List<Path> unmounts = new ArrayList<>();
   final Set<String> failingLayerDigests = new HashSet<>();
+  final Set<String> unindexedLayerDigests = new HashSet<>();
   final Set<Path> failingChecks = new HashSet<>();
 
   @Override
   public synchronized void mount(RemoteLayerRequest request, Path mountpoint) throws IOException {
     mounts.add(new MountCall(request, mountpoint));
     String digest = request.layerDigest().toString();
+    if (unindexedLayerDigests.contains(digest)) {
+      throw new NoSociIndexException("no SOCI index found for " + request.imageRef());
+    }
     if (failingLayerDigests.contains(digest)) {
       throw new IOException("no zTOC for layer " + digest);
     }

@@ -72,7 +72,7 @@ class SnapshotterTest {
 
   private Snapshotter open(RemoteLayerMounter mounter) throws IOException {
     return open(
-        new SnapshotterOptions(Optional.of(mounter), 0),
+        new SnapshotterOptions(Optional.of(mounter), Optional.empty(), 0),
         new OverlayOptions(true, false),
         FaultInjection.NONE);
   }
@@ -493,6 +493,122 @@ class SnapshotterTest {
     assertThrows(NotFoundException.class, () -> snapshotter.stat(CHAIN_1));
   }
 
+  private Snapshotter open(RemoteLayerMounter mounter, LocalLayerUnpacker unpacker)
+      throws IOException {
+    return open(
+        new SnapshotterOptions(Optional.of(mounter), Optional.of(unpacker), 0),
+        new OverlayOptions(true, false),
+        FaultInjection.NONE);
+  }
+
+  @Test
+  void prepare_layerWithoutZtoc_isUnpackedAndCommittedLocally() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.failingLayerDigests.add(LAYER_2);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    open(mounter, unpacker);
+    commitLayer(CHAIN_1, "extract-0", "");
+
+    AlreadyExistsException e =
+        assertThrows(
+            AlreadyExistsException.class,
+            () ->
+                snapshotter.prepare(
+                    NAMESPACE, "extract-2 " + CHAIN_2, CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+
+    assertThat(e).hasMessageThat().isEqualTo("target snapshot \"" + CHAIN_2 + "\": already exists");
+    assertThat(unpacker.unpacks).hasSize(1);
+    RecordingUnpacker.UnpackCall call = unpacker.unpacks.get(0);
+    assertThat(call.request().layerDigest().toString()).isEqualTo(LAYER_2);
+    assertThat(call.directory()).isEqualTo(Path.of(fs(2)));
+    assertThat(call.temporaryFile().getParent()).isEqualTo(Path.of(fs(2)).getParent());
+    assertThat(Files.readString(Path.of(fs(2), "etc", "layer.txt"))).isEqualTo(LAYER_2);
+
+    SnapshotInfo committed = snapshotter.stat(CHAIN_2);
+    assertThat(committed.kind()).isEqualTo(Kind.COMMITTED);
+    assertThat(committed.parent()).isEqualTo(CHAIN_1);
+    assertThat(committed.labels())
+        .containsAtLeast(
+            "containerd.io/snapshot.ref", CHAIN_2,
+            "containerd.io/snapshot/remote/has.soci.index.digest", "true");
+    assertThat(committed.labels()).doesNotContainKey("containerd.io/snapshot/remote");
+    assertThat(snapshotter.usage(CHAIN_2).inodes()).isGreaterThan(0);
+    assertThrows(NotFoundException.class, () -> snapshotter.stat("extract-2 " + CHAIN_2));
+    assertThat(mounter.unmounts).isEmpty();
+  }
+
+  @Test
+  void prepare_locallyUnpackedLayer_isNotMountedAgainAtRestart() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.failingLayerDigests.add(LAYER_1);
+    open(mounter, new RecordingUnpacker());
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1)));
+    snapshotter.close();
+
+    RecordingMounter restarted = new RecordingMounter();
+    open(restarted, new RecordingUnpacker());
+
+    assertThat(snapshotter.restoreRemoteSnapshots()).isEqualTo(0);
+    assertThat(restarted.mounts).isEmpty();
+    assertThat(snapshotter.stat(CHAIN_1).kind()).isEqualTo(Kind.COMMITTED);
+  }
+
+  @Test
+  void prepare_imageWithoutIndex_defersWithoutLocalUnpack() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.unindexedLayerDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    open(mounter, unpacker);
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1));
+
+    assertThat(mounts).containsExactly(new Mount("bind", fs(1), List.of("rw", "rbind")));
+    assertThat(unpacker.unpacks).isEmpty();
+    assertThat(snapshotter.stat("k").kind()).isEqualTo(Kind.ACTIVE);
+    assertThrows(NotFoundException.class, () -> snapshotter.stat(CHAIN_1));
+  }
+
+  @Test
+  void prepare_localUnpackFails_emptiesFsAndDefers() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.failingLayerDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.failing = true;
+    open(mounter, unpacker);
+
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "k", "", criLabels(CHAIN_1, LAYER_1));
+
+    assertThat(mounts).containsExactly(new Mount("bind", fs(1), List.of("rw", "rbind")));
+    assertThat(unpacker.unpacks).hasSize(1);
+    try (var entries = Files.list(Path.of(fs(1)))) {
+      assertThat(entries.toList()).isEmpty();
+    }
+    assertThat(Files.exists(unpacker.unpacks.get(0).temporaryFile())).isFalse();
+    assertThat(Files.isDirectory(Path.of(work(1)))).isTrue();
+    assertThat(snapshotter.stat("k").kind()).isEqualTo(Kind.ACTIVE);
+    assertThrows(NotFoundException.class, () -> snapshotter.stat(CHAIN_1));
+  }
+
+  @Test
+  void prepare_localUnpack_checksLowerLayersFirst() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.failingLayerDigests.add(LAYER_2);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    open(mounter, unpacker);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+    mounter.failingChecks.add(Path.of(fs(1)));
+
+    assertThrows(
+        UnavailableException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k2", CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+
+    assertThat(unpacker.unpacks).isEmpty();
+  }
+
   @Test
   void prepare_malformedLabels_defersToTheRuntime() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
@@ -519,7 +635,7 @@ class SnapshotterTest {
   void prepare_layerBelowMinimumSize_defersToTheRuntime() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     open(
-        new SnapshotterOptions(Optional.of(mounter), 1_000_000),
+        new SnapshotterOptions(Optional.of(mounter), Optional.empty(), 1_000_000),
         new OverlayOptions(true, false),
         FaultInjection.NONE);
     Map<String, String> small = criLabels(CHAIN_1, LAYER_1);

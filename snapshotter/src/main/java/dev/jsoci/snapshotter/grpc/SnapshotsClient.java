@@ -59,26 +59,34 @@ public final class SnapshotsClient implements AutoCloseable {
     }
   }
 
+  /** A snapshot's name, as the daemon stores it, and its labels. */
+  public record SnapshotInfo(String name, Map<String, String> labels) {
+    public SnapshotInfo {
+      labels = Map.copyOf(labels);
+    }
+  }
+
   /**
-   * Returns the labels of every snapshot that matches {@code filter}, a containerd filter such as
-   * {@code labels."containerd.io/snapshot/remote"}. Waits for the connection up to {@code timeout}.
+   * Returns the name and labels of every snapshot that matches {@code filter}, a containerd filter
+   * such as {@code labels."containerd.io/snapshot/remote"}. Waits for the connection up to {@code
+   * timeout}.
    *
    * @throws IOException carrying the gRPC status when the call fails
    */
-  public List<Map<String, String>> listLabels(String filter, Duration timeout) throws IOException {
+  public List<SnapshotInfo> list(String filter, Duration timeout) throws IOException {
     try {
       Iterator<ListSnapshotsResponse> responses =
           SnapshotsGrpc.newBlockingStub(channel)
               .withWaitForReady()
               .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
               .list(ListSnapshotsRequest.newBuilder().addFilters(filter).build());
-      List<Map<String, String>> labels = new ArrayList<>();
+      List<SnapshotInfo> snapshots = new ArrayList<>();
       while (responses.hasNext()) {
         for (Info info : responses.next().getInfoList()) {
-          labels.add(Map.copyOf(info.getLabelsMap()));
+          snapshots.add(new SnapshotInfo(info.getName(), info.getLabelsMap()));
         }
       }
-      return labels;
+      return snapshots;
     } catch (StatusRuntimeException e) {
       throw new IOException(e.getStatus().toString(), e);
     }

@@ -68,6 +68,15 @@ public final class LazyLayers {
   }
 
   /**
+   * The result of looking up a layer's zTOC.
+   *
+   * @param indexFound whether the image has a SOCI index
+   * @param layer the layer with its zTOC, empty when there is no index or it has no zTOC for the
+   *     layer
+   */
+  public record Lookup(boolean indexFound, Optional<LazyLayer> layer) {}
+
+  /**
    * Returns the layer {@code layerDigest} of an image with its zTOC, or empty when the image has
    * no SOCI index or its index has no zTOC for that layer.
    *
@@ -80,6 +89,19 @@ public final class LazyLayers {
       ImageRef image, @Nullable Digest manifestDigest, @Nullable Digest indexDigest,
       Digest layerDigest)
       throws IOException {
+    return lookup(image, manifestDigest, indexDigest, layerDigest).layer();
+  }
+
+  /**
+   * Looks up the zTOC of the layer {@code layerDigest} like {@link #find}, and also returns whether
+   * the image has a SOCI index at all.
+   *
+   * @throws IOException as {@link #find} does
+   */
+  public Lookup lookup(
+      ImageRef image, @Nullable Digest manifestDigest, @Nullable Digest indexDigest,
+      Digest layerDigest)
+      throws IOException {
     Digest manifest = manifestDigest;
     if (manifest == null) {
       manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
@@ -88,15 +110,15 @@ public final class LazyLayers {
 
     Optional<DiscoveredIndex> found = discovery.discover(image, manifest, indexDigest);
     if (found.isEmpty()) {
-      return Optional.empty();
+      return new Lookup(false, Optional.empty());
     }
     Optional<Descriptor> ztocDescriptor = index(image, found.get().digest()).ztocFor(layerDigest);
     if (ztocDescriptor.isEmpty()) {
-      return Optional.empty();
+      return new Lookup(true, Optional.empty());
     }
     byte[] bytes = client.readBlob(image, ztocDescriptor.get());
     Ztoc ztoc = ZtocCodec.decode(bytes, ztocDescriptor.get().digest().toString());
-    return Optional.of(new LazyLayer(image, layer, ztoc));
+    return new Lookup(true, Optional.of(new LazyLayer(image, layer, ztoc)));
   }
 
   /**

@@ -352,7 +352,7 @@ class SnapshotsServiceTest {
 
   @Test
   void prepare_remoteLayer_answersAlreadyExistsWithTheCallersNamespace() throws Exception {
-    start(new SnapshotterOptions(Optional.of(mounter), 0));
+    start(new SnapshotterOptions(Optional.of(mounter), Optional.empty(), 0));
 
     assertStatus(
         Status.Code.ALREADY_EXISTS,
