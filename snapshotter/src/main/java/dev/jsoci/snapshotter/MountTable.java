@@ -9,7 +9,7 @@ import java.util.Comparator;
 import java.util.List;
 
 /** Reads this process's mount table ({@code /proc/self/mountinfo}). */
-final class MountTable {
+public final class MountTable {
   private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
   private MountTable() {}
@@ -18,7 +18,7 @@ final class MountTable {
    * Returns the mountpoints at or below {@code directory}, deepest first, so that they can be
    * unmounted in that order.
    */
-  static List<Path> mountpointsUnder(Path directory) throws IOException {
+  public static List<Path> mountpointsUnder(Path directory) throws IOException {
     Path base = directory.toAbsolutePath().normalize();
     List<Path> mountpoints = new ArrayList<>();
     for (String line : Files.readAllLines(MOUNTINFO, StandardCharsets.UTF_8)) {
@@ -38,7 +38,7 @@ final class MountTable {
   }
 
   /** Returns whether {@code path} is a mountpoint. */
-  static boolean isMountpoint(Path path) throws IOException {
+  public static boolean isMountpoint(Path path) throws IOException {
     return mountpointsUnder(path).contains(path.toAbsolutePath().normalize());
   }
 

@@ -1,15 +1,13 @@
 package dev.jsoci.snapshotter.unpack;
 
+import dev.jsoci.snapshotter.Commands;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InterruptedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Runs coreutils' {@code mknod} and {@code touch} and the attr package's {@code setfattr} for what
@@ -21,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * devices or xattrs would unpack slowly.
  */
 final class FileTools {
-  private static final long TIMEOUT_SECONDS = 30;
+  private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
   private FileTools() {}
 
@@ -52,31 +50,6 @@ final class FileTools {
   }
 
   private static void run(List<String> command) throws IOException {
-    Process process;
-    try {
-      process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    } catch (IOException e) {
-      throw new IOException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
-    }
-    try (InputStream output = process.getInputStream()) {
-      process.getOutputStream().close();
-      String text = new String(output.readAllBytes(), StandardCharsets.UTF_8).strip();
-      if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new IOException(String.join(" ", command) + " timed out");
-      }
-      if (process.exitValue() != 0) {
-        throw new IOException(
-            String.join(" ", command)
-                + " failed (exit status "
-                + process.exitValue()
-                + "): "
-                + text);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException(String.join(" ", command) + " interrupted");
-    }
+    Commands.run(command, TIMEOUT);
   }
 }
