@@ -1,5 +1,6 @@
 package dev.jsoci.convert;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.convert.ConvertResult.PlatformResult;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
@@ -11,6 +12,7 @@ import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.SociIndex;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -20,6 +22,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -47,6 +53,12 @@ import org.jspecify.annotations.Nullable;
  * others are kept with their bytes and digests.
  */
 public final class Converter {
+  /**
+   * Layers converted at once. Each layer pass inflates on its own thread, so a second pass uses
+   * the second core of a small machine; more would contend for the same cores and registries.
+   */
+  private static final int LAYER_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+
   /** The largest image config that is read to find a single-manifest image's platform. */
   private static final int MAX_CONFIG_BYTES = 4 << 20;
 
@@ -72,7 +84,31 @@ public final class Converter {
       throws IOException {
     long start = System.nanoTime();
     String image = source.name() + ":" + sourceReference;
-    Run run = new Run(source, destination, image);
+    ExecutorService layerThreads =
+        Executors.newFixedThreadPool(LAYER_THREADS, Converter::layerThread);
+    try {
+      Run run = new Run(source, destination, image, layerThreads);
+      return convert(source, sourceReference, destination, destinationTag, start, image, run);
+    } finally {
+      layerThreads.shutdownNow();
+    }
+  }
+
+  private static Thread layerThread(Runnable task) {
+    Thread thread = new Thread(task, "jsoci-convert-layer");
+    thread.setDaemon(true);
+    return thread;
+  }
+
+  private ConvertResult convert(
+      ImageStore source,
+      String sourceReference,
+      ImageStore destination,
+      String destinationTag,
+      long start,
+      String image,
+      Run run)
+      throws IOException {
 
     // Resolve the source to an image index.
     Descriptor top = source.resolve(sourceReference);
@@ -128,8 +164,12 @@ public final class Converter {
             SociIndex.builder(SociIndex.Version.V2)
                 .buildToolIdentifier(options.buildToolIdentifier());
         boolean anyZtoc = false;
+        List<Future<LayerReport>> reports = new ArrayList<>();
         for (Descriptor layer : manifest.layers()) {
-          LayerReport report = run.processLayer(layer, platform);
+          reports.add(run.submitLayer(layer, platform));
+        }
+        for (Future<LayerReport> pending : reports) {
+          LayerReport report = Run.await(pending);
           layers.add(report.layer());
           if (report.ztoc() != null) {
             index.addZtoc(report.ztoc());
@@ -175,7 +215,8 @@ public final class Converter {
         run.writeManifest(index.toBytes(), MediaType.OCI_INDEX, destinationTag);
 
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    return new ConvertResult(indexDescriptor, platforms, run.reports(), run.uploadedBytes, elapsed);
+    return new ConvertResult(
+        indexDescriptor, platforms, run.reports(), run.uploadedBytes(), elapsed);
   }
 
   /** Returns a phrase with the reasons every layer was skipped, grouped by reason. */
@@ -242,29 +283,81 @@ public final class Converter {
     private final boolean sameStore;
     private final LayerPass layerPass;
     private final String image;
-    private final Map<Digest, LayerReport> layers = new LinkedHashMap<>();
-    private final Set<Digest> copied = new HashSet<>();
-    private final Set<Digest> written = new HashSet<>();
-    long uploadedBytes;
+    private final ExecutorService layerThreads;
 
-    Run(ImageStore source, ImageStore destination, String image) {
+    @GuardedBy("this")
+    private final Map<Digest, Future<LayerReport>> submitted = new LinkedHashMap<>();
+
+    @GuardedBy("this")
+    private final Map<Digest, LayerReport> layers = new LinkedHashMap<>();
+
+    @GuardedBy("this")
+    private final Set<Digest> copied = new HashSet<>();
+
+    private final Set<Digest> written = new HashSet<>();
+
+    @GuardedBy("this")
+    private long uploadedBytes;
+
+    Run(ImageStore source, ImageStore destination, String image, ExecutorService layerThreads) {
       this.source = source;
       this.destination = destination;
       this.sameStore = source.name().equals(destination.name());
       this.layerPass = new LayerPass(source, destination, sameStore, options);
       this.image = image;
+      this.layerThreads = layerThreads;
     }
 
-    List<LayerReport> reports() {
-      return List.copyOf(layers.values());
+    synchronized long uploadedBytes() {
+      return uploadedBytes;
     }
 
-    /** Processes a layer once per conversion and reports it to the listener. */
-    LayerReport processLayer(Descriptor layer, String platform) throws IOException {
-      LayerReport done = layers.get(layer.digest());
-      if (done != null) {
-        return done;
+    private synchronized void addUploaded(long bytes) {
+      uploadedBytes += bytes;
+    }
+
+    /** Returns the reports of the layers done so far, in the order the layers were submitted. */
+    synchronized List<LayerReport> reports() {
+      List<LayerReport> reports = new ArrayList<>();
+      for (Digest layer : submitted.keySet()) {
+        LayerReport report = layers.get(layer);
+        if (report != null) {
+          reports.add(report);
+        }
       }
+      return reports;
+    }
+
+    /**
+     * Starts processing a layer on a layer thread, once per conversion: a layer that is shared by
+     * several platforms returns the same future.
+     */
+    synchronized Future<LayerReport> submitLayer(Descriptor layer, String platform) {
+      return submitted.computeIfAbsent(
+          layer.digest(), digest -> layerThreads.submit(() -> processLayer(layer, platform)));
+    }
+
+    /** Returns the report of a submitted layer, unwrapping the failure of its pass. */
+    static LayerReport await(Future<LayerReport> pending) throws IOException {
+      try {
+        return pending.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while converting layers");
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof IOException io) {
+          throw io;
+        }
+        if (cause instanceof RuntimeException runtime) {
+          throw runtime;
+        }
+        throw new IOException(cause);
+      }
+    }
+
+    /** Processes a layer and reports it to the listener; runs on a layer thread. */
+    private LayerReport processLayer(Descriptor layer, String platform) throws IOException {
       LayerReport report;
       try {
         report = layerPass.process(layer, platform);
@@ -274,26 +367,33 @@ public final class Converter {
         throw new ConvertException(
             image + ": layer " + layer.digest() + " (" + platform + "): " + e.getMessage(), e);
       }
-      layers.put(layer.digest(), report);
-      copied.add(report.layer().digest());
-      uploadedBytes += report.uploadedBytes();
-      listener.layerDone(report, layers.size());
+      synchronized (this) {
+        layers.put(layer.digest(), report);
+        copied.add(report.layer().digest());
+        uploadedBytes += report.uploadedBytes();
+        listener.layerDone(report, layers.size());
+      }
       return report;
     }
 
     /** Copies a blob to the destination once per conversion. */
     void copyBlob(Descriptor blob) throws IOException {
-      if (sameStore || !copied.add(blob.digest())) {
-        return;
+      synchronized (this) {
+        if (sameStore || !copied.add(blob.digest())) {
+          return;
+        }
       }
-      uploadedBytes += layerPass.copy(blob);
+      long bytes = layerPass.copy(blob);
+      synchronized (this) {
+        uploadedBytes += bytes;
+      }
     }
 
     /** Writes the SOCI index and its {@code {}} config blob; returns the index's descriptor. */
     Descriptor writeSociIndex(SociIndex index) throws IOException {
       Descriptor config = SociIndex.configDescriptor(SociIndex.Version.V2);
       if (destination.writeBlob(config, new byte[] {'{', '}'})) {
-        uploadedBytes += config.size();
+        addUploaded(config.size());
       }
       return writeManifest(index.toBytes(), MediaType.OCI_MANIFEST, null);
     }
@@ -310,7 +410,7 @@ public final class Converter {
         destination.writeManifest(descriptor, bytes, tag);
       }
       if (!present) {
-        uploadedBytes += bytes.length;
+        addUploaded(bytes.length);
       }
       written.add(descriptor.digest());
       return descriptor;
@@ -340,7 +440,7 @@ public final class Converter {
       }
       destination.writeManifest(
           Descriptor.of(mediaType, entry.digest(), bytes.length), bytes, null);
-      uploadedBytes += bytes.length;
+      addUploaded(bytes.length);
     }
   }
 }
