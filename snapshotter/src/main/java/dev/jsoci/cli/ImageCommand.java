@@ -131,7 +131,8 @@ final class ImageCommand implements Runnable {
         SociIndexDiscovery discovery =
             new SociIndexDiscovery(IndexRegistry.of(client), DiscoveryOptions.defaults(), executor);
         Optional<DiscoveredIndex> found =
-            discovery.discover(ref, image.manifest().descriptor().digest(), null);
+            discovery.discover(
+                ref, image.manifest().descriptor().digest(), null, image.parsedManifest());
         SociIndex index =
             found.isPresent()
                 ? SociIndex.parse(client.fetchManifest(ref, found.get().digest()).bytes())

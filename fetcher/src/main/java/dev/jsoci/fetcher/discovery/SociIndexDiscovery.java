@@ -93,6 +93,22 @@ public final class SociIndexDiscovery {
   public Optional<DiscoveredIndex> discover(
       ImageRef repository, Digest manifestDigest, @Nullable Digest labelIndexDigest)
       throws IOException {
+    return discover(repository, manifestDigest, labelIndexDigest, null);
+  }
+
+  /**
+   * Returns the SOCI index as {@link #discover(ImageRef, Digest, Digest)} does, reading the v2
+   * annotation from {@code manifest} when the caller has already fetched it, instead of fetching
+   * the manifest again.
+   *
+   * @param manifest the parsed image manifest {@code manifestDigest}, or null to fetch it
+   */
+  public Optional<DiscoveredIndex> discover(
+      ImageRef repository,
+      Digest manifestDigest,
+      @Nullable Digest labelIndexDigest,
+      @Nullable ImageManifest manifest)
+      throws IOException {
     if (labelIndexDigest != null) {
       logger.debug("using provided soci index digest digest={}", labelIndexDigest);
       return Optional.of(new DiscoveredIndex(labelIndexDigest, IndexSource.LABEL));
@@ -107,7 +123,7 @@ public final class SociIndexDiscovery {
       logger.trace("soci index known to be missing manifest={}", manifestDigest);
       return Optional.empty();
     }
-    Optional<DiscoveredIndex> found = search(repository, manifestDigest);
+    Optional<DiscoveredIndex> found = search(repository, manifestDigest, manifest);
     if (found.isEmpty()) {
       logger.debug("no soci index found manifest={}", manifestDigest);
       withoutIndex.put(key, Boolean.TRUE);
@@ -115,12 +131,15 @@ public final class SociIndexDiscovery {
     return found;
   }
 
-  private Optional<DiscoveredIndex> search(ImageRef repository, Digest manifestDigest)
+  private Optional<DiscoveredIndex> search(
+      ImageRef repository, Digest manifestDigest, @Nullable ImageManifest known)
       throws IOException {
     if (options.v2Enabled()) {
-      ManifestContent manifest = registry.fetchManifest(repository, manifestDigest);
-      String annotation =
-          ImageManifest.parse(manifest.bytes()).annotations().get(SociAnnotations.INDEX_DIGEST);
+      ImageManifest manifest =
+          known != null
+              ? known
+              : ImageManifest.parse(registry.fetchManifest(repository, manifestDigest).bytes());
+      String annotation = manifest.annotations().get(SociAnnotations.INDEX_DIGEST);
       if (annotation != null && !annotation.isEmpty()) {
         Digest digest =
             parseDigest(

@@ -76,6 +76,28 @@ class SociIndexDiscoveryTest {
   }
 
   @Test
+  void discover_knownManifest_isNotFetchedAgain() throws IOException {
+    Digest index = digestOf("index");
+    Descriptor config =
+        Descriptor.of(
+            MediaType.OCI_CONFIG, Digest.sha256Of("{}".getBytes(StandardCharsets.UTF_8)), 2);
+    ImageManifest manifest =
+        new ImageManifest(
+            MediaType.OCI_MANIFEST,
+            "",
+            config,
+            List.of(),
+            null,
+            Map.of(SociAnnotations.INDEX_DIGEST, index.toString()));
+
+    Optional<DiscoveredIndex> found =
+        discovery(options()).discover(REPOSITORY, digestOf("manifest"), null, manifest);
+
+    assertThat(found).hasValue(new DiscoveredIndex(index, IndexSource.V2_ANNOTATION));
+    assertThat(registry.calls()).isEmpty();
+  }
+
+  @Test
   void discover_label_usedWithoutAskingRegistry() throws IOException {
     Digest index = digestOf("label");
 
