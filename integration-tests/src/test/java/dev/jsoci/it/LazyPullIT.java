@@ -6,12 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jsoci.oci.Digest;
 import dev.jsoci.snapshotter.grpc.api.snapshots.Info;
-import dev.jsoci.snapshotter.grpc.api.snapshots.ListSnapshotsRequest;
-import dev.jsoci.snapshotter.grpc.api.snapshots.SnapshotsGrpc;
 import dev.jsoci.testing.LocalRegistry;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -51,16 +45,13 @@ class LazyPullIT {
   private static LocalRegistry registry;
   private static SampleImage image;
   private static LocalContainerd containerd;
-  private static Path daemonDirectory;
-  private static Path daemonSocket;
-  private static Process daemon;
-  private static int daemonStarts;
+  private static LocalDaemon daemon;
   private static String plainReference;
   private static String sociReference;
 
   @BeforeAll
   static void start() throws Exception {
-    assumeTrue(isRoot(), "containerd, runc, FUSE and overlay mounts need root");
+    assumeTrue(Processes.isRoot(), "containerd, runc, FUSE and overlay mounts need root");
     assumeTrue(Files.exists(Path.of("/dev/fuse")), "/dev/fuse is missing");
     assumeTrue(LocalContainerd.isInstalled(), "containerd, ctr or runc is not installed");
     assumeTrue(Files.isExecutable(CTR_REMOTE), "ctr-remote (stargz-snapshotter) is not installed");
@@ -77,13 +68,10 @@ class LazyPullIT {
         Processes.jsoci(work, "convert", "--plain-http", plainReference, sociReference);
     assertWithMessage("jsoci convert: " + converted.err()).that(converted.status()).isEqualTo(0);
 
-    daemonDirectory = Files.createTempDirectory(Path.of("/tmp"), "jsoci-lazy-");
-    daemonSocket = daemonDirectory.resolve("run").resolve("jsoci.sock");
-    // A short background period keeps the layers mostly unfetched while the tests run.
-    Files.writeString(
-        daemonDirectory.resolve("config.toml"), "[background_fetch]\n  fetch_period_msec = 4000\n");
-    startDaemon();
-    containerd = LocalContainerd.start(daemonSocket);
+    // A long background fetch period (one span every 4 s) keeps the layers mostly unfetched
+    // while the tests run.
+    daemon = LocalDaemon.start("jsoci-lazy-", "[background_fetch]\n  fetch_period_msec = 4000\n");
+    containerd = LocalContainerd.start(daemon.socket());
   }
 
   @AfterAll
@@ -94,10 +82,8 @@ class LazyPullIT {
       }
     } finally {
       try {
-        stopDaemon();
-        if (daemonDirectory != null) {
-          LocalContainerd.unmountUnder(daemonDirectory);
-          LocalContainerd.deleteRecursively(daemonDirectory);
+        if (daemon != null) {
+          daemon.close();
         }
       } finally {
         if (registry != null) {
@@ -107,61 +93,8 @@ class LazyPullIT {
     }
   }
 
-  private static boolean isRoot() throws Exception {
-    return Processes.run(List.of("id", "-u"), Path.of("/")).out().strip().equals("0");
-  }
-
-  private static List<String> daemonCommand(String... args) {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add("dev.jsoci.snapshotter.Daemon");
-    command.addAll(List.of(args));
-    return command;
-  }
-
-  /** Starts the daemon and waits until a call to it succeeds. */
-  private static void startDaemon() throws Exception {
-    daemonStarts++;
-    daemon =
-        new ProcessBuilder(
-                daemonCommand(
-                    "--root", daemonDirectory.resolve("root").toString(),
-                    "--address", daemonSocket.toString(),
-                    "--config", daemonDirectory.resolve("config.toml").toString(),
-                    "--log-level", "debug"))
-            .redirectErrorStream(true)
-            .redirectOutput(daemonDirectory.resolve("daemon-" + daemonStarts + ".log").toFile())
-            .start();
-    Processes.Result check =
-        Processes.start(
-            daemonCommand("--check", "--check-timeout", "30", "--address", daemonSocket.toString()),
-            daemonDirectory);
-    assertWithMessage("jsoci-snapshotter --check: " + check.err() + daemonLog())
-        .that(check.status())
-        .isEqualTo(0);
-  }
-
-  /** Stops the daemon with SIGTERM, or SIGKILL when it does not stop in time. */
-  private static void stopDaemon() throws Exception {
-    if (daemon == null) {
-      return;
-    }
-    daemon.destroy();
-    if (!daemon.waitFor(20, TimeUnit.SECONDS)) {
-      daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
-    daemon = null;
-  }
-
-  private static String daemonLog() throws IOException {
-    Path log = daemonDirectory.resolve("daemon-" + daemonStarts + ".log");
-    return Files.exists(log) ? Files.readString(log) : "";
-  }
-
   private static String logs() throws IOException {
-    return "\ndaemon log:\n" + daemonLog() + "\ncontainerd log:\n" + containerd.log();
+    return "\ndaemon log:\n" + daemon.log() + "\ncontainerd log:\n" + containerd.log();
   }
 
   private static String ctr(String... args) throws Exception {
@@ -202,27 +135,10 @@ class LazyPullIT {
     return ctr(command.toArray(String[]::new));
   }
 
-  /** Lists the snapshots that the daemon stores, by calling it directly. */
-  private static List<Info> daemonSnapshots(String... filters) throws Exception {
-    ManagedChannel channel =
-        Grpc.newChannelBuilder("unix://" + daemonSocket, InsecureChannelCredentials.create())
-            .build();
-    try {
-      List<Info> infos = new ArrayList<>();
-      SnapshotsGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(10, TimeUnit.SECONDS)
-          .list(ListSnapshotsRequest.newBuilder().addAllFilters(List.of(filters)).build())
-          .forEachRemaining(response -> infos.addAll(response.getInfoList()));
-      return infos;
-    } finally {
-      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
-  }
-
   /** Returns the layer digests of the daemon's remote snapshots. */
   private static Set<String> remoteLayerDigests() throws Exception {
     Set<String> digests = new TreeSet<>();
-    for (Info info : daemonSnapshots("labels.\"" + REMOTE_LABEL + "\"")) {
+    for (Info info : daemon.snapshots("labels.\"" + REMOTE_LABEL + "\"")) {
       digests.add(info.getLabelsOrDefault(STARGZ_DIGEST_LABEL, "(no digest label)"));
     }
     return digests;
@@ -234,7 +150,7 @@ class LazyPullIT {
     for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
       String[] fields = line.split(" ");
       String type = fields[indexAfterSeparator(fields)];
-      if (fields[4].startsWith(daemonDirectory.toString()) && type.equals("fuse.jsoci")) {
+      if (fields[4].startsWith(daemon.directory().toString()) && type.equals("fuse.jsoci")) {
         mounts.add(fields[4]);
       }
     }
@@ -264,22 +180,6 @@ class LazyPullIT {
         .toList();
   }
 
-  /**
-   * Waits until containerd reaches the restarted daemon. containerd's gRPC connection to a proxy
-   * snapshotter backs off for up to 3 s after failed reconnects.
-   */
-  private static void awaitContainerdReconnect() throws Exception {
-    long deadline = System.currentTimeMillis() + 15_000;
-    Processes.Result result = containerd.ctr("snapshots", "--snapshotter", "jsoci", "ls");
-    while (result.status() != 0 && System.currentTimeMillis() < deadline) {
-      Thread.sleep(250);
-      result = containerd.ctr("snapshots", "--snapshotter", "jsoci", "ls");
-    }
-    assertWithMessage("containerd did not reach the restarted daemon: " + result.err())
-        .that(result.status())
-        .isEqualTo(0);
-  }
-
   @Test
   @Order(1)
   void rpull_imageWithoutIndex_downloadsEveryLayer() throws Exception {
@@ -294,7 +194,7 @@ class LazyPullIT {
     assertThat(remoteLayers).isEmpty();
     assertThat(content).contains(digestOf("big"));
     assertThat(content).contains(digestOf("busybox"));
-    assertThat(daemonSnapshots()).isEmpty();
+    assertThat(daemon.snapshots()).isEmpty();
     assertThat(contentDigests()).doesNotContain(digestOf("big"));
   }
 
@@ -316,7 +216,7 @@ class LazyPullIT {
         .that(remoteLayerDigests())
         .containsExactly(digestOf("big"), digestOf("plain"));
     assertThat(fuseMounts()).hasSize(2);
-    assertThat(daemonLog()).contains("\"remote-snapshot-prepared\":\"true\"");
+    assertThat(daemon.log()).contains("\"remote-snapshot-prepared\":\"true\"");
   }
 
   @Test
@@ -326,7 +226,7 @@ class LazyPullIT {
     // 1.6 never enters its fetch path, which would also download the lazy layers above it.
     List<String> content = contentDigests();
     List<Info> localSnapshots = new ArrayList<>();
-    for (Info info : daemonSnapshots("labels.\"" + HAS_SOCI_INDEX_LABEL + "\"")) {
+    for (Info info : daemon.snapshots("labels.\"" + HAS_SOCI_INDEX_LABEL + "\"")) {
       if (!info.containsLabels(REMOTE_LABEL)) {
         localSnapshots.add(info);
       }
@@ -338,7 +238,7 @@ class LazyPullIT {
     assertThat(localSnapshots).hasSize(1);
     assertThat(localSnapshots.get(0).getLabelsOrDefault(STARGZ_DIGEST_LABEL, ""))
         .isEqualTo(digestOf("busybox"));
-    assertThat(daemonLog()).contains("\"local-snapshot-prepared\":\"true\"");
+    assertThat(daemon.log()).contains("\"local-snapshot-prepared\":\"true\"");
     assertThat(run(sociReference, "local-busybox", "ls", "/bin/busybox")).contains("/bin/busybox");
   }
 
@@ -359,7 +259,7 @@ class LazyPullIT {
             "--snapshotter",
             "jsoci",
             "--snapshotter-address",
-            daemonSocket.toString(),
+            daemon.socket().toString(),
             "--plain-http",
             sociReference);
 
@@ -374,16 +274,15 @@ class LazyPullIT {
   @Test
   @Order(5)
   void killAndRestart_restoresLazyLayers() throws Exception {
-    daemon.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    daemon = null;
-    startDaemon();
-    awaitContainerdReconnect();
+    daemon.kill();
+    daemon.start();
+    containerd.awaitSnapshotter("jsoci");
 
     String checksum = run(sociReference, "after-kill", "sha256sum", "/data/big.bin");
 
     assertThat(checksum)
         .startsWith(Digest.sha256Of(image.files.get("data/big.bin")).encoded() + " ");
-    assertThat(daemonLog()).contains("restored remote snapshot");
+    assertThat(daemon.log()).contains("restored remote snapshot");
     assertThat(fuseMounts()).hasSize(2);
   }
 
@@ -392,7 +291,7 @@ class LazyPullIT {
   void imageRemoval_removesSnapshotsAndFuseMounts() throws Exception {
     ctr("images", "rm", "--sync", sociReference);
 
-    assertThat(daemonSnapshots()).isEmpty();
+    assertThat(daemon.snapshots()).isEmpty();
     assertThat(fuseMounts()).isEmpty();
   }
 }

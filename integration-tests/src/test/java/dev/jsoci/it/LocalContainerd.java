@@ -1,5 +1,7 @@
 package dev.jsoci.it;
 
+import static com.google.common.truth.Truth.assertWithMessage;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -119,6 +121,23 @@ final class LocalContainerd implements AutoCloseable {
             List.of(CTR.toString(), "--address", socket.toString(), "--namespace", namespace));
     command.addAll(List.of(args));
     return Processes.start(command, directory);
+  }
+
+  /**
+   * Waits up to 15 s until containerd reaches the proxy snapshotter {@code snapshotter} again
+   * after it restarted. containerd's gRPC connection to a proxy snapshotter backs off for up to
+   * 3 s after failed reconnects, and its calls fail with UNAVAILABLE meanwhile.
+   */
+  void awaitSnapshotter(String snapshotter) throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    Processes.Result result = ctr("snapshots", "--snapshotter", snapshotter, "ls");
+    while (result.status() != 0 && System.currentTimeMillis() < deadline) {
+      Thread.sleep(250);
+      result = ctr("snapshots", "--snapshotter", snapshotter, "ls");
+    }
+    assertWithMessage("containerd did not reach the restarted " + snapshotter + ": " + result.err())
+        .that(result.status())
+        .isEqualTo(0);
   }
 
   /** Stops containerd by its PID, unmounts what is left under its directory and deletes it. */

@@ -23,6 +23,11 @@ final class Processes {
     }
   }
 
+  /** Returns whether the tests run as root, which containerd, FUSE and mounts need. */
+  static boolean isRoot() throws IOException, InterruptedException {
+    return run(List.of("id", "-u"), Path.of("/")).out().strip().equals("0");
+  }
+
   /** Runs {@code command} in {@code directory}; fails unless it exits with status 0. */
   static Result run(List<String> command, Path directory) throws IOException, InterruptedException {
     Result result = start(command, directory);
