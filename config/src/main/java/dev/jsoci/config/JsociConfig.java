@@ -82,7 +82,7 @@ public record JsociConfig(
     }
   }
 
-  /** Where span data is cached. */
+  /** The kind of span cache: memory only, or memory and disk. */
   public enum SpanCacheType {
     /** In memory only. */
     MEMORY,

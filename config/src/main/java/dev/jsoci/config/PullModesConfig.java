@@ -1,7 +1,7 @@
 package dev.jsoci.config;
 
 /**
- * Which SOCI index versions the daemon looks for ({@code [pull_modes.soci_v1]} and {@code
+ * The SOCI index versions that the daemon looks for ({@code [pull_modes.soci_v1]} and {@code
  * [pull_modes.soci_v2]}).
  *
  * @param sociV1Enabled look for SOCI v1 indexes through the referrers API

@@ -54,8 +54,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Converter {
   /**
-   * Layers converted at once. Each layer pass inflates on its own thread, so a second pass uses
-   * the second core of a small machine; more would contend for the same cores and registries.
+   * Layers converted at once, at most one per core and never more than four. Each layer pass
+   * inflates on its own thread, so extra passes beyond the cores would only contend for them.
    */
   private static final int LAYER_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
 

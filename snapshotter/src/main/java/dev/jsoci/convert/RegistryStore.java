@@ -33,7 +33,7 @@ import org.jspecify.annotations.Nullable;
  * client first sends a {@code HEAD} request and skips blobs the repository has. An upload whose
  * connection breaks cannot be restarted from the pipe, so it fails and the caller copies the blob
  * again from its source. Without a descriptor the client computes the digest as the bytes arrive:
- * it holds blobs up to its chunked-upload threshold (64 MiB by default) in memory and sends larger
+ * it keeps blobs up to its chunked-upload threshold (64 MiB by default) in memory and sends larger
  * ones in chunks. The writer's commit then compares that digest with its own.
  *
  * <p>Manifests are pushed by digest, or by tag when one is given. The store does not close the

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>A request goes out with the cached value for its host and scope. Once a host has sent a
  *       challenge, a request for a new scope gets its value before it is sent.
- *   <li>A {@code 401} answer, or a {@code 403} while the value sent is near its expiry (or whose
+ *   <li>A {@code 401} response, or a {@code 403} while the value sent is near its expiry (or whose
  *       body says the authorization has expired, as ECR does), leads to one new value and one
  *       resend. A second rejection is returned to the caller.
  *   <li>{@code Basic} challenges (RFC 7617) are answered with the user name and password of the
@@ -303,7 +303,7 @@ final class Authenticator {
     return grantFrom(answer, realm);
   }
 
-  /** Returns the answer to the OAuth2 form, or null when the GET protocol should be used. */
+  /** Returns the response to the OAuth2 form, or null when the GET protocol should be used. */
   private @Nullable JsonNode postForm(
       String registry,
       RegistryEndpoint endpoint,

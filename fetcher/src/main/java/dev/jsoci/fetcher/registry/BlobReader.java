@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Ranges</h2>
  *
- * Each read asks for one range, {@code Range: bytes=<first>-<last>}. A {@code 206} must carry a
+ * Each read requests one range, {@code Range: bytes=<first>-<last>}. A {@code 206} must carry a
  * {@code Content-Range} with exactly that first and last byte, and the blob size when both sides
  * know it. A {@code 200} means the server ignored the range: its body is read and discarded up to
  * the offset, but only when the offset is at most {@code maxRangeSkipBytes}. A {@code 416} becomes

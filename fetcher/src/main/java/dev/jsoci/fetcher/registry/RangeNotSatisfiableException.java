@@ -5,7 +5,7 @@ import java.util.OptionalLong;
 import okhttp3.HttpUrl;
 
 /**
- * A ranged blob read that the server answered with status 416, usually because the range ends past
+ * A ranged blob read that the server rejected with status 416, usually because the range ends past
  * the end of the blob. {@link #blobSize()} is the size the server reported, when it did.
  */
 public final class RangeNotSatisfiableException extends RegistryException {

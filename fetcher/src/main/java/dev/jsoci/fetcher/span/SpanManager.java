@@ -55,7 +55,7 @@ public final class SpanManager implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final int readaheadSpans;
 
-  /** The last span of the latest read, which tells sequential reads from random ones. */
+  /** The last span of the latest read, by which sequential reads are told from random ones. */
   private final AtomicInteger lastReadSpan = new AtomicInteger(-1);
 
   SpanManager(
