@@ -46,7 +46,7 @@ final class CredentialHelper {
   Optional<Credentials> get(String name, String serverUrl) throws IOException {
     String program = "docker-credential-" + name;
     if (!NAME.matcher(name).matches()) {
-      throw new IOException("invalid credential helper name \"" + name + "\" in Docker config");
+      throw new CredentialHelperException("invalid credential helper name \"" + name + "\" in Docker config");
     }
     Path executable = find(program);
 
@@ -68,7 +68,7 @@ final class CredentialHelper {
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
-        throw new IOException(
+        throw new CredentialHelperException(
             program + " get timed out after " + timeout.toMillis() + " ms for " + serverUrl);
       }
       status = process.exitValue();
@@ -87,7 +87,7 @@ final class CredentialHelper {
       if (text.toLowerCase(java.util.Locale.ROOT).contains("credentials not found")) {
         return Optional.empty();
       }
-      throw new IOException(
+      throw new CredentialHelperException(
           program
               + " get failed with exit status "
               + status
@@ -105,10 +105,10 @@ final class CredentialHelper {
     try {
       json = JSON.readTree(text);
     } catch (JacksonException e) {
-      throw new IOException(program + " get printed invalid JSON for " + serverUrl, e);
+      throw new CredentialHelperException(program + " get printed invalid JSON for " + serverUrl, e);
     }
     if (json == null || !json.isObject()) {
-      throw new IOException(program + " get printed no JSON object for " + serverUrl);
+      throw new CredentialHelperException(program + " get printed no JSON object for " + serverUrl);
     }
     String username = json.path("Username").asText("");
     String secret = json.path("Secret").asText("");
@@ -127,7 +127,7 @@ final class CredentialHelper {
       if (Files.isExecutable(candidate)) {
         return candidate;
       }
-      throw new IOException(
+      throw new CredentialHelperException(
           "credential helper "
               + program
               + " not found in "
@@ -146,7 +146,7 @@ final class CredentialHelper {
         }
       }
     }
-    throw new IOException(
+    throw new CredentialHelperException(
         "credential helper "
             + program
             + " not found on PATH; install it or remove it from the"

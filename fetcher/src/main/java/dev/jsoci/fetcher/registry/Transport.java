@@ -82,7 +82,8 @@ final class Transport {
   /**
    * Sends {@code exchange} and hands the response to {@code handler}, retrying on connection
    * failures, on retryable statuses and on handler failures that are not {@link
-   * RegistryException}s, within the retry limits of the options.
+   * RegistryException}s, within the retry limits of the options. A failing credential helper
+   * ({@link CredentialHelperException}) is not retried.
    *
    * @throws RegistryException when every attempt failed, or when the handler rejects the response
    */
@@ -95,7 +96,7 @@ final class Transport {
       try {
         response = send(exchange);
       } catch (IOException e) {
-        if (e instanceof RegistryException) {
+        if (e instanceof RegistryException || e instanceof CredentialHelperException) {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {

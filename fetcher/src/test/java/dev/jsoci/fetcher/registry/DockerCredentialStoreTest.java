@@ -207,4 +207,30 @@ class DockerCredentialStoreTest {
       assertThat(registry.requests().get(1).getHeaders().get("Authorization")).isEqualTo(expected);
     }
   }
+
+  @Test
+  void fetchManifest_missingHelperNotRetried() throws IOException {
+    try (MockRegistry registry = MockRegistry.start()) {
+      DockerCredentialStore store =
+          store("{\"credHelpers\":{\"" + registry.host() + "\":\"absent\"}}");
+      registry.handle(request -> response(401, "", "WWW-Authenticate", "Basic realm=\"helper\""));
+
+      IOException e;
+      try (RegistryClient client =
+          RegistryClient.create(
+              RegistryOptions.builder().hostsDirectory(null).credentials(store).build())) {
+        e = assertThrows(IOException.class, () -> client.fetchManifest(registry.ref("app:1")));
+      }
+
+      assertThat(e).isInstanceOf(CredentialHelperException.class);
+      assertThat(e)
+          .hasMessageThat()
+          .isEqualTo(
+              "credential helper docker-credential-absent not found in "
+                  + directory
+                  + "; install it or remove it from the Docker config");
+      // One anonymous request gets the challenge; the missing helper stops the client there.
+      assertThat(registry.requests()).hasSize(1);
+    }
+  }
 }
