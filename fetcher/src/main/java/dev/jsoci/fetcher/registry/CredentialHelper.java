@@ -46,7 +46,8 @@ final class CredentialHelper {
   Optional<Credentials> get(String name, String serverUrl) throws IOException {
     String program = "docker-credential-" + name;
     if (!NAME.matcher(name).matches()) {
-      throw new CredentialHelperException("invalid credential helper name \"" + name + "\" in Docker config");
+      throw new CredentialHelperException(
+          "invalid credential helper name \"" + name + "\" in Docker config");
     }
     Path executable = find(program);
 
@@ -105,7 +106,8 @@ final class CredentialHelper {
     try {
       json = JSON.readTree(text);
     } catch (JacksonException e) {
-      throw new CredentialHelperException(program + " get printed invalid JSON for " + serverUrl, e);
+      throw new CredentialHelperException(
+          program + " get printed invalid JSON for " + serverUrl, e);
     }
     if (json == null || !json.isObject()) {
       throw new CredentialHelperException(program + " get printed no JSON object for " + serverUrl);

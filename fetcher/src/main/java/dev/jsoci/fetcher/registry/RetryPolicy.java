@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.jspecify.annotations.Nullable;
@@ -18,9 +19,9 @@ import org.jspecify.annotations.Nullable;
  * Decides which failures are retried and how long to wait before the next attempt.
  *
  * <p>Retried: connection failures and timeouts, and the statuses 429 and 5xx except 501 (Not
- * Implemented, which does not change on retry). Not retried: TLS certificate failures, a cleartext
- * request the client forbids, interruption, and {@link RegistryException}s such as too many
- * redirects.
+ * Implemented, which does not change on retry). Not retried: TLS certificate failures, a plain
+ * HTTP response to a TLS handshake, a cleartext request the client forbids, interruption, and
+ * {@link RegistryException}s such as too many redirects.
  *
  * <p>The wait before attempt {@code n + 1} uses exponential backoff with full jitter: a uniformly
  * random time in {@code [0, min(maxBackoff, minBackoff * 2^(n-1)))}. A {@code Retry-After} header
@@ -51,12 +52,26 @@ final class RetryPolicy {
     if (failure instanceof SSLHandshakeException && hasCertificateCause(failure)) {
       return false;
     }
+    if (isPlainHttpResponse(failure)) {
+      return false;
+    }
     if (failure instanceof InterruptedIOException && !(failure instanceof SocketTimeoutException)) {
       // OkHttp reports its call timeout as an InterruptedIOException "timeout", but a real
       // interruption of the thread is not retried.
       return !Thread.currentThread().isInterrupted();
     }
     return true;
+  }
+
+  /**
+   * Returns whether a TLS handshake failed because the server responded in plain HTTP. The JDK
+   * reports this only through the message text, which JDK 17 writes as matched here.
+   */
+  static boolean isPlainHttpResponse(IOException failure) {
+    String message = failure.getMessage();
+    return failure instanceof SSLException
+        && message != null
+        && message.contains("Unsupported or unrecognized SSL message");
   }
 
   private static boolean hasCertificateCause(Throwable failure) {

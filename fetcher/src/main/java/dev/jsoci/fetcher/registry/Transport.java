@@ -193,6 +193,22 @@ final class Transport {
 
   private static RegistryException gaveUp(Exchange exchange, int attempts, IOException cause) {
     Request request = exchange.request();
+    if (RetryPolicy.isPlainHttpResponse(cause)) {
+      String host = RegistryEndpoint.authorityOf(request.url());
+      return new RegistryException(
+          request.method()
+              + " "
+              + RegistryException.withoutQuery(request.url())
+              + " failed: "
+              + host
+              + " responded without TLS and may serve plain HTTP only; pass --plain-http to"
+              + " jsoci, or set server = \"http://"
+              + host
+              + "\" in /etc/containerd/certs.d/"
+              + host
+              + "/hosts.toml",
+          cause);
+    }
     return new RegistryException(
         request.method()
             + " "

@@ -3,10 +3,12 @@ package dev.jsoci.fetcher.registry;
 import static com.google.common.truth.Truth.assertThat;
 import static dev.jsoci.fetcher.registry.MockRegistry.response;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.MediaType;
+import dev.jsoci.testing.LocalRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -18,9 +20,11 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -137,6 +141,58 @@ class TlsTest {
                   + host
                   + "/v2/app/manifests/1 failed after 1 attempt:"
                   + " javax.net.ssl.SSLHandshakeException");
+    }
+  }
+
+  @Test
+  void fetchManifest_plainHttpRegistry() throws Exception {
+    assumeTrue(
+        LocalRegistry.isInstalled(),
+        "docker-registry is not installed; install the Debian package docker-registry");
+    try (LocalRegistry registry = LocalRegistry.start(null)) {
+      // The real registry responds to a TLS handshake with a plain HTTP 400 response.
+      host = registry.host();
+      AtomicInteger retries = new AtomicInteger();
+      RegistryListener countRetries =
+          new RegistryListener() {
+            @Override
+            public void retryScheduled(
+                String registryHost, String endpointHost, String method, Duration delay) {
+              retries.incrementAndGet();
+            }
+          };
+      Path file = directory.resolve("certs.d").resolve(host).resolve("hosts.toml");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, "server = \"https://" + host + "\"\n");
+
+      try (RegistryClient client =
+          RegistryClient.create(
+              RegistryOptions.builder()
+                  .hostsDirectory(directory.resolve("certs.d"))
+                  .credentials(CredentialStore.ANONYMOUS)
+                  .maxRetries(2)
+                  .listener(countRetries)
+                  .build())) {
+        RegistryException e =
+            assertThrows(
+                RegistryException.class,
+                () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+
+        assertThat(e)
+            .hasMessageThat()
+            .isEqualTo(
+                "GET https://"
+                    + host
+                    + "/v2/app/manifests/1 failed: "
+                    + host
+                    + " responded without TLS and may serve plain HTTP only; pass --plain-http"
+                    + " to jsoci, or set server = \"http://"
+                    + host
+                    + "\" in /etc/containerd/certs.d/"
+                    + host
+                    + "/hosts.toml");
+      }
+      assertThat(retries.get()).isEqualTo(0);
     }
   }
 
