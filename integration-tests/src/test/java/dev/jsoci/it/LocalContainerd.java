@@ -89,8 +89,7 @@ final class LocalContainerd implements AutoCloseable {
 
   /**
    * Stops containerd with SIGTERM, as a service manager would, and starts it again with the same
-   * config, root, state and socket; waits until {@code ctr version} succeeds. Containers running
-   * under their shims survive the restart.
+   * config, root, state and socket; waits until {@code ctr version} succeeds.
    */
   void restart() throws Exception {
     stopProcess();
