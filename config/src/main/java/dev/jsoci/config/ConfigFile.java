@@ -103,6 +103,11 @@ public final class ConfigFile {
         top.string("filesystem_cache_type", "").equals("memory")
             ? JsociConfig.SpanCacheType.MEMORY
             : JsociConfig.SpanCacheType.DISK;
+    long spanCacheMaxBytes =
+        top.integerOrDefault("filesystem_cache_max_bytes", defaults.spanCacheMaxBytes());
+    if (spanCacheMaxBytes < 0) {
+      throw top.invalid("filesystem_cache_max_bytes", "a positive size in bytes");
+    }
     int resolveResultEntries =
         top.count("resolve_result_entry", defaults.resolveResultEntries(), false);
     boolean fuseDebug = top.bool("debug", defaults.fuseDebug());
@@ -125,6 +130,7 @@ public final class ConfigFile {
 
     return new JsociConfig(
         spanCacheType,
+        spanCacheMaxBytes,
         resolveResultEntries,
         fuseDebug,
         disableVerification,

@@ -9,6 +9,8 @@ import java.util.Objects;
  * unchanged.
  *
  * @param spanCacheType where span data is cached ({@code filesystem_cache_type})
+ * @param spanCacheMaxBytes the cap on the span files of the disk cache, headers included ({@code
+ *     filesystem_cache_max_bytes})
  * @param resolveResultEntries size of the resolved-layer and blob caches ({@code
  *     resolve_result_entry})
  * @param fuseDebug log the FUSE protocol at trace level ({@code debug})
@@ -22,6 +24,7 @@ import java.util.Objects;
  */
 public record JsociConfig(
     SpanCacheType spanCacheType,
+    long spanCacheMaxBytes,
     int resolveResultEntries,
     boolean fuseDebug,
     boolean disableVerification,
@@ -39,9 +42,13 @@ public record JsociConfig(
     ResolverConfig resolver,
     SnapshotterConfig snapshotter) {
 
+  /** The default cap on the disk span cache: 8 GiB. */
+  public static final long DEFAULT_SPAN_CACHE_MAX_BYTES = 8L << 30;
+
   public static final JsociConfig DEFAULTS =
       new JsociConfig(
           SpanCacheType.DISK,
+          DEFAULT_SPAN_CACHE_MAX_BYTES,
           30,
           false,
           false,
@@ -72,6 +79,10 @@ public record JsociConfig(
     Objects.requireNonNull(pullModes, "pullModes");
     Objects.requireNonNull(resolver, "resolver");
     Objects.requireNonNull(snapshotter, "snapshotter");
+    if (spanCacheMaxBytes <= 0) {
+      throw new IllegalArgumentException(
+          "spanCacheMaxBytes must be positive: " + spanCacheMaxBytes);
+    }
     if (resolveResultEntries <= 0) {
       throw new IllegalArgumentException(
           "resolveResultEntries must be positive: " + resolveResultEntries);

@@ -163,6 +163,29 @@ class ConfigFileTest {
   }
 
   @Test
+  void parse_spanCacheMaxBytes() throws Exception {
+    JsociConfig config = ConfigFile.parse("filesystem_cache_max_bytes = 6291456\n", FILE).config();
+
+    assertThat(config.spanCacheMaxBytes()).isEqualTo(6_291_456);
+    assertThat(JsociConfig.DEFAULTS.spanCacheMaxBytes()).isEqualTo(8L << 30);
+  }
+
+  @Test
+  void parse_negativeSpanCacheMaxBytes_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("filesystem_cache_max_bytes = -1\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value -1 for filesystem_cache_max_bytes: "
+                + "expected a positive size in bytes");
+  }
+
+  @Test
   void parse_wrongType_namesFileKeyAndValue() {
     InvalidConfigException e =
         assertThrows(
@@ -398,6 +421,7 @@ class ConfigFileTest {
   private static JsociConfig withFuse(JsociConfig config, FuseConfig fuse) {
     return new JsociConfig(
         config.spanCacheType(),
+        config.spanCacheMaxBytes(),
         config.resolveResultEntries(),
         config.fuseDebug(),
         config.disableVerification(),

@@ -83,13 +83,33 @@ final class LocalContainerd implements AutoCloseable {
       config.append("[proxy_plugins]\n  [proxy_plugins.jsoci]\n    type = \"snapshot\"\n");
       config.append("    address = \"").append(proxySnapshotterSocket).append("\"\n");
     }
-    Path configFile = directory.resolve("config.toml");
-    Files.writeString(configFile, config, StandardCharsets.UTF_8);
+    Files.writeString(directory.resolve("config.toml"), config, StandardCharsets.UTF_8);
+    startProcess();
+  }
 
+  /**
+   * Stops containerd with SIGTERM, as a service manager would, and starts it again with the same
+   * config, root, state and socket; waits until {@code ctr version} succeeds.
+   */
+  void restart() throws Exception {
+    stopProcess();
+    startProcess();
+  }
+
+  private void stopProcess() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private void startProcess() throws Exception {
+    Path configFile = directory.resolve("config.toml");
     process =
         new ProcessBuilder(CONTAINERD.toString(), "--config", configFile.toString())
             .redirectErrorStream(true)
-            .redirectOutput(directory.resolve("containerd.log").toFile())
+            .redirectOutput(
+                ProcessBuilder.Redirect.appendTo(directory.resolve("containerd.log").toFile()))
             .start();
     long deadline = System.currentTimeMillis() + START_TIMEOUT_MILLIS;
     while (System.currentTimeMillis() < deadline) {
@@ -144,10 +164,7 @@ final class LocalContainerd implements AutoCloseable {
   @Override
   public void close() throws Exception {
     if (process != null) {
-      process.destroy();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
+      stopProcess();
     }
     unmountUnder(directory);
     deleteRecursively(directory);

@@ -60,13 +60,21 @@ final class SampleImage {
 
   /** Builds the image under {@code work}; the layout is {@code work/layout}. */
   static SampleImage build(Path work) throws IOException, InterruptedException {
+    return build(work, 1);
+  }
+
+  /**
+   * Builds the image under {@code work} with the random file contents of {@code seed}; images of
+   * different seeds share only the busybox layer.
+   */
+  static SampleImage build(Path work, long seed) throws IOException, InterruptedException {
     OciLayout layout = OciLayout.create(work.resolve("layout"));
     SampleImage image = new SampleImage(layout);
 
     byte[] big = new byte[12 << 20];
-    new Random(1).nextBytes(big);
+    new Random(seed).nextBytes(big);
     byte[] plain = new byte[11 << 20];
-    new Random(2).nextBytes(plain);
+    new Random(seed + 1).nextBytes(plain);
     image.addLayer(
         work, "big", true, Map.of("data/big.bin", big, "etc/message", MESSAGE.getBytes(UTF_8)));
     image.addLayer(work, "busybox", true, Map.of("bin/busybox", Files.readAllBytes(BUSYBOX)));

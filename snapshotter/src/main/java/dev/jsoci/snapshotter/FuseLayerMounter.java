@@ -131,6 +131,14 @@ final class FuseLayerMounter implements RemoteLayerMounter {
       throw new NoZtocException(request.layerDigest(), request.imageRef());
     }
 
+    // Cleared only now, after the registry lookups: until the new mount is in place, the
+    // mountpoint is an empty directory and readers get ENOENT.
+    if (MountTable.isMountpoint(target)
+        && FuseMount.unmountLeftover(target, unmountTimeout)) {
+      LOG.atInfo()
+          .addKeyValue("mountpoint", target.toString())
+          .log("unmounted a mount left by an earlier process");
+    }
     MountedLayer mountedLayer = layers.mount(layer.get(), target);
     Entry entry = new Entry(mountedLayer, layer.get().repository(), clock.instant());
     Entry previous = mounted.putIfAbsent(target, entry);

@@ -14,8 +14,10 @@ import java.nio.file.Path;
  */
 public interface RemoteLayerMounter {
   /**
-   * Mounts the layer described by {@code request} at {@code mountpoint}, an existing empty
-   * directory. Blocks until the mount can serve reads.
+   * Mounts the layer described by {@code request} at {@code mountpoint}, an existing directory
+   * that is empty or contains a dead mount left by an earlier process. Implementations clear such a
+   * mount just before mounting, after their registry requests, because readers of the mountpoint
+   * get ENOENT between the two. Blocks until the mount can serve reads.
    *
    * @throws NoSociIndexException if the layer's image has no usable SOCI index; the snapshotter
    *     then lets containerd download the layer

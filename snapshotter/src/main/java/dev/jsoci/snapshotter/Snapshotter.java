@@ -571,10 +571,7 @@ public final class Snapshotter implements AutoCloseable {
       Files.createDirectories(mountpoint);
       Files.setPosixFilePermissions(mountpoint, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    if (MountTable.isMountpoint(mountpoint)) {
-      // Left by an earlier process; its FUSE server is gone.
-      mounter.get().unmount(mountpoint);
-    }
+    // A dead mount left by an earlier process is cleared by the mounter.
     mounter.get().mount(request, mountpoint);
     mounted.add(mountpoint);
   }

@@ -18,6 +18,9 @@ import java.util.stream.Stream;
  * A Distribution registry (Debian's {@code docker-registry}) on 127.0.0.1, with its storage in a
  * temporary directory that {@link #close()} removes together with the process.
  *
+ * <p>It can be stopped and started again on the same port and storage, and paused, to make the
+ * registry unreachable or unresponsive for a while.
+ *
  * <p>Warning: always close it, for example with try-with-resources or an {@code @AfterAll}
  * method, or the registry process outlives the test JVM.
  */
@@ -25,7 +28,7 @@ public final class LocalRegistry implements AutoCloseable {
   private static final Path BINARY = Path.of("/usr/bin/docker-registry");
   private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
 
-  private final Process process;
+  private Process process;
   private final Path directory;
   private final int port;
 
@@ -65,12 +68,7 @@ public final class LocalRegistry implements AutoCloseable {
     Path configFile = directory.resolve("config.yml");
     Files.writeString(configFile, config, StandardCharsets.UTF_8);
 
-    Process process =
-        new ProcessBuilder(BINARY.toString(), "serve", configFile.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(directory.resolve("registry.log").toFile())
-            .start();
-    LocalRegistry registry = new LocalRegistry(process, directory, port);
+    LocalRegistry registry = new LocalRegistry(launch(directory), directory, port);
     try {
       registry.awaitReady();
     } catch (IOException | RuntimeException e) {
@@ -78,6 +76,87 @@ public final class LocalRegistry implements AutoCloseable {
       throw e;
     }
     return registry;
+  }
+
+  private static Process launch(Path directory) throws IOException {
+    return new ProcessBuilder(BINARY.toString(), "serve", directory.resolve("config.yml").toString())
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("registry.log").toFile()))
+        .start();
+  }
+
+  /**
+   * Stops the registry process and keeps its storage, so that connections to its port are
+   * refused until {@link #restart()}.
+   */
+  public void stop() {
+    process.destroy();
+    try {
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Starts the registry again on the same port and storage after {@link #stop()}, and waits until
+   * it responds.
+   *
+   * @throws IOException if it does not respond within 20 s, for example because another process
+   *     took the port meanwhile
+   */
+  public void restart() throws IOException {
+    if (process.isAlive()) {
+      throw new IllegalStateException("the registry on port " + port + " is still running");
+    }
+    process = launch(directory);
+    awaitReady();
+  }
+
+  /**
+   * Stops the registry process with SIGSTOP: the kernel still accepts connections on its port,
+   * but no request gets a response until {@link #resume()}.
+   */
+  public void pause() throws IOException {
+    signal("STOP");
+  }
+
+  /** Continues the registry process after {@link #pause()} with SIGCONT. */
+  public void resume() throws IOException {
+    signal("CONT");
+  }
+
+  private void signal(String name) throws IOException {
+    try {
+      Process kill =
+          new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+              .redirectErrorStream(true)
+              .start();
+      String output = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (kill.waitFor() != 0) {
+        throw new IOException("kill -" + name + " " + process.pid() + " failed: " + output);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while sending SIG" + name + " to the registry", e);
+    }
+  }
+
+  /**
+   * Returns the file in which the registry stores the blob {@code sha256:HEX}; tests change it to
+   * make the registry serve wrong bytes.
+   */
+  public Path blobFile(String digest) {
+    if (!digest.startsWith("sha256:") || digest.length() != 7 + 64) {
+      throw new IllegalArgumentException("expected a sha256 digest, found " + digest);
+    }
+    String hex = digest.substring(7);
+    return directory.resolve("data/docker/registry/v2/blobs/sha256")
+        .resolve(hex.substring(0, 2))
+        .resolve(hex)
+        .resolve("data");
   }
 
   private static int freePort() throws IOException {
@@ -134,6 +213,14 @@ public final class LocalRegistry implements AutoCloseable {
   /** Stops the registry process it started and deletes its storage. */
   @Override
   public void close() {
+    if (process.isAlive()) {
+      // A paused registry handles SIGTERM only after SIGCONT.
+      try {
+        resume();
+      } catch (IOException e) {
+        // destroyForcibly below stops it anyway.
+      }
+    }
     process.destroy();
     try {
       if (!process.waitFor(5, TimeUnit.SECONDS)) {

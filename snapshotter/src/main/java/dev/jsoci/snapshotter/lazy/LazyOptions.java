@@ -48,8 +48,9 @@ public final class LazyOptions {
 
   /**
    * Returns span engine settings: verification retries, background fetching at the configured
-   * rate, a readahead of {@link #READAHEAD_SPANS}, and a disk cache in {@code cacheDirectory}
-   * unless {@code filesystem_cache_type} is {@code memory}.
+   * rate, a readahead of {@link #READAHEAD_SPANS}, and a disk cache of up to {@code
+   * filesystem_cache_max_bytes} in {@code cacheDirectory} unless {@code filesystem_cache_type} is
+   * {@code memory}.
    */
   public static SpanOptions spanOptions(JsociConfig config, Path cacheDirectory) {
     BackgroundFetchConfig background = config.backgroundFetch();
@@ -60,7 +61,7 @@ public final class LazyOptions {
             .backgroundBytesPerSecond(backgroundBytesPerSecond(background.fetchPeriod()))
             .readaheadSpans(READAHEAD_SPANS);
     if (config.spanCacheType() == JsociConfig.SpanCacheType.DISK) {
-      options.diskCacheDirectory(cacheDirectory);
+      options.diskCacheDirectory(cacheDirectory).diskCacheBytes(config.spanCacheMaxBytes());
     }
     return options.build();
   }
