@@ -186,7 +186,7 @@ public final class Snapshotter implements AutoCloseable {
           .addKeyValue("error", e.getMessage())
           .log("cannot mount layer remotely");
       if (e instanceof NoSociIndexException) {
-        return deferToRuntime(active, target, "no valid SOCI index found for the image");
+        return deferToRuntime(active, target, "no usable SOCI index or zTOC for the layer");
       }
       if (localUnpacker.isEmpty()) {
         return deferToRuntime(active, target, "the remote mount failed");
