@@ -13,6 +13,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,23 +22,39 @@ import org.jspecify.annotations.Nullable;
  * does not return.
  *
  * <p>Thread-safe. A read that passes its deadline is interrupted. A reader that ignores interrupts
- * keeps its executor thread until it returns.
+ * keeps its executor thread until it returns. For a while after a read fails (the failure hold),
+ * reads of ranges that overlap it fail at once with the same cause: the kernel answers a failed
+ * readahead by reading the same page again, and that read should not wait a second deadline.
  */
 final class DeadlineReader {
   private final ContentReader content;
   private final String layer;
   private final Duration timeout;
+  private final Duration failureHold;
   private final ExecutorService executor;
+  private final AtomicReference<@Nullable Failure> lastFailure = new AtomicReference<>();
+
+  /** A failed read of the tar stream range [start, end), at {@code nanoTime}. */
+  private record Failure(long start, long end, long nanoTime, String cause) {
+    boolean overlaps(long otherStart, long otherEnd) {
+      return start < otherEnd && otherStart < end;
+    }
+  }
 
   /**
    * @param executor runs the reads, or null for a cached pool of daemon threads whose idle threads
    *     end after a minute
    */
   DeadlineReader(
-      ContentReader content, String layer, Duration timeout, @Nullable ExecutorService executor) {
+      ContentReader content,
+      String layer,
+      Duration timeout,
+      Duration failureHold,
+      @Nullable ExecutorService executor) {
     this.content = content;
     this.layer = layer;
     this.timeout = timeout;
+    this.failureHold = failureHold;
     this.executor = executor != null ? executor : Executors.newCachedThreadPool(daemonThreads());
   }
 
@@ -58,9 +75,11 @@ final class DeadlineReader {
    * timeout. Pass a buffer that no other code reads or writes.
    *
    * @throws ErrnoException {@link Errno#EIO} if the reader fails, the stream ends early, the
-   *     deadline passes or the calling thread is interrupted
+   *     deadline passes or the calling thread is interrupted, or if a read of an overlapping range
+   *     failed less than the failure hold ago
    */
   void readFully(long uncompressedOffset, ByteBuffer bytes) throws ErrnoException {
+    long end = uncompressedOffset + bytes.remaining();
     String range =
         "layer "
             + layer
@@ -69,6 +88,14 @@ final class DeadlineReader {
             + " ("
             + bytes.remaining()
             + " bytes)";
+    Failure failure = lastFailure.get();
+    if (failure != null
+        && failure.overlaps(uncompressedOffset, end)
+        && System.nanoTime() - failure.nanoTime() < failureHold.toNanos()) {
+      throw new ErrnoException(
+          Errno.EIO,
+          "read of " + range + " not tried: a read of an overlapping range just " + failure.cause());
+    }
     Future<?> read;
     try {
       read = executor.submit(() -> readOnThisThread(uncompressedOffset, bytes));
@@ -77,18 +104,26 @@ final class DeadlineReader {
     }
     try {
       read.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      lastFailure.updateAndGet(f -> f != null && f.overlaps(uncompressedOffset, end) ? null : f);
     } catch (TimeoutException e) {
       read.cancel(true);
-      throw new ErrnoException(Errno.EIO, "read of " + range + " timed out after " + timeout, e);
+      throw failed(uncompressedOffset, end, "read of " + range, "timed out after " + timeout, e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       String kind = cause instanceof IOException ? "failed" : "failed unexpectedly";
-      throw new ErrnoException(Errno.EIO, "read of " + range + " " + kind + ": " + cause, cause);
+      throw failed(uncompressedOffset, end, "read of " + range, kind + ": " + cause, cause);
     } catch (InterruptedException e) {
       read.cancel(true);
       Thread.currentThread().interrupt();
       throw new ErrnoException(Errno.EIO, "read of " + range + " interrupted", e);
     }
+  }
+
+  /** Records a failure for the failure hold and returns the EIO that reports it. */
+  private ErrnoException failed(
+      long start, long end, String what, String cause, @Nullable Throwable throwable) {
+    lastFailure.set(new Failure(start, end, System.nanoTime(), cause));
+    return new ErrnoException(Errno.EIO, what + " " + cause, throwable);
   }
 
   private Void readOnThisThread(long uncompressedOffset, ByteBuffer bytes) throws IOException {

@@ -9,19 +9,23 @@ import org.jspecify.annotations.Nullable;
  * Settings of one layer's filesystem.
  *
  * @param readTimeout how long a content read may take before the reading process gets {@code EIO}
+ * @param failureHold how long after a failed content read a read of an overlapping range fails at
+ *     once instead of trying again; zero turns this off. The kernel follows a failed readahead with
+ *     a read of the same page, which would otherwise wait a second {@code readTimeout}
  * @param opaqueXattr the xattr that marks opaque directories
  * @param xattrsDisabled whether getxattr returns {@code ENOSYS} for every name, so the kernel stops
  *     calling it; set for layers whose SOCI index annotates {@code
  *     com.amazon.soci.disable-xattrs=true}, which have no xattrs and no opaque directories
  * @param readExecutor runs content reads, or null for a cached pool of daemon threads owned by the
  *     filesystem. A bounded executor must have room for every read in flight, because otherwise
- *     reads wait behind each other * @param layerStatus supplies the content of the state file, or
- *     null for no state directory
+ *     reads wait behind each other
+ * @param layerStatus supplies the content of the state file, or null for no state directory
  * @param verifyTarHeaders whether the first read of each regular file first checks the file's tar
  *     header in the layer against its TOC entry, and fails with {@code EIO} on a difference
  */
 public record FileSystemOptions(
     Duration readTimeout,
+    Duration failureHold,
     OpaqueXattr opaqueXattr,
     boolean xattrsDisabled,
     @Nullable ExecutorService readExecutor,
@@ -35,14 +39,20 @@ public record FileSystemOptions(
    */
   public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofMinutes(5);
 
+  /** The default failure hold, 1 second: far longer than the kernel takes to retry a page. */
+  public static final Duration DEFAULT_FAILURE_HOLD = Duration.ofSeconds(1);
+
   public FileSystemOptions {
     if (readTimeout.isNegative() || readTimeout.isZero()) {
       throw new IllegalArgumentException("readTimeout must be positive: " + readTimeout);
     }
+    if (failureHold.isNegative()) {
+      throw new IllegalArgumentException("failureHold must not be negative: " + failureHold);
+    }
   }
 
   /**
-   * Returns the defaults: 5-minute reads, the trusted opaque xattr, xattrs on, no state directory,
+   * Returns the defaults: 5-minute reads, a 1-second failure hold, the trusted opaque xattr, xattrs on, no state directory,
    * tar headers verified.
    */
   public static FileSystemOptions defaults() {
@@ -56,6 +66,7 @@ public record FileSystemOptions(
   public Builder toBuilder() {
     return new Builder()
         .readTimeout(readTimeout)
+        .failureHold(failureHold)
         .opaqueXattr(opaqueXattr)
         .xattrsDisabled(xattrsDisabled)
         .readExecutor(readExecutor)
@@ -66,6 +77,7 @@ public record FileSystemOptions(
   /** Builder of {@link FileSystemOptions}; each method sets the record component of its name. */
   public static final class Builder {
     private Duration readTimeout = DEFAULT_READ_TIMEOUT;
+    private Duration failureHold = DEFAULT_FAILURE_HOLD;
     private OpaqueXattr opaqueXattr = OpaqueXattr.TRUSTED;
     private boolean xattrsDisabled;
     private @Nullable ExecutorService readExecutor;
@@ -76,6 +88,11 @@ public record FileSystemOptions(
 
     public Builder readTimeout(Duration readTimeout) {
       this.readTimeout = readTimeout;
+      return this;
+    }
+
+    public Builder failureHold(Duration failureHold) {
+      this.failureHold = failureHold;
       return this;
     }
 
@@ -106,7 +123,13 @@ public record FileSystemOptions(
 
     public FileSystemOptions build() {
       return new FileSystemOptions(
-          readTimeout, opaqueXattr, xattrsDisabled, readExecutor, layerStatus, verifyTarHeaders);
+          readTimeout,
+          failureHold,
+          opaqueXattr,
+          xattrsDisabled,
+          readExecutor,
+          layerStatus,
+          verifyTarHeaders);
     }
   }
 }

@@ -57,7 +57,12 @@ public final class LayerFileSystem {
     this.tree = tree;
     this.options = options;
     this.reader =
-        new DeadlineReader(content, tree.layer(), options.readTimeout(), options.readExecutor());
+        new DeadlineReader(
+            content,
+            tree.layer(),
+            options.readTimeout(),
+            options.failureHold(),
+            options.readExecutor());
 
     Supplier<LayerStatus> status = options.layerStatus();
     if (status == null) {
