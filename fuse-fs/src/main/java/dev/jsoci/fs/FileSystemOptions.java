@@ -1,6 +1,7 @@
 package dev.jsoci.fs;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -15,10 +16,12 @@ import org.jspecify.annotations.Nullable;
  *     com.amazon.soci.disable-xattrs=true}, which have no xattrs and no opaque directories
  * @param readExecutor runs content reads, or null for a cached pool of daemon threads owned by the
  *     filesystem. A bounded executor must have room for every read in flight, because otherwise
- *     reads wait behind each other * @param layerStatus supplies the content of the state file, or
+ *     reads wait behind each other
+ * @param layerStatus supplies the content of the state file, or
  *     null for no state directory
  * @param verifyTarHeaders whether the first read of each regular file first checks the file's tar
  *     header in the layer against its TOC entry, and fails with {@code EIO} on a difference
+ * @param listener receives every operation the mount serves, with its duration and error
  */
 public record FileSystemOptions(
     Duration readTimeout,
@@ -26,7 +29,8 @@ public record FileSystemOptions(
     boolean xattrsDisabled,
     @Nullable ExecutorService readExecutor,
     @Nullable Supplier<LayerStatus> layerStatus,
-    boolean verifyTarHeaders) {
+    boolean verifyTarHeaders,
+    FileSystemListener listener) {
 
   /**
    * The default read timeout, 5 minutes: the default whole-request timeout of AWS's
@@ -39,11 +43,12 @@ public record FileSystemOptions(
     if (readTimeout.isNegative() || readTimeout.isZero()) {
       throw new IllegalArgumentException("readTimeout must be positive: " + readTimeout);
     }
+    Objects.requireNonNull(listener, "listener");
   }
 
   /**
    * Returns the defaults: 5-minute reads, the trusted opaque xattr, xattrs on, no state directory,
-   * tar headers verified.
+   * tar headers verified, no listener.
    */
   public static FileSystemOptions defaults() {
     return builder().build();
@@ -60,7 +65,8 @@ public record FileSystemOptions(
         .xattrsDisabled(xattrsDisabled)
         .readExecutor(readExecutor)
         .layerStatus(layerStatus)
-        .verifyTarHeaders(verifyTarHeaders);
+        .verifyTarHeaders(verifyTarHeaders)
+        .listener(listener);
   }
 
   /** Builder of {@link FileSystemOptions}; each method sets the record component of its name. */
@@ -71,6 +77,7 @@ public record FileSystemOptions(
     private @Nullable ExecutorService readExecutor;
     private @Nullable Supplier<LayerStatus> layerStatus;
     private boolean verifyTarHeaders = true;
+    private FileSystemListener listener = FileSystemListener.NONE;
 
     private Builder() {}
 
@@ -104,9 +111,20 @@ public record FileSystemOptions(
       return this;
     }
 
+    public Builder listener(FileSystemListener listener) {
+      this.listener = listener;
+      return this;
+    }
+
     public FileSystemOptions build() {
       return new FileSystemOptions(
-          readTimeout, opaqueXattr, xattrsDisabled, readExecutor, layerStatus, verifyTarHeaders);
+          readTimeout,
+          opaqueXattr,
+          xattrsDisabled,
+          readExecutor,
+          layerStatus,
+          verifyTarHeaders,
+          listener);
     }
   }
 }

@@ -5,10 +5,12 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Thread-safe counters behind {@link FetchStatistics}. A layer's counters also add every count to
- * the engine's counters, their parent.
+ * the engine's counters, their parent, and the engine's counters pass each event on to the engine's
+ * {@link SpanListener}, so every event reaches the listener once.
  */
 final class FetchCounters {
   private final @Nullable FetchCounters parent;
+  private final SpanListener listener;
   private final LongAdder requests = new LongAdder();
   private final LongAdder bytesFetched = new LongAdder();
   private final LongAdder spansFetched = new LongAdder();
@@ -17,39 +19,71 @@ final class FetchCounters {
   private final LongAdder digestMismatches = new LongAdder();
   private final LongAdder backgroundSpans = new LongAdder();
 
-  FetchCounters(@Nullable FetchCounters parent) {
+  /** Creates the counters of a layer, which add every count to {@code parent} too. */
+  FetchCounters(FetchCounters parent) {
     this.parent = parent;
+    this.listener = SpanListener.NONE;
   }
 
-  void requestCompleted(long bytes) {
+  /** Creates the engine's counters, which report every event to {@code listener}. */
+  FetchCounters(SpanListener listener) {
+    this.parent = null;
+    this.listener = listener;
+  }
+
+  void requestCompleted(FetchPurpose purpose, long bytes, long durationNanos) {
     requests.increment();
     bytesFetched.add(bytes);
     if (parent != null) {
-      parent.requestCompleted(bytes);
+      parent.requestCompleted(purpose, bytes, durationNanos);
+    } else {
+      listener.rangeFetched(purpose, bytes, durationNanos);
     }
   }
 
-  void spanFetched(boolean background) {
+  void requestFailed(FetchPurpose purpose) {
+    if (parent != null) {
+      parent.requestFailed(purpose);
+    } else {
+      listener.rangeFailed(purpose);
+    }
+  }
+
+  void spanFetched(FetchPurpose purpose) {
     spansFetched.increment();
-    if (background) {
+    if (purpose == FetchPurpose.BACKGROUND) {
       backgroundSpans.increment();
     }
     if (parent != null) {
-      parent.spanFetched(background);
+      parent.spanFetched(purpose);
+    } else {
+      listener.spanFetched(purpose);
     }
   }
 
   void memoryHit() {
     memoryHits.increment();
-    if (parent != null) {
-      parent.memoryHit();
-    }
+    cacheLookup(SpanListener.Cache.MEMORY, true);
+  }
+
+  void memoryMiss() {
+    cacheLookup(SpanListener.Cache.MEMORY, false);
   }
 
   void diskHit() {
     diskHits.increment();
+    cacheLookup(SpanListener.Cache.DISK, true);
+  }
+
+  void diskMiss() {
+    cacheLookup(SpanListener.Cache.DISK, false);
+  }
+
+  private void cacheLookup(SpanListener.Cache cache, boolean hit) {
     if (parent != null) {
-      parent.diskHit();
+      parent.cacheLookup(cache, hit);
+    } else {
+      listener.cacheLookup(cache, hit);
     }
   }
 
@@ -57,6 +91,8 @@ final class FetchCounters {
     digestMismatches.increment();
     if (parent != null) {
       parent.digestMismatch();
+    } else {
+      listener.digestMismatch();
     }
   }
 
