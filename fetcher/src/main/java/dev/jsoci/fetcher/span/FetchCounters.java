@@ -61,6 +61,14 @@ final class FetchCounters {
     }
   }
 
+  void readWaited(long durationNanos) {
+    if (parent != null) {
+      parent.readWaited(durationNanos);
+    } else {
+      listener.readWaited(durationNanos);
+    }
+  }
+
   void memoryHit() {
     memoryHits.increment();
     cacheLookup(SpanListener.Cache.MEMORY, true);

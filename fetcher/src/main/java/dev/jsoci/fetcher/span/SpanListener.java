@@ -28,6 +28,14 @@ public interface SpanListener {
   /** Called when a ranged read failed, after the source's own retries. */
   default void rangeFailed(FetchPurpose purpose) {}
 
+  /**
+   * Called when a read found spans missing from the memory cache and got them, from the disk
+   * cache, from its own fetch or from a fetch already in flight for another purpose.
+   *
+   * @param durationNanos the time the read waited for those spans
+   */
+  default void readWaited(long durationNanos) {}
+
   /** Called when a fetched span passed its digest check and was published. */
   default void spanFetched(FetchPurpose purpose) {}
 

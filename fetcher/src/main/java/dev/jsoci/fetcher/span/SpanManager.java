@@ -275,6 +275,7 @@ public final class SpanManager implements AutoCloseable {
     }
 
     int[] missing = missingIndexes.stream().mapToInt(i -> spanIds[i]).toArray();
+    long waitStartNanos = System.nanoTime();
     foreground.begin();
     try {
       List<Ticket> tickets = claimAndLoad(missing, FetchPurpose.READ);
@@ -288,6 +289,7 @@ public final class SpanManager implements AutoCloseable {
         }
         result[missingIndexes.get(i)] = inflated;
       }
+      counters.readWaited(System.nanoTime() - waitStartNanos);
     } finally {
       foreground.end();
     }

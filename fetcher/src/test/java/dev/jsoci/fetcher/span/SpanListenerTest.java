@@ -49,6 +49,11 @@ class SpanListenerTest {
     }
 
     @Override
+    public void readWaited(long durationNanos) {
+      add("readWaited", 1);
+    }
+
+    @Override
     public void rangeFailed(FetchPurpose purpose) {
       add("rangeFailed/" + purpose, 1);
     }
@@ -106,6 +111,7 @@ class SpanListenerTest {
     assertThat(listener.count("spanFetched/READ")).isEqualTo(1);
     assertThat(listener.count("miss/MEMORY")).isEqualTo(1);
     assertThat(listener.count("hit/MEMORY")).isEqualTo(0);
+    assertThat(listener.count("readWaited")).isEqualTo(1);
     assertThat(listener.count("negativeDuration")).isEqualTo(0);
   }
 
@@ -120,6 +126,7 @@ class SpanListenerTest {
 
     assertThat(listener.count("hit/MEMORY")).isEqualTo(1);
     assertThat(listener.count("rangeFetched/READ")).isEqualTo(1);
+    assertThat(listener.count("readWaited")).isEqualTo(1);
   }
 
   @Test

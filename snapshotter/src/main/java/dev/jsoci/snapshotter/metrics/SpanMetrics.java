@@ -29,6 +29,7 @@ final class SpanMetrics implements SpanListener {
   private final CounterDataPoint[] fetchFailures;
   private final CounterDataPoint[] spansFetched;
   private final CounterDataPoint digestMismatches;
+  private final DistributionDataPoint readWaitDuration;
   private final CounterDataPoint[] cacheHits;
   private final CounterDataPoint[] cacheMisses;
   private final CounterDataPoint[] cacheEvictions;
@@ -40,8 +41,8 @@ final class SpanMetrics implements SpanListener {
         Histogram.builder()
             .name("jsoci_span_fetch_duration_seconds")
             .help(
-                "Time of one ranged read of compressed layer bytes from the registry, by purpose:"
-                    + " read (a process waits), prefetch or background.")
+                "Time of one ranged read of compressed layer bytes from the registry, by the"
+                    + " purpose of the fetch: read, prefetch or background.")
             .labelNames("purpose")
             .classicOnly()
             .classicExponentialUpperBounds(0.001, 2, 16)
@@ -68,6 +69,17 @@ final class SpanMetrics implements SpanListener {
         Counter.builder()
             .name("jsoci_span_digest_mismatches_total")
             .help("Fetched spans whose bytes did not match the digest in the zTOC.")
+            .register(registry)
+            .labelValues();
+
+    readWaitDuration =
+        Histogram.builder()
+            .name("jsoci_span_read_wait_duration_seconds")
+            .help(
+                "Time a read waited for spans missing from the memory cache: loaded from disk,"
+                    + " fetched by the read itself, or by a prefetch or background fetch in flight.")
+            .classicOnly()
+            .classicExponentialUpperBounds(0.0001, 2, 20)
             .register(registry)
             .labelValues();
 
@@ -131,6 +143,11 @@ final class SpanMetrics implements SpanListener {
   @Override
   public void rangeFailed(FetchPurpose purpose) {
     fetchFailures[purpose.ordinal()].inc();
+  }
+
+  @Override
+  public void readWaited(long durationNanos) {
+    readWaitDuration.observe(durationNanos / 1e9);
   }
 
   @Override

@@ -75,6 +75,7 @@ class DaemonMetricsTest {
     listener.spanFetched(FetchPurpose.READ);
     listener.rangeFailed(FetchPurpose.PREFETCH);
     listener.digestMismatch();
+    listener.readWaited(20_000_000);
 
     Samples samples = scrape();
 
@@ -88,6 +89,7 @@ class DaemonMetricsTest {
     assertThat(samples.value("jsoci_span_fetch_failures_total", "purpose", "prefetch"))
         .hasValue(1.0);
     assertThat(samples.value("jsoci_span_digest_mismatches_total")).hasValue(1.0);
+    assertThat(samples.value("jsoci_span_read_wait_duration_seconds_count")).hasValue(1.0);
   }
 
   @Test
