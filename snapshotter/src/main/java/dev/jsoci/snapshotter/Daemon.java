@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -184,9 +185,10 @@ public final class Daemon implements Callable<Integer> {
     // TODO: probe overlayfs at start (d_type support, a mount with two lower directories) unless
     // skip_check_snapshotter_supported is set. Without the probe, an unsupported root fails only
     // when containerd first mounts a snapshot.
-    // Checked before anything starts, so a bad address stops the daemon at once.
+
+    // The metrics address is checked before anything starts, so a bad one stops the daemon at once.
     Optional<SocketAddress> metricsAddress = MetricsEndpoint.address(config.metrics());
-    DaemonMetrics metrics = metricsAddress.isPresent() ? new DaemonMetrics() : null;
+    @Nullable DaemonMetrics metrics = metricsAddress.isPresent() ? new DaemonMetrics() : null;
 
     LazyPulling lazyPulling = LazyPulling.start(config, root, metrics);
     SnapshotterOptions options =
@@ -197,7 +199,7 @@ public final class Daemon implements Callable<Integer> {
             metrics == null ? SnapshotterListener.NONE : metrics.snapshotterListener());
     Snapshotter snapshotter;
     UnixSocketServer server;
-    MetricsServer metricsServer = null;
+    @Nullable MetricsServer metricsServer = null;
     try {
       snapshotter = Snapshotter.open(root, options);
     } catch (IOException | RuntimeException e) {
@@ -222,7 +224,7 @@ public final class Daemon implements Callable<Integer> {
       }
       throw e;
     }
-    MetricsServer startedMetricsServer = metricsServer;
+    @Nullable MetricsServer startedMetricsServer = metricsServer;
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()

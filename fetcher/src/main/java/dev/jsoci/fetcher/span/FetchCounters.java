@@ -71,27 +71,35 @@ final class FetchCounters {
 
   void memoryHit() {
     memoryHits.increment();
-    cacheLookup(SpanListener.Cache.MEMORY, true);
+    if (parent != null) {
+      parent.memoryHit();
+    } else {
+      listener.cacheLookup(SpanListener.Cache.MEMORY, true);
+    }
   }
 
   void memoryMiss() {
-    cacheLookup(SpanListener.Cache.MEMORY, false);
+    if (parent != null) {
+      parent.memoryMiss();
+    } else {
+      listener.cacheLookup(SpanListener.Cache.MEMORY, false);
+    }
   }
 
   void diskHit() {
     diskHits.increment();
-    cacheLookup(SpanListener.Cache.DISK, true);
+    if (parent != null) {
+      parent.diskHit();
+    } else {
+      listener.cacheLookup(SpanListener.Cache.DISK, true);
+    }
   }
 
   void diskMiss() {
-    cacheLookup(SpanListener.Cache.DISK, false);
-  }
-
-  private void cacheLookup(SpanListener.Cache cache, boolean hit) {
     if (parent != null) {
-      parent.cacheLookup(cache, hit);
+      parent.diskMiss();
     } else {
-      listener.cacheLookup(cache, hit);
+      listener.cacheLookup(SpanListener.Cache.DISK, false);
     }
   }
 

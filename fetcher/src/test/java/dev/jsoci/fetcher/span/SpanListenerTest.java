@@ -86,7 +86,8 @@ class SpanListenerTest {
     }
   }
 
-  private SpanManager open(SpanOptions.Builder options, SpanListener listener, BlobRangeSource source)
+  private SpanManager open(
+      SpanOptions.Builder options, SpanListener listener, BlobRangeSource source)
       throws IOException {
     SpanEngine engine = SpanEngine.start(options.backgroundFetch(false).build(), listener);
     toClose.add(engine);
@@ -99,7 +100,7 @@ class SpanListenerTest {
   }
 
   @Test
-  void read_coldSpan_reportsOneFetchAndMemoryMiss() throws Exception {
+  void read_coldSpan_reportsFetchAndMiss() throws Exception {
     CountingListener listener = new CountingListener();
     SpanManager manager =
         open(SpanOptions.builder(), listener, new RecordingSource(layer.blob()));
@@ -130,7 +131,7 @@ class SpanListenerTest {
   }
 
   @Test
-  void read_fromDiskCache_reportsDiskHitWithoutFetch() throws Exception {
+  void read_diskCachedSpan_reportsDiskHit() throws Exception {
     Path cache = directory.resolve("spans");
     CountingListener first = new CountingListener();
     readSpan(

@@ -40,14 +40,16 @@ final class MetricsAddress {
   private static SocketAddress parseTcp(String address) {
     int colon = address.lastIndexOf(':');
     if (colon < 0) {
-      throw invalid(address, MetricsConfig.Network.TCP, "expected host:port, [ipv6]:port or :port");
+      throw invalid(
+          address, MetricsConfig.Network.TCP, "expected host:port, [ipv6]:port or :port");
     }
     String host = address.substring(0, colon);
     String portText = address.substring(colon + 1);
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     } else if (host.contains(":")) {
-      throw invalid(address, MetricsConfig.Network.TCP, "write an IPv6 host in brackets, [::1]:port");
+      throw invalid(
+          address, MetricsConfig.Network.TCP, "write an IPv6 host in brackets, [::1]:port");
     }
 
     int port;

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * A minimal HTTP/1.1 server for Prometheus scrapes, on a TCP port or a unix domain socket.
  *
  * <p>{@code GET /metrics} returns the registry in the Prometheus text format, or in OpenMetrics
- * when the {@code Accept} header asks for {@code application/openmetrics-text}. {@code HEAD} is
+ * when the {@code Accept} header requests {@code application/openmetrics-text}. {@code HEAD} is
  * answered too. Other paths get 404 and other methods 405. Every response closes its connection,
  * which Prometheus handles like any other.
  *
@@ -140,7 +140,8 @@ public final class MetricsServer implements AutoCloseable {
     }
     int mode = (Integer) Files.getAttribute(socket, "unix:mode", LinkOption.NOFOLLOW_LINKS);
     if ((mode & FILE_TYPE_MASK) != SOCKET_TYPE) {
-      throw new IOException(socket + " exists and is not a socket; remove it or choose another path");
+      throw new IOException(
+          socket + " exists and is not a socket; remove it or choose another path");
     }
     try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       probe.connect(UnixDomainSocketAddress.of(socket));
@@ -171,7 +172,7 @@ public final class MetricsServer implements AutoCloseable {
     }
   }
 
-  /** Answers one request on {@code connection} and closes it. */
+  /** Serves one request on {@code connection} and closes it. */
   private void serve(SocketChannel connection) {
     ScheduledFuture<?> deadline =
         deadlines.schedule(
@@ -237,7 +238,8 @@ public final class MetricsServer implements AutoCloseable {
     }
     ByteArrayOutputStream body = new ByteArrayOutputStream(64 * 1024);
     writer.write(body, registry.scrape());
-    write(connection, 200, writer.getContentType(), body.toString(StandardCharsets.UTF_8), !headOnly);
+    String text = body.toString(StandardCharsets.UTF_8);
+    write(connection, 200, writer.getContentType(), text, !headOnly);
   }
 
   private static @Nullable String headerValue(String[] lines, String lowerCaseName) {

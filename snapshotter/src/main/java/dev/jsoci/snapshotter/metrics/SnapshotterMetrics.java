@@ -73,8 +73,8 @@ final class SnapshotterMetrics implements SnapshotterListener {
 
   /**
    * Registers the gauge of snapshots by kind and origin, read from {@code snapshotter}'s database
-   * at each scrape. Every combination is reported, zeros included, so a query sees the series
-   * before the first snapshot.
+   * at each scrape. Every combination is reported, zeros included, so the series exist before
+   * the first snapshot.
    */
   void watch(Snapshotter snapshotter) {
     GaugeWithCallback.builder()

@@ -77,7 +77,8 @@ final class SpanMetrics implements SpanListener {
             .name("jsoci_span_read_wait_duration_seconds")
             .help(
                 "Time a read waited for spans missing from the memory cache: loaded from disk,"
-                    + " fetched by the read itself, or by a prefetch or background fetch in flight.")
+                    + " fetched by the read itself, or by a prefetch or background fetch in"
+                    + " flight.")
             .classicOnly()
             .classicExponentialUpperBounds(0.0001, 2, 20)
             .register(registry)

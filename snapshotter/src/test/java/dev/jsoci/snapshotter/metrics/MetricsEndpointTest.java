@@ -25,7 +25,7 @@ class MetricsEndpointTest {
   }
 
   @Test
-  void address_noPrometheus_isEmptyEvenWithAnAddress() throws Exception {
+  void address_noPrometheus_isEmpty() throws Exception {
     assertThat(MetricsEndpoint.address(config(false, "127.0.0.1:9100", Network.TCP))).isEmpty();
   }
 

@@ -99,8 +99,11 @@ class MetricsServerTest {
   void get_metrics_contentLengthMatchesBody() throws Exception {
     String response = get(startTcp().address(), "/metrics");
 
-    String lengthHeader = response.lines().filter(l -> l.startsWith("Content-Length: ")).findFirst()
-        .orElseThrow();
+    String lengthHeader =
+        response.lines()
+            .filter(line -> line.startsWith("Content-Length: "))
+            .findFirst()
+            .orElseThrow();
     int length = Integer.parseInt(lengthHeader.substring("Content-Length: ".length()));
     assertThat(bodyOf(response).getBytes(StandardCharsets.UTF_8)).hasLength(length);
   }
@@ -203,7 +206,8 @@ class MetricsServerTest {
 
     IOException e =
         assertThrows(
-            IOException.class, () -> MetricsServer.start(UnixDomainSocketAddress.of(file), registry));
+            IOException.class,
+            () -> MetricsServer.start(UnixDomainSocketAddress.of(file), registry));
 
     assertThat(e)
         .hasMessageThat()
