@@ -75,6 +75,9 @@ final class LayerFuseAdapter extends FuseStubFS {
   private final Charset charset;
   private final FailureLog failures;
   private final FileSystemListener listener;
+
+  /** Whether callbacks are timed: without a listener the clock is not read. */
+  private final boolean timed;
   private final CompletableFuture<Void> initialized = new CompletableFuture<>();
 
   /**
@@ -86,6 +89,7 @@ final class LayerFuseAdapter extends FuseStubFS {
     this.charset = charset;
     this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
     this.listener = fileSystem.options().listener();
+    this.timed = listener != FileSystemListener.NONE;
   }
 
   /**
@@ -449,7 +453,7 @@ final class LayerFuseAdapter extends FuseStubFS {
    */
   private int call(String op, String path, Operation operation) {
     logger.trace("fuse request: op={} path={} layer={}", op, path, layer);
-    long startNanos = System.nanoTime();
+    long startNanos = timed ? System.nanoTime() : 0;
     @Nullable Errno error = null;
     try {
       return operation.run();
@@ -472,7 +476,9 @@ final class LayerFuseAdapter extends FuseStubFS {
       failures.unexpected(op, path, e);
       return -ErrnoCodes.of(Errno.EIO);
     } finally {
-      listener.operationCompleted(op, System.nanoTime() - startNanos, error);
+      if (timed) {
+        listener.operationCompleted(op, System.nanoTime() - startNanos, error);
+      }
     }
   }
 }
