@@ -1,6 +1,7 @@
 package dev.jsoci.fs;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -22,6 +23,7 @@ import org.jspecify.annotations.Nullable;
  * @param layerStatus supplies the content of the state file, or null for no state directory
  * @param verifyTarHeaders whether the first read of each regular file first checks the file's tar
  *     header in the layer against its TOC entry, and fails with {@code EIO} on a difference
+ * @param listener receives every operation the mount serves, with its duration and error
  */
 public record FileSystemOptions(
     Duration readTimeout,
@@ -30,7 +32,8 @@ public record FileSystemOptions(
     boolean xattrsDisabled,
     @Nullable ExecutorService readExecutor,
     @Nullable Supplier<LayerStatus> layerStatus,
-    boolean verifyTarHeaders) {
+    boolean verifyTarHeaders,
+    FileSystemListener listener) {
 
   /**
    * The default read timeout, 5 minutes: the default whole-request timeout of AWS's
@@ -49,11 +52,12 @@ public record FileSystemOptions(
     if (failureHold.isNegative()) {
       throw new IllegalArgumentException("failureHold must not be negative: " + failureHold);
     }
+    Objects.requireNonNull(listener, "listener");
   }
 
   /**
-   * Returns the defaults: 5-minute reads, a 1-second failure hold, the trusted opaque xattr, xattrs on, no state directory,
-   * tar headers verified.
+   * Returns the defaults: 5-minute reads, a 1-second failure hold, the trusted opaque xattr, xattrs
+   * on, no state directory, tar headers verified, no listener.
    */
   public static FileSystemOptions defaults() {
     return builder().build();
@@ -71,7 +75,8 @@ public record FileSystemOptions(
         .xattrsDisabled(xattrsDisabled)
         .readExecutor(readExecutor)
         .layerStatus(layerStatus)
-        .verifyTarHeaders(verifyTarHeaders);
+        .verifyTarHeaders(verifyTarHeaders)
+        .listener(listener);
   }
 
   /** Builder of {@link FileSystemOptions}; each method sets the record component of its name. */
@@ -83,6 +88,7 @@ public record FileSystemOptions(
     private @Nullable ExecutorService readExecutor;
     private @Nullable Supplier<LayerStatus> layerStatus;
     private boolean verifyTarHeaders = true;
+    private FileSystemListener listener = FileSystemListener.NONE;
 
     private Builder() {}
 
@@ -121,6 +127,11 @@ public record FileSystemOptions(
       return this;
     }
 
+    public Builder listener(FileSystemListener listener) {
+      this.listener = listener;
+      return this;
+    }
+
     public FileSystemOptions build() {
       return new FileSystemOptions(
           readTimeout,
@@ -129,7 +140,8 @@ public record FileSystemOptions(
           xattrsDisabled,
           readExecutor,
           layerStatus,
-          verifyTarHeaders);
+          verifyTarHeaders,
+          listener);
     }
   }
 }

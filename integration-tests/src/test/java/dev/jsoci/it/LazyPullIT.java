@@ -48,6 +48,7 @@ class LazyPullIT {
   private static LocalDaemon daemon;
   private static String plainReference;
   private static String sociReference;
+  private static int metricsPort;
 
   @BeforeAll
   static void start() throws Exception {
@@ -70,7 +71,13 @@ class LazyPullIT {
 
     // A long background fetch period (one span every 4 s) keeps the layers mostly unfetched
     // while the tests run.
-    daemon = LocalDaemon.start("jsoci-lazy-", "[background_fetch]\n  fetch_period_msec = 4000\n");
+    metricsPort = MetricsIT.freePort();
+    daemon =
+        LocalDaemon.start(
+            "jsoci-lazy-",
+            "metrics_address = \"127.0.0.1:"
+                + metricsPort
+                + "\"\n[background_fetch]\n  fetch_period_msec = 4000\n");
     containerd = LocalContainerd.start(daemon.socket());
   }
 
@@ -244,6 +251,58 @@ class LazyPullIT {
 
   @Test
   @Order(4)
+  void metrics_showLazyReadsAndSnapshots() throws Exception {
+    MetricsScrape scrape = MetricsScrape.ofPort(metricsPort);
+    String context = "\nmetrics:\n" + scrape.text();
+
+    // Reads in the containers waited for spans fetched with range requests. A read's fetch may
+    // have been started by the readahead, so the purposes are summed.
+    assertWithMessage(context).that(sumOf(scrape, "jsoci_spans_fetched_total")).isGreaterThan(0.0);
+    assertThat(sumOf(scrape, "jsoci_span_fetched_bytes_total")).isGreaterThan(0.0);
+    assertThat(sumOf(scrape, "jsoci_span_fetch_duration_seconds_count")).isGreaterThan(0.0);
+    assertThat(scrape.value("jsoci_span_read_wait_duration_seconds_count")).isGreaterThan(0.0);
+    assertThat(scrape.value("jsoci_fuse_operation_duration_seconds_count", "operation", "read"))
+        .isGreaterThan(0.0);
+    assertThat(scrape.value("jsoci_span_cache_size_bytes", "cache", "memory")).isGreaterThan(0.0);
+    assertThat(
+            scrape.value(
+                "jsoci_registry_request_duration_seconds_count", "code", "206", "method", "GET"))
+        .isGreaterThan(0.0);
+    assertThat(
+            scrape.value(
+                "jsoci_registry_request_duration_seconds_count", "code", "200", "method", "GET"))
+        .isGreaterThan(0.0);
+    assertThat(scrape.value("jsoci_registry_received_bytes_total")).isGreaterThan(0.0);
+
+    // Two layers mounted lazily, one unpacked by the daemon; the image without an index was
+    // deferred to containerd.
+    assertThat(scrape.value("jsoci_snapshots", "kind", "committed", "origin", "lazy"))
+        .isEqualTo(2.0);
+    assertThat(scrape.value("jsoci_snapshots", "kind", "committed", "origin", "unpacked"))
+        .isEqualTo(1.0);
+    assertThat(scrape.value("jsoci_remote_prepare_duration_seconds_count", "outcome", "lazy"))
+        .isAtLeast(2.0);
+    assertThat(scrape.value("jsoci_remote_prepare_duration_seconds_count", "outcome", "unpacked"))
+        .isAtLeast(1.0);
+    assertThat(scrape.value("jsoci_layer_mount_failures_total", "reason", "no_index"))
+        .isAtLeast(1.0);
+    assertThat(scrape.value("jsoci_fuse_mount_duration_seconds_count")).isAtLeast(2.0);
+
+    // Fetch progress of each mounted layer.
+    double bigSpans = scrape.value("jsoci_layer_spans", "layer", digestOf("big"));
+    assertThat(bigSpans).isGreaterThan(0.0);
+    assertThat(scrape.value("jsoci_layer_spans_ready", "layer", digestOf("big")))
+        .isAtMost(bigSpans);
+    assertThat(scrape.all("jsoci_layer_spans")).hasSize(2);
+    assertThat(scrape.all("jvm_memory_used_bytes")).isNotEmpty();
+  }
+
+  private static double sumOf(MetricsScrape scrape, String name) {
+    return scrape.all(name).stream().mapToDouble(MetricsScrape.Sample::value).sum();
+  }
+
+  @Test
+  @Order(5)
   void jsociRpull_reportsLazyAndDownloadedLayers() throws Exception {
     ctr("images", "rm", "--sync", sociReference);
     assertThat(fuseMounts()).isEmpty();
@@ -272,7 +331,7 @@ class LazyPullIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void killAndRestart_restoresLazyLayers() throws Exception {
     daemon.kill();
     daemon.start();
@@ -287,11 +346,15 @@ class LazyPullIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void imageRemoval_removesSnapshotsAndFuseMounts() throws Exception {
+    assertThat(MetricsScrape.ofPort(metricsPort).all("jsoci_layer_spans")).hasSize(2);
+
     ctr("images", "rm", "--sync", sociReference);
 
     assertThat(daemon.snapshots()).isEmpty();
     assertThat(fuseMounts()).isEmpty();
+    // The per-layer series end with the mounts.
+    assertThat(MetricsScrape.ofPort(metricsPort).all("jsoci_layer_spans")).isEmpty();
   }
 }

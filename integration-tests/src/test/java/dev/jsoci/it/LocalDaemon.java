@@ -88,6 +88,11 @@ final class LocalDaemon implements AutoCloseable {
     return status;
   }
 
+  /** Returns the process id of the running daemon. */
+  long pid() {
+    return process.pid();
+  }
+
   /** Kills the daemon with SIGKILL, leaving its mounts and database as a crash would. */
   void kill() throws Exception {
     process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);

@@ -9,8 +9,12 @@ import dev.jsoci.snapshotter.errdefs.SnapshotException;
 import dev.jsoci.snapshotter.grpc.SnapshotsService;
 import dev.jsoci.snapshotter.grpc.UnixSocketServer;
 import dev.jsoci.snapshotter.logging.DaemonLogging;
+import dev.jsoci.snapshotter.metrics.DaemonMetrics;
+import dev.jsoci.snapshotter.metrics.MetricsEndpoint;
+import dev.jsoci.snapshotter.metrics.MetricsServer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.SocketAddress;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -180,14 +185,21 @@ public final class Daemon implements Callable<Integer> {
     // TODO: probe overlayfs at start (d_type support, a mount with two lower directories) unless
     // skip_check_snapshotter_supported is set. Without the probe, an unsupported root fails only
     // when containerd first mounts a snapshot.
-    LazyPulling lazyPulling = LazyPulling.start(config, root);
+
+    // The metrics address is checked before anything starts, so a bad one stops the daemon at once.
+    Optional<SocketAddress> metricsAddress = MetricsEndpoint.address(config.metrics());
+    @Nullable DaemonMetrics metrics = metricsAddress.isPresent() ? new DaemonMetrics() : null;
+
+    LazyPulling lazyPulling = LazyPulling.start(config, root, metrics);
     SnapshotterOptions options =
         new SnapshotterOptions(
             Optional.of(lazyPulling.mounter()),
             Optional.of(lazyPulling.localUnpacker()),
-            config.snapshotter().minLayerSizeBytes());
+            config.snapshotter().minLayerSizeBytes(),
+            metrics == null ? SnapshotterListener.NONE : metrics.snapshotterListener());
     Snapshotter snapshotter;
     UnixSocketServer server;
+    @Nullable MetricsServer metricsServer = null;
     try {
       snapshotter = Snapshotter.open(root, options);
     } catch (IOException | RuntimeException e) {
@@ -196,15 +208,23 @@ public final class Daemon implements Callable<Integer> {
     }
     try {
       snapshotter.restoreRemoteSnapshots();
+      if (metrics != null) {
+        metrics.watch(snapshotter);
+        metricsServer = MetricsEndpoint.start(config.metrics(), metricsAddress.get(), metrics);
+      }
       server = UnixSocketServer.start(socket, new SnapshotsService(snapshotter));
     } catch (IOException | SnapshotException | RuntimeException e) {
       try {
+        if (metricsServer != null) {
+          metricsServer.close();
+        }
         snapshotter.close();
       } finally {
         lazyPulling.close();
       }
       throw e;
     }
+    @Nullable MetricsServer startedMetricsServer = metricsServer;
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
@@ -212,6 +232,9 @@ public final class Daemon implements Callable<Integer> {
             new Thread(
                 () -> {
                   LOG.atInfo().log("stopping jsoci-snapshotter");
+                  if (startedMetricsServer != null) {
+                    startedMetricsServer.close();
+                  }
                   server.shutdown(SHUTDOWN_GRACE);
                   try {
                     snapshotter.close();

@@ -5,12 +5,16 @@ import dev.jsoci.convert.ConvertOptions;
 import dev.jsoci.fetcher.discovery.IndexRegistry;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
 import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fetcher.registry.RegistryListener;
 import dev.jsoci.fetcher.span.SpanEngine;
+import dev.jsoci.fetcher.span.SpanListener;
+import dev.jsoci.fs.FileSystemListener;
 import dev.jsoci.fs.OpaqueXattr;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
 import dev.jsoci.snapshotter.lazy.LazyOptions;
+import dev.jsoci.snapshotter.metrics.DaemonMetrics;
 import dev.jsoci.snapshotter.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -21,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The parts of the daemon that pull layers lazily: the registry client, the span engine, SOCI index
@@ -62,15 +67,39 @@ final class LazyPulling implements AutoCloseable {
    * @throws IOException if the disk span cache cannot be opened
    */
   static LazyPulling start(JsociConfig config, Path root) throws IOException {
+    return start(config, root, null);
+  }
+
+  /**
+   * Starts like {@link #start(JsociConfig, Path)}, with the registry client, the span engine and
+   * every layer's file system reporting to {@code metrics} when it is not null.
+   *
+   * @throws IOException if the disk span cache cannot be opened
+   */
+  static LazyPulling start(JsociConfig config, Path root, @Nullable DaemonMetrics metrics)
+      throws IOException {
+    RegistryListener registryListener =
+        metrics == null ? RegistryListener.NONE : metrics.registryListener();
+    SpanListener spanListener = metrics == null ? SpanListener.NONE : metrics.spanListener();
+    FileSystemListener fileSystemListener =
+        metrics == null ? FileSystemListener.NONE : metrics.fileSystemListener();
+
     RegistryClient client =
         RegistryClient.create(
-            LazyOptions.registryOptions(config).userAgent("jsoci-snapshotter").build());
+            LazyOptions.registryOptions(config)
+                .userAgent("jsoci-snapshotter")
+                .listener(registryListener)
+                .build());
     SpanEngine engine;
     try {
-      engine = SpanEngine.start(LazyOptions.spanOptions(config, root.resolve("spans")));
+      engine =
+          SpanEngine.start(LazyOptions.spanOptions(config, root.resolve("spans")), spanListener);
     } catch (IOException | RuntimeException e) {
       client.close();
       throw e;
+    }
+    if (metrics != null) {
+      metrics.watch(engine);
     }
     ExecutorService discoveryExecutor =
         Executors.newFixedThreadPool(DISCOVERY_THREADS, daemonThreads("jsoci-discovery-"));
@@ -82,7 +111,7 @@ final class LazyPulling implements AutoCloseable {
             client,
             engine,
             discovery,
-            LazyOptions.fileSystemOptions(config),
+            LazyOptions.fileSystemOptions(config).toBuilder().listener(fileSystemListener).build(),
             fsname -> LazyOptions.mountOptions(config, fsname),
             ConvertOptions.detectHostPlatform());
     FuseLayerMounter mounter =

@@ -61,6 +61,7 @@ public final class Snapshotter implements AutoCloseable {
   private final Optional<RemoteLayerMounter> mounter;
   private final Optional<LocalLayerUnpacker> localUnpacker;
   private final long minLayerSizeBytes;
+  private final SnapshotterListener listener;
   private final Clock clock;
   private final FaultInjection faults;
 
@@ -83,6 +84,7 @@ public final class Snapshotter implements AutoCloseable {
     this.mounter = options.mounter();
     this.localUnpacker = options.localUnpacker();
     this.minLayerSizeBytes = options.minLayerSizeBytes();
+    this.listener = options.listener();
     this.clock = clock;
     this.faults = faults;
   }
@@ -130,7 +132,8 @@ public final class Snapshotter implements AutoCloseable {
       return mounts(active);
     }
     String effectiveNamespace = namespace.isEmpty() ? namespaceOfKey(key) : namespace;
-    return prepareRemote(mounter.get(), effectiveNamespace, active, target, labels);
+    return prepareRemote(
+        mounter.get(), effectiveNamespace, active, target, labels, System.nanoTime());
   }
 
   /**
@@ -152,12 +155,13 @@ public final class Snapshotter implements AutoCloseable {
       String namespace,
       SnapshotRecord active,
       String target,
-      Map<String, String> labels)
+      Map<String, String> labels,
+      long startNanos)
       throws SnapshotException, IOException {
     String key = active.info().name();
     Optional<String> skipReason = remoteSkipReason(namespace, labels);
     if (skipReason.isPresent()) {
-      return deferToRuntime(active, target, skipReason.get());
+      return deferToRuntime(active, target, skipReason.get(), startNanos);
     }
 
     RemoteLayerRequest request;
@@ -170,7 +174,7 @@ public final class Snapshotter implements AutoCloseable {
           .addKeyValue("remote-snapshot-prepared", "false")
           .addKeyValue("error", e.getMessage())
           .log("cannot read the layer from the labels");
-      return deferToRuntime(active, target, "the layer labels are invalid");
+      return deferToRuntime(active, target, "the layer labels are invalid", startNanos);
     }
 
     // Mount the layer on the active snapshot's own directory.
@@ -185,13 +189,15 @@ public final class Snapshotter implements AutoCloseable {
           .addKeyValue("remote-snapshot-prepared", "false")
           .addKeyValue("error", e.getMessage())
           .log("cannot mount layer remotely");
+      listener.layerMountFailed(mountFailureOf(e));
       if (e instanceof NoSociIndexException) {
-        return deferToRuntime(active, target, "no usable SOCI index or zTOC for the layer");
+        return deferToRuntime(
+            active, target, "no usable SOCI index or zTOC for the layer", startNanos);
       }
       if (localUnpacker.isEmpty()) {
-        return deferToRuntime(active, target, "the remote mount failed");
+        return deferToRuntime(active, target, "the remote mount failed", startNanos);
       }
-      return prepareLocal(localUnpacker.get(), request, active, target, labels);
+      return prepareLocal(localUnpacker.get(), request, active, target, labels, startNanos);
     }
 
     // Commit it under the target name, with labels that let a restart mount it again.
@@ -215,6 +221,8 @@ public final class Snapshotter implements AutoCloseable {
         .addKeyValue("mountpoint", mountpoint.toString())
         .addKeyValue("remote-snapshot-prepared", "true")
         .log("mounted layer remotely");
+    listener.remotePrepared(
+        SnapshotterListener.PrepareOutcome.LAZY, System.nanoTime() - startNanos);
     throw new AlreadyExistsException("target snapshot \"" + target + "\"");
   }
 
@@ -229,7 +237,8 @@ public final class Snapshotter implements AutoCloseable {
       RemoteLayerRequest request,
       SnapshotRecord active,
       String target,
-      Map<String, String> labels)
+      Map<String, String> labels,
+      long startNanos)
       throws SnapshotException, IOException {
     String key = active.info().name();
     // Computing the mounts runs the availability check of the layers below; its error is returned.
@@ -254,6 +263,8 @@ public final class Snapshotter implements AutoCloseable {
           .addKeyValue("target", target)
           .addKeyValue("defer-snapshot-runtime", "true")
           .log("deferring the layer to the container runtime: the local unpack failed");
+      listener.remotePrepared(
+          SnapshotterListener.PrepareOutcome.DEFERRED, System.nanoTime() - startNanos);
       return mounts;
     }
 
@@ -276,6 +287,8 @@ public final class Snapshotter implements AutoCloseable {
         .addKeyValue("layer", request.layerDigest().toString())
         .addKeyValue("local-snapshot-prepared", "true")
         .log("unpacked layer in the snapshotter");
+    listener.remotePrepared(
+        SnapshotterListener.PrepareOutcome.UNPACKED, System.nanoTime() - startNanos);
     throw new AlreadyExistsException("target snapshot \"" + target + "\"");
   }
 
@@ -293,14 +306,28 @@ public final class Snapshotter implements AutoCloseable {
     return Optional.empty();
   }
 
-  private List<Mount> deferToRuntime(SnapshotRecord active, String target, String reason)
+  private List<Mount> deferToRuntime(
+      SnapshotRecord active, String target, String reason, long startNanos)
       throws SnapshotException, IOException {
     LOG.atInfo()
         .addKeyValue("key", active.info().name())
         .addKeyValue("target", target)
         .addKeyValue("defer-snapshot-runtime", "true")
         .log("deferring the layer to the container runtime: " + reason);
-    return mounts(active);
+    List<Mount> mounts = mounts(active);
+    listener.remotePrepared(
+        SnapshotterListener.PrepareOutcome.DEFERRED, System.nanoTime() - startNanos);
+    return mounts;
+  }
+
+  private static SnapshotterListener.MountFailure mountFailureOf(Exception e) {
+    if (e instanceof NoSociIndexException) {
+      return SnapshotterListener.MountFailure.NO_INDEX;
+    }
+    if (e instanceof FuseLayerMounter.NoZtocException) {
+      return SnapshotterListener.MountFailure.NO_ZTOC;
+    }
+    return SnapshotterListener.MountFailure.ERROR;
   }
 
   /**

@@ -50,6 +50,26 @@ class DaemonTest {
   }
 
   @Test
+  void invalidMetricsAddress_stopsBeforeCreatingRoot() throws Exception {
+    Path config = directory.resolve("config.toml");
+    Files.writeString(config, "metrics_address = \"localhost:metrics\"\n");
+    Path root = directory.resolve("root");
+
+    int status =
+        run(
+            "--config", config.toString(),
+            "--root", root.toString(),
+            "--address", directory.resolve("jsoci.sock").toString());
+
+    assertThat(status).isEqualTo(1);
+    assertThat(err.toString().trim())
+        .isEqualTo(
+            "jsoci-snapshotter: invalid metrics_address \"localhost:metrics\" for"
+                + " metrics_network = \"tcp\": the port is not a number");
+    assertThat(Files.exists(root)).isFalse();
+  }
+
+  @Test
   void missingConfigAtOtherPath_isAnError() {
     Path config = directory.resolve("missing.toml");
 

@@ -19,6 +19,16 @@ public interface RegistryListener {
   /** Called when response headers arrive, once per request sent, redirects included. */
   default void responseReceived(String registry, String host, String method, int statusCode) {}
 
+  /**
+   * Called when response headers arrive, like the method above, with the time from sending the
+   * request to receiving the headers. The default calls {@link #responseReceived(String, String,
+   * String, int)}.
+   */
+  default void responseReceived(
+      String registry, String host, String method, int statusCode, Duration elapsed) {
+    responseReceived(registry, host, method, statusCode);
+  }
+
   /** Called when a request fails without a response, for example on a refused connection. */
   default void requestFailed(String registry, String host, String method, IOException failure) {}
 

@@ -338,15 +338,17 @@ final class Transport {
     }
     String host = RegistryEndpoint.authorityOf(request.url());
     Response response;
+    long startNanos = System.nanoTime();
     try {
       response = call.execute();
     } catch (IOException e) {
       options.listener().requestFailed(exchange.registry(), host, request.method(), e);
       throw e;
     }
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - startNanos);
     options
         .listener()
-        .responseReceived(exchange.registry(), host, request.method(), response.code());
+        .responseReceived(exchange.registry(), host, request.method(), response.code(), elapsed);
     ResponseBody counted = new CountingBody(response.body(), exchange.registry(), host);
     return response.newBuilder().body(counted).build();
   }

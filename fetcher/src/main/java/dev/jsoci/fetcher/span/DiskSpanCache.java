@@ -81,6 +81,7 @@ final class DiskSpanCache {
   private final Path tmpDirectory;
   private final Path spansDirectory;
   private final long maxBytes;
+  private final SpanListener listener;
 
   /** Every span file, least recently used first, with its size in bytes. */
   @GuardedBy("this")
@@ -89,8 +90,9 @@ final class DiskSpanCache {
   @GuardedBy("this")
   private long totalBytes;
 
-  private DiskSpanCache(Path root, long maxBytes) {
+  private DiskSpanCache(Path root, long maxBytes, SpanListener listener) {
     this.root = root;
+    this.listener = listener;
     this.tmpDirectory = root.resolve("tmp");
     this.spansDirectory = root.resolve("spans");
     this.maxBytes = maxBytes;
@@ -106,10 +108,20 @@ final class DiskSpanCache {
    * @throws IOException if the directories cannot be created or listed
    */
   static DiskSpanCache open(Path root, long maxBytes) throws IOException {
+    return open(root, maxBytes, SpanListener.NONE);
+  }
+
+  /**
+   * Opens the cache like {@link #open(Path, long)}, reporting each span file deleted to stay within
+   * {@code maxBytes} to {@code listener}.
+   *
+   * @throws IOException if the directories cannot be created or listed
+   */
+  static DiskSpanCache open(Path root, long maxBytes, SpanListener listener) throws IOException {
     if (maxBytes < 0) {
       throw new IllegalArgumentException("maxBytes must not be negative, found " + maxBytes);
     }
-    DiskSpanCache cache = new DiskSpanCache(root, maxBytes);
+    DiskSpanCache cache = new DiskSpanCache(root, maxBytes, listener);
     Files.createDirectories(cache.tmpDirectory);
     Files.createDirectories(cache.spansDirectory);
     cache.discardTemporaryFiles();
@@ -338,6 +350,9 @@ final class DiskSpanCache {
   }
 
   private void deleteAll(List<FileKey> evicted) {
+    if (!evicted.isEmpty()) {
+      listener.cacheEvicted(SpanListener.Cache.DISK, evicted.size());
+    }
     for (FileKey key : evicted) {
       logger.trace("evicting span cache file layer={} span={}", key.layer(), key.spanId());
       deleteQuietly(pathOf(key));

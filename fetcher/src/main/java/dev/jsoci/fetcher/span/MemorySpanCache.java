@@ -2,6 +2,7 @@ package dev.jsoci.fetcher.span;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import java.util.concurrent.Executor;
 import org.jspecify.annotations.Nullable;
 
@@ -23,6 +24,14 @@ final class MemorySpanCache {
    *     inside {@link #put}, which tests use to observe it
    */
   MemorySpanCache(long maxBytes, Executor maintenance) {
+    this(maxBytes, maintenance, SpanListener.NONE);
+  }
+
+  /**
+   * @param listener receives one {@link SpanListener#cacheEvicted} call per span evicted to stay
+   *     within {@code maxBytes}
+   */
+  MemorySpanCache(long maxBytes, Executor maintenance, SpanListener listener) {
     if (maxBytes < 0) {
       throw new IllegalArgumentException("maxBytes must not be negative, found " + maxBytes);
     }
@@ -31,6 +40,12 @@ final class MemorySpanCache {
             .maximumWeight(maxBytes)
             .weigher((SpanKey key, byte[] inflated) -> weightOf(inflated))
             .executor(maintenance)
+            .evictionListener(
+                (SpanKey key, byte[] inflated, RemovalCause cause) -> {
+                  if (cause.wasEvicted()) {
+                    listener.cacheEvicted(SpanListener.Cache.MEMORY, 1);
+                  }
+                })
             .build();
   }
 

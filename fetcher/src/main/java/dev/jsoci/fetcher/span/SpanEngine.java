@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -34,12 +35,14 @@ public final class SpanEngine implements AutoCloseable {
   private final @Nullable ExecutorService ownedExecutor;
   private final ForegroundActivity foreground = new ForegroundActivity();
   private final @Nullable BackgroundFetcher background;
-  private final FetchCounters counters = new FetchCounters(null);
+  private final FetchCounters counters;
   private final Set<SpanManager> openLayers = ConcurrentHashMap.newKeySet();
 
-  private SpanEngine(SpanOptions options, @Nullable DiskSpanCache disk) {
+  private SpanEngine(SpanOptions options, @Nullable DiskSpanCache disk, SpanListener listener) {
     this.options = options;
-    this.memory = new MemorySpanCache(options.memoryCacheBytes(), ForkJoinPool.commonPool());
+    this.counters = new FetchCounters(listener);
+    this.memory =
+        new MemorySpanCache(options.memoryCacheBytes(), ForkJoinPool.commonPool(), listener);
     this.disk = disk;
     Executor given = options.fetchExecutor();
     this.ownedExecutor = given == null ? Executors.newCachedThreadPool(new FetchThreads()) : null;
@@ -63,10 +66,22 @@ public final class SpanEngine implements AutoCloseable {
    * @throws IOException if the disk cache directory cannot be created or read
    */
   public static SpanEngine start(SpanOptions options) throws IOException {
+    return start(options, SpanListener.NONE);
+  }
+
+  /**
+   * Starts an engine like {@link #start(SpanOptions)} that reports its span work, cache look-ups
+   * and evictions to {@code listener}.
+   *
+   * @throws IOException if the disk cache directory cannot be created or read
+   */
+  public static SpanEngine start(SpanOptions options, SpanListener listener) throws IOException {
     Path directory = options.diskCacheDirectory();
     DiskSpanCache disk =
-        directory == null ? null : DiskSpanCache.open(directory, options.diskCacheBytes());
-    return new SpanEngine(options, disk);
+        directory == null
+            ? null
+            : DiskSpanCache.open(directory, options.diskCacheBytes(), listener);
+    return new SpanEngine(options, disk, listener);
   }
 
   /**
@@ -159,6 +174,21 @@ public final class SpanEngine implements AutoCloseable {
   /** Returns the counts of the span work of every layer opened so far, closed ones included. */
   public FetchStatistics statistics() {
     return counters.snapshot();
+  }
+
+  /** Returns the layers open now, in no particular order. */
+  public List<SpanManager> openLayers() {
+    return List.copyOf(openLayers);
+  }
+
+  /** Returns the bytes of inflated spans held in memory now, entry overhead included. */
+  public long memoryCacheSizeBytes() {
+    return memory.weightedSizeBytes();
+  }
+
+  /** Returns the bytes of the span files on disk now, or empty without a disk cache. */
+  public OptionalLong diskCacheSizeBytes() {
+    return disk == null ? OptionalLong.empty() : OptionalLong.of(disk.sizeBytes());
   }
 
   MemorySpanCache memoryCache() {

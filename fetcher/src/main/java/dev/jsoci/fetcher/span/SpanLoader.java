@@ -28,13 +28,6 @@ import org.slf4j.LoggerFactory;
 final class SpanLoader {
   private static final Logger logger = LoggerFactory.getLogger(SpanLoader.class);
 
-  /** Why spans are loaded, which decides where they are cached and how they are counted. */
-  enum Purpose {
-    READ,
-    PREFETCH,
-    BACKGROUND
-  }
-
   private final Digest layer;
   private final Zinfo zinfo;
   private final List<Digest> spanDigests;
@@ -81,7 +74,7 @@ final class SpanLoader {
    * tickets rather than to the caller, except errors that are not {@link IOException}s, which are
    * rethrown after their tickets fail.
    */
-  void load(List<Ticket> owned, Purpose purpose) {
+  void load(List<Ticket> owned, FetchPurpose purpose) {
     List<Ticket> dispatched = new ArrayList<>();
     try {
       loadOrThrow(owned, purpose, dispatched);
@@ -94,7 +87,7 @@ final class SpanLoader {
     }
   }
 
-  private void loadOrThrow(List<Ticket> owned, Purpose purpose, List<Ticket> dispatched) {
+  private void loadOrThrow(List<Ticket> owned, FetchPurpose purpose, List<Ticket> dispatched) {
     // 1. A span that another fetch made READY after the caller missed the memory cache is there
     // now. Spans in the disk cache, checked against their digests, need no request either.
     List<Ticket> missing = new ArrayList<>(owned.size());
@@ -106,8 +99,13 @@ final class SpanLoader {
         table.complete(ticket, VerifiedSpan.ofInflated(key.span(), inflated));
         continue;
       }
-      byte[] cached = disk == null ? null : disk.load(key, expectedDigest(ticket));
+      if (disk == null) {
+        missing.add(ticket);
+        continue;
+      }
+      byte[] cached = disk.load(key, expectedDigest(ticket));
       if (cached == null) {
+        counters.diskMiss();
         missing.add(ticket);
         continue;
       }
@@ -174,12 +172,12 @@ final class SpanLoader {
    * spans gets the resulting {@link java.io.InterruptedIOException}; the next read fetches them
    * again.
    */
-  private void fetchRun(List<Ticket> run, Purpose purpose) {
+  private void fetchRun(List<Ticket> run, FetchPurpose purpose) {
     Span first = zinfo.span(run.get(0).spanId());
     Span last = zinfo.span(run.get(run.size() - 1).spanId());
     long start = first.compressedStart();
     try {
-      byte[] bytes = read(start, last.compressedEnd() - start);
+      byte[] bytes = read(start, last.compressedEnd() - start, purpose);
       for (Ticket ticket : run) {
         Span span = zinfo.span(ticket.spanId());
         // Gzip spans may share a byte with their neighbour, so each takes its own range.
@@ -191,7 +189,7 @@ final class SpanLoader {
                     (int) (span.compressedStart() - start),
                     (int) (span.compressedEnd() - start));
         try {
-          publish(ticket, verified(span, compressed), purpose, false);
+          publish(ticket, verified(span, compressed, purpose), purpose, false);
         } catch (IOException e) {
           table.fail(ticket, e);
         }
@@ -205,9 +203,16 @@ final class SpanLoader {
   }
 
   /** Reads exactly {@code length} bytes at {@code start} from the source, counting the request. */
-  private byte[] read(long start, long length) throws IOException {
-    byte[] bytes = source.read(start, (int) length);
-    counters.requestCompleted(bytes.length);
+  private byte[] read(long start, long length, FetchPurpose purpose) throws IOException {
+    long startNanos = System.nanoTime();
+    byte[] bytes;
+    try {
+      bytes = source.read(start, (int) length);
+    } catch (IOException e) {
+      counters.requestFailed(purpose);
+      throw e;
+    }
+    counters.requestCompleted(purpose, bytes.length, System.nanoTime() - startNanos);
     if (bytes.length != length) {
       throw new IOException(
           "layer "
@@ -230,7 +235,7 @@ final class SpanLoader {
    *
    * @throws SpanDigestMismatchException naming the layer and the span when the retries run out
    */
-  private byte[] verified(Span span, byte[] compressed) throws IOException {
+  private byte[] verified(Span span, byte[] compressed, FetchPurpose purpose) throws IOException {
     if (!options.verifySpans()) {
       return compressed;
     }
@@ -251,7 +256,7 @@ final class SpanLoader {
           layer,
           span.id(),
           actual);
-      candidate = read(span.compressedStart(), span.compressedLength());
+      candidate = read(span.compressedStart(), span.compressedLength(), purpose);
     }
   }
 
@@ -260,15 +265,15 @@ final class SpanLoader {
    * fetched from the source goes to the disk cache. Reads put the inflated span in memory, and so
    * does every purpose when there is no disk cache.
    */
-  private void publish(Ticket ticket, byte[] compressed, Purpose purpose, boolean fromDisk)
+  private void publish(Ticket ticket, byte[] compressed, FetchPurpose purpose, boolean fromDisk)
       throws IOException {
     SpanKey key = keyOf(ticket.spanId());
     VerifiedSpan span = VerifiedSpan.ofCompressed(key.span(), compressed);
     if (!fromDisk) {
-      counters.spanFetched(purpose == Purpose.BACKGROUND);
+      counters.spanFetched(purpose);
       storeOnDisk(key, compressed);
     }
-    if (purpose == Purpose.READ || disk == null) {
+    if (purpose == FetchPurpose.READ || disk == null) {
       memory.put(key, span.inflate(zinfo));
     }
     table.complete(ticket, span);

@@ -1,6 +1,5 @@
 package dev.jsoci.fetcher.span;
 
-import dev.jsoci.fetcher.span.SpanLoader.Purpose;
 import dev.jsoci.fetcher.span.SpanTable.Ticket;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.ztoc.Span;
@@ -230,7 +229,7 @@ public final class SpanManager implements AutoCloseable {
       executor.execute(
           () -> {
             try {
-              awaitAll(claimAndLoad(spanIds, Purpose.PREFETCH));
+              awaitAll(claimAndLoad(spanIds, FetchPurpose.PREFETCH));
               done.complete(null);
             } catch (IOException | RuntimeException | Error e) {
               done.completeExceptionally(e);
@@ -267,6 +266,7 @@ public final class SpanManager implements AutoCloseable {
         counters.memoryHit();
         result[i] = cached;
       } else {
+        counters.memoryMiss();
         missingIndexes.add(i);
       }
     }
@@ -275,9 +275,10 @@ public final class SpanManager implements AutoCloseable {
     }
 
     int[] missing = missingIndexes.stream().mapToInt(i -> spanIds[i]).toArray();
+    long waitStartNanos = System.nanoTime();
     foreground.begin();
     try {
-      List<Ticket> tickets = claimAndLoad(missing, Purpose.READ);
+      List<Ticket> tickets = claimAndLoad(missing, FetchPurpose.READ);
       for (int i = 0; i < tickets.size(); i++) {
         Ticket ticket = tickets.get(i);
         VerifiedSpan span = await(ticket);
@@ -288,6 +289,7 @@ public final class SpanManager implements AutoCloseable {
         }
         result[missingIndexes.get(i)] = inflated;
       }
+      counters.readWaited(System.nanoTime() - waitStartNanos);
     } finally {
       foreground.end();
     }
@@ -295,7 +297,7 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /** Claims or joins the fetch of every span, and loads the claimed ones. */
-  private List<Ticket> claimAndLoad(int[] spanIds, Purpose purpose) {
+  private List<Ticket> claimAndLoad(int[] spanIds, FetchPurpose purpose) {
     List<Ticket> tickets = table.claimOrJoin(spanIds);
     List<Ticket> owned = new ArrayList<>(tickets.size());
     for (Ticket ticket : tickets) {
@@ -374,7 +376,7 @@ public final class SpanManager implements AutoCloseable {
    * @return null on success, else the failure, which the span's waiters also receive
    */
   @Nullable Throwable fetchInBackground(Ticket ticket) {
-    loader.load(List.of(ticket), Purpose.BACKGROUND);
+    loader.load(List.of(ticket), FetchPurpose.BACKGROUND);
     CompletableFuture<VerifiedSpan> future = ticket.future();
     if (!future.isCompletedExceptionally()) {
       return null;

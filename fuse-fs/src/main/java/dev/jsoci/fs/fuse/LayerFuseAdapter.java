@@ -3,6 +3,7 @@ package dev.jsoci.fs.fuse;
 import dev.jsoci.fs.DirectoryEntry;
 import dev.jsoci.fs.Errno;
 import dev.jsoci.fs.ErrnoException;
+import dev.jsoci.fs.FileSystemListener;
 import dev.jsoci.fs.FileSystemStatistics;
 import dev.jsoci.fs.LayerFileSystem;
 import dev.jsoci.fs.Node;
@@ -73,6 +74,10 @@ final class LayerFuseAdapter extends FuseStubFS {
   private final String layer;
   private final Charset charset;
   private final FailureLog failures;
+  private final FileSystemListener listener;
+
+  /** Whether callbacks are timed: without a listener the clock is not read. */
+  private final boolean timed;
   private final CompletableFuture<Void> initialized = new CompletableFuture<>();
 
   /**
@@ -83,6 +88,8 @@ final class LayerFuseAdapter extends FuseStubFS {
     this.layer = fileSystem.layer();
     this.charset = charset;
     this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
+    this.listener = fileSystem.options().listener();
+    this.timed = listener != FileSystemListener.NONE;
   }
 
   /**
@@ -426,6 +433,7 @@ final class LayerFuseAdapter extends FuseStubFS {
 
   private int readOnly(String op, String path) {
     logger.trace("rejecting a mutation: op={} path={} layer={}", op, path, layer);
+    listener.operationCompleted(op, 0, Errno.EROFS);
     return -ErrnoCodes.of(Errno.EROFS);
   }
 
@@ -439,12 +447,18 @@ final class LayerFuseAdapter extends FuseStubFS {
     int run() throws ErrnoException;
   }
 
-  /** Runs one callback and turns its failure into a negated errno, logging what needs logging. */
+  /**
+   * Runs one callback and turns its failure into a negated errno, logging what needs logging and
+   * reporting the outcome to the listener.
+   */
   private int call(String op, String path, Operation operation) {
     logger.trace("fuse request: op={} path={} layer={}", op, path, layer);
+    long startNanos = timed ? System.nanoTime() : 0;
+    @Nullable Errno error = null;
     try {
       return operation.run();
     } catch (ErrnoException e) {
+      error = e.errno();
       if (e.errno() == Errno.EIO) {
         failures.failed(op, path, e.getMessage());
       } else {
@@ -458,8 +472,13 @@ final class LayerFuseAdapter extends FuseStubFS {
       }
       return -ErrnoCodes.of(e.errno());
     } catch (RuntimeException e) {
+      error = Errno.EIO;
       failures.unexpected(op, path, e);
       return -ErrnoCodes.of(Errno.EIO);
+    } finally {
+      if (timed) {
+        listener.operationCompleted(op, System.nanoTime() - startNanos, error);
+      }
     }
   }
 }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ch.qos.logback.classic.Level;
 import dev.jsoci.fs.ContentReader;
+import dev.jsoci.fs.Errno;
+import dev.jsoci.fs.FileSystemListener;
 import dev.jsoci.fs.FileSystemOptions;
 import dev.jsoci.fs.LayerFileSystem;
 import dev.jsoci.fs.LayerStatus;
@@ -19,9 +21,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -351,5 +355,30 @@ class LayerFuseAdapterTest {
               "unexpected failure, returning EIO: op=getattr"
                   + " path=/.soci-snapshotter/sha256:abc.json layer=layer");
     }
+  }
+
+  @Test
+  void listener_receivesEachOperationWithItsErrno() throws Exception {
+    List<String> events = new CopyOnWriteArrayList<>();
+    FileSystemListener listener =
+        new FileSystemListener() {
+          @Override
+          public void operationCompleted(
+              String operation, long durationNanos, @Nullable Errno error) {
+            events.add(operation + " " + (error == null ? "ok" : error.name()));
+            assertThat(durationNanos).isAtLeast(0L);
+          }
+        };
+    LayerFuseAdapter observed =
+        adapter(FileSystemOptions.builder().verifyTarHeaders(false).listener(listener).build());
+
+    observed.getattr("/dir/file", stat());
+    observed.getattr("/dir/missing", stat());
+    observed.read("/dir/file", memory(100), 100, 0, fileInfo(0));
+    observed.mkdir("/dir/new", 0755);
+
+    assertThat(events)
+        .containsExactly("getattr ok", "getattr ENOENT", "read ok", "mkdir EROFS")
+        .inOrder();
   }
 }

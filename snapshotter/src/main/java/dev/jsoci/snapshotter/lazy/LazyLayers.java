@@ -136,8 +136,15 @@ public final class LazyLayers {
     try {
       LayerTree tree = LayerTree.of(layer.ztoc(), digest.toString());
       LayerFileSystem fileSystem = new LayerFileSystem(tree, spans::read, fileSystemOptions);
-      FuseMount mount =
-          FuseMount.mount(fileSystem, mountPoint, mountOptions.apply(digest.toString()));
+      long startNanos = System.nanoTime();
+      FuseMount mount;
+      try {
+        mount = FuseMount.mount(fileSystem, mountPoint, mountOptions.apply(digest.toString()));
+      } catch (IOException | RuntimeException e) {
+        fileSystemOptions.listener().mountFailed();
+        throw e;
+      }
+      fileSystemOptions.listener().mounted(System.nanoTime() - startNanos);
       return new MountedLayer(digest, mount, spans);
     } catch (IOException | RuntimeException e) {
       spans.close();
