@@ -2,6 +2,7 @@ package dev.jsoci.config;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The daemon's configuration, as read from {@code config.toml}; {@link #DEFAULTS} when there is no
@@ -19,6 +20,8 @@ import java.util.Objects;
  *     mount_timeout_sec})
  * @param debugAddress TCP address of the debug endpoint; empty for none
  * @param skipCheckSnapshotterSupported skip the overlayfs probe at start
+ * @param socketGroup the group name or numeric gid that may connect to the daemon's socket ({@code
+ *     socket_group}); empty for root only
  */
 public record JsociConfig(
     SpanCacheType spanCacheType,
@@ -37,7 +40,8 @@ public record JsociConfig(
     PrefetchConfig prefetch,
     PullModesConfig pullModes,
     ResolverConfig resolver,
-    SnapshotterConfig snapshotter) {
+    SnapshotterConfig snapshotter,
+    Optional<String> socketGroup) {
 
   public static final JsociConfig DEFAULTS =
       new JsociConfig(
@@ -57,7 +61,8 @@ public record JsociConfig(
           PrefetchConfig.DEFAULTS,
           PullModesConfig.DEFAULTS,
           ResolverConfig.DEFAULTS,
-          SnapshotterConfig.DEFAULTS);
+          SnapshotterConfig.DEFAULTS,
+          Optional.empty());
 
   public JsociConfig {
     Objects.requireNonNull(spanCacheType, "spanCacheType");
@@ -72,6 +77,7 @@ public record JsociConfig(
     Objects.requireNonNull(pullModes, "pullModes");
     Objects.requireNonNull(resolver, "resolver");
     Objects.requireNonNull(snapshotter, "snapshotter");
+    Objects.requireNonNull(socketGroup, "socketGroup");
     if (resolveResultEntries <= 0) {
       throw new IllegalArgumentException(
           "resolveResultEntries must be positive: " + resolveResultEntries);

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -169,6 +170,13 @@ public final class Daemon implements Callable<Integer> {
   }
 
   private int serve(JsociConfig config, Path socket) throws IOException, SnapshotException {
+    // Both checks run before anything is mounted, so an invalid socket path or group stops the daemon
+    // with nothing to undo.
+    UnixSocketServer.checkSocketPath(socket);
+    Optional<GroupPrincipal> socketGroup = Optional.empty();
+    if (config.socketGroup().isPresent()) {
+      socketGroup = Optional.of(UnixSocketServer.lookupGroup(config.socketGroup().get()));
+    }
     LOG.atInfo()
         .addKeyValue("version", Version.VERSION)
         .addKeyValue("root", root.toString())
@@ -196,7 +204,7 @@ public final class Daemon implements Callable<Integer> {
     }
     try {
       snapshotter.restoreRemoteSnapshots();
-      server = UnixSocketServer.start(socket, new SnapshotsService(snapshotter));
+      server = UnixSocketServer.start(socket, new SnapshotsService(snapshotter), socketGroup);
     } catch (IOException | SnapshotException | RuntimeException e) {
       try {
         snapshotter.close();
