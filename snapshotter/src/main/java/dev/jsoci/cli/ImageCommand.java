@@ -114,7 +114,7 @@ final class ImageCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       long start = System.nanoTime();
-      ImageRef ref = ImageRef.parse(reference);
+      ImageRef ref = ReferenceArguments.imageRef(spec, reference);
       Platform wanted =
           platform == null
               ? ConvertOptions.detectHostPlatform()
