@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -240,8 +241,9 @@ class ConfigFileTest {
             InvalidConfigException.class,
             () -> ConfigFile.parse("debug = true\nmount_timeout_sec = = 3\n", FILE));
 
-    assertThat(e).hasMessageThat().matches(
-        java.util.regex.Pattern.quote(FILE) + ": invalid TOML at line 2, column [0-9]+: .+");
+    assertThat(e)
+        .hasMessageThat()
+        .matches(Pattern.quote(FILE) + ": invalid TOML at line 2, column [0-9]+: .+");
   }
 
   @Test
@@ -332,7 +334,8 @@ class ConfigFileTest {
                 "[background_fetch]\nfetch_period_msec = -500",
                 "-500 for background_fetch.fetch_period_msec"),
             List.of(
-                "[background_fetch]\nmax_queue_size = -7", "-7 for background_fetch.max_queue_size"),
+                "[background_fetch]\nmax_queue_size = -7",
+                "-7 for background_fetch.max_queue_size"),
             List.of("resolve_result_entry = 3000000000", "3000000000 for resolve_result_entry"),
             List.of(
                 "[http]\nMinWaitMsec = 500\nMaxWaitMsec = 100", "500 for http.MinWaitMsec"));

@@ -104,7 +104,8 @@ public final class UnixSocketServer implements AutoCloseable {
       // bind() created the socket with the process umask. Connecting needs write permission, so
       // before this chmod only the owner could connect under the usual umask of 022 or 077.
       // A socket cannot be opened, so the view changes it by path (chmod and chown).
-      PosixFileAttributeView view = Files.getFileAttributeView(socket, PosixFileAttributeView.class);
+      PosixFileAttributeView view =
+          Files.getFileAttributeView(socket, PosixFileAttributeView.class);
       if (group.isPresent()) {
         view.setGroup(group.get());
         view.setPermissions(PosixFilePermissions.fromString("rw-rw----"));
