@@ -388,8 +388,12 @@ public final class ConfigFile {
 
   private static MirrorConfig readMirror(TableReader table) throws InvalidConfigException {
     String host = table.string("host", "");
-    if (host.isEmpty()) {
-      throw table.invalid("host", "a registry host name, such as \"mirror.example.com:5000\"");
+    if (host.isEmpty()
+        || host.contains("/")
+        || host.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+      throw table.invalid(
+          "host",
+          "a registry host name without scheme or path, such as \"mirror.example.com:5000\"");
     }
     boolean insecure = table.bool("insecure", false);
     Long timeoutSeconds = table.integerOrNull("request_timeout_sec");

@@ -471,7 +471,23 @@ class ConfigFileTest {
         .isEqualTo(
             FILE
                 + ": invalid value (missing) for resolver.host.\"docker.io\".mirrors[0].host: "
-                + "expected a registry host name, such as \"mirror.example.com:5000\"");
+                + "expected a registry host name without scheme or path, such as"
+                + " \"mirror.example.com:5000\"");
+  }
+
+  @Test
+  void parse_mirrorHostWithSchemeOrPath_isInvalid() {
+    for (String host : List.of("https://mirror:5000", "mirror/v2", "mirror 5000")) {
+      String toml = "[[resolver.host.\"docker.io\".mirrors]]\nhost = \"" + host + "\"\n";
+
+      InvalidConfigException e =
+          assertThrows(InvalidConfigException.class, () -> ConfigFile.parse(toml, FILE), host);
+
+      assertThat(e)
+          .hasMessageThat()
+          .contains(
+              "invalid value \"" + host + "\" for resolver.host.\"docker.io\".mirrors[0].host");
+    }
   }
 
   @Test
