@@ -184,8 +184,10 @@ final class ImageCommand implements Runnable {
       Optional<Descriptor> ztocDescriptor =
           index == null ? Optional.empty() : index.ztocFor(layer.digest());
       if (ztocDescriptor.isPresent()) {
+        String source = ztocDescriptor.get().digest().toString();
+        ZtocCodec.checkSize(ztocDescriptor.get().size(), source);
         byte[] bytes = client.readBlob(ref, ztocDescriptor.get());
-        Ztoc ztoc = ZtocCodec.decode(bytes, ztocDescriptor.get().digest().toString());
+        Ztoc ztoc = ZtocCodec.decode(bytes, source);
         return new LayerAccess(layer, ztoc, RegistryBlobRangeSource.of(client, ref, layer), true);
       }
 

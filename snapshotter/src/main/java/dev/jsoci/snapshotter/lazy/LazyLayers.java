@@ -40,14 +40,6 @@ import org.jspecify.annotations.Nullable;
 public final class LazyLayers {
   private static final int CACHED_DOCUMENTS = 256;
 
-  /**
-   * The largest zTOC read into memory. A zTOC stores a 32 KiB window per span, so 256 MiB allows
-   * about 8000 spans: 32 GiB of layer at the default 4 MiB span size.
-   */
-  // NOTE: a zTOC over this limit is rejected, so its layer is pulled in full. A larger span size
-  // keeps the zTOC of a larger layer under the limit.
-  static final long MAX_ZTOC_BYTES = 256L << 20;
-
   private final RegistryClient client;
   private final SpanEngine engine;
   private final SociIndexDiscovery discovery;
@@ -136,20 +128,12 @@ public final class LazyLayers {
    * inside the layer blob and agree with its span count. A zTOC that fails is an error here, before
    * anything is mounted, so that the caller can pull the layer without it.
    *
-   * @throws ZtocFormatException if the descriptor claims more than {@link #MAX_ZTOC_BYTES} or the
-   *     zTOC is invalid
+   * @throws ZtocFormatException if the descriptor gives more than {@link
+   *     ZtocCodec#MAX_ZTOC_BYTES} or the zTOC is invalid
    */
   private Ztoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
     String source = descriptor.digest().toString();
-    if (descriptor.size() > MAX_ZTOC_BYTES) {
-      throw new ZtocFormatException(
-          "invalid ztoc "
-              + source
-              + ": its descriptor gives a size of "
-              + descriptor.size()
-              + " bytes, more than the limit of "
-              + MAX_ZTOC_BYTES);
-    }
+    ZtocCodec.checkSize(descriptor.size(), source);
     byte[] bytes = client.readBlob(image, descriptor);
     return checkedZtoc(bytes, source);
   }
