@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Reads {@code config.toml} into a {@link JsociConfig}.
@@ -31,6 +32,13 @@ public final class ConfigFile {
   public static final Path DEFAULT_PATH = Path.of("/etc/jsoci/config.toml");
 
   private static final TomlMapper MAPPER = new TomlMapper();
+
+  /**
+   * A group name: up to 32 letters, digits, '_', '.' or '-', not starting with '-', and an optional
+   * final '$' (Samba machine accounts).
+   */
+  private static final Pattern GROUP_NAME =
+      Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?");
 
   private ConfigFile() {}
 
@@ -99,8 +107,10 @@ public final class ConfigFile {
     top.table("kubeconfig_keychain").ignoreAll("jsoci has no Kubernetes secret keychain");
     top.table("cri_keychain").ignoreAll("jsoci has no CRI image service proxy");
 
+    // soci-snapshotter takes any value but "memory" as its default cache. A misspelt "memory"
+    // would then fill the disk unnoticed, so jsoci accepts only the values it documents.
     JsociConfig.SpanCacheType spanCacheType =
-        top.string("filesystem_cache_type", "").equals("memory")
+        top.choice("filesystem_cache_type", "", List.of("", "memory", "disk")).equals("memory")
             ? JsociConfig.SpanCacheType.MEMORY
             : JsociConfig.SpanCacheType.DISK;
     long spanCacheMaxBytes =
@@ -117,6 +127,7 @@ public final class ConfigFile {
         top.duration("mount_timeout_sec", defaults.mountTimeout(), DurationUnit.SECONDS);
     String debugAddress = top.string("debug_address", "");
     boolean skipCheck = top.bool("skip_check_snapshotter_supported", false);
+    Optional<String> socketGroup = readSocketGroup(top);
 
     MetricsConfig metrics = readMetrics(top);
     HttpConfig http = readHttp(top.table("http"));
@@ -146,7 +157,35 @@ public final class ConfigFile {
         prefetch,
         pullModes,
         resolver,
-        snapshotter);
+        snapshotter,
+        socketGroup);
+  }
+
+  /**
+   * Reads {@code socket_group}: a group name (a string) or a numeric gid (an integer). Whether the
+   * group exists is checked when the daemon starts.
+   */
+  private static Optional<String> readSocketGroup(TableReader top) throws InvalidConfigException {
+    String key = "socket_group";
+    if (!top.keys().contains(key)) {
+      return Optional.empty();
+    }
+    String expected = "a group name such as \"jsoci\" or a numeric gid from 0 to 2147483647";
+    if (top.isInteger(key)) {
+      long gid = top.integerOrNull(key);
+      if (gid < 0 || gid > Integer.MAX_VALUE) {
+        throw top.invalid(key, expected);
+      }
+      return Optional.of(Long.toString(gid));
+    }
+    if (!top.isString(key)) {
+      throw top.invalid(key, expected);
+    }
+    String name = top.string(key, "");
+    if (!GROUP_NAME.matcher(name).matches()) {
+      throw top.invalid(key, expected);
+    }
+    return Optional.of(name);
   }
 
   private static MetricsConfig readMetrics(TableReader top) throws InvalidConfigException {
@@ -355,8 +394,12 @@ public final class ConfigFile {
 
   private static MirrorConfig readMirror(TableReader table) throws InvalidConfigException {
     String host = table.string("host", "");
-    if (host.isEmpty()) {
-      throw table.invalid("host", "a registry host name, such as \"mirror.example.com:5000\"");
+    if (host.isEmpty()
+        || host.contains("/")
+        || host.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+      throw table.invalid(
+          "host",
+          "a registry host name without scheme or path, such as \"mirror.example.com:5000\"");
     }
     boolean insecure = table.bool("insecure", false);
     Long timeoutSeconds = table.integerOrNull("request_timeout_sec");

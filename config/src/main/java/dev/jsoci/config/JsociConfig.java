@@ -2,6 +2,7 @@ package dev.jsoci.config;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The daemon's configuration, as read from {@code config.toml}; {@link #DEFAULTS} when there is no
@@ -21,6 +22,8 @@ import java.util.Objects;
  *     mount_timeout_sec})
  * @param debugAddress TCP address of the debug endpoint; empty for none
  * @param skipCheckSnapshotterSupported skip the overlayfs probe at start
+ * @param socketGroup the group name or numeric gid that may connect to the daemon's socket ({@code
+ *     socket_group}); empty for root only
  */
 public record JsociConfig(
     SpanCacheType spanCacheType,
@@ -40,7 +43,8 @@ public record JsociConfig(
     PrefetchConfig prefetch,
     PullModesConfig pullModes,
     ResolverConfig resolver,
-    SnapshotterConfig snapshotter) {
+    SnapshotterConfig snapshotter,
+    Optional<String> socketGroup) {
 
   /** The default cap on the disk span cache: 8 GiB. */
   public static final long DEFAULT_SPAN_CACHE_MAX_BYTES = 8L << 30;
@@ -64,7 +68,8 @@ public record JsociConfig(
           PrefetchConfig.DEFAULTS,
           PullModesConfig.DEFAULTS,
           ResolverConfig.DEFAULTS,
-          SnapshotterConfig.DEFAULTS);
+          SnapshotterConfig.DEFAULTS,
+          Optional.empty());
 
   public JsociConfig {
     Objects.requireNonNull(spanCacheType, "spanCacheType");
@@ -83,6 +88,7 @@ public record JsociConfig(
       throw new IllegalArgumentException(
           "spanCacheMaxBytes must be positive: " + spanCacheMaxBytes);
     }
+    Objects.requireNonNull(socketGroup, "socketGroup");
     if (resolveResultEntries <= 0) {
       throw new IllegalArgumentException(
           "resolveResultEntries must be positive: " + resolveResultEntries);

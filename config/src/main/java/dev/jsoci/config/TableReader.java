@@ -125,6 +125,18 @@ final class TableReader {
     return text;
   }
 
+  /** Returns whether {@code key} is present and an integer. */
+  boolean isInteger(String key) {
+    JsonNode value = table.get(key);
+    return value != null && value.isIntegralNumber();
+  }
+
+  /** Returns whether {@code key} is present and a string. */
+  boolean isString(String key) {
+    JsonNode value = table.get(key);
+    return value != null && value.isTextual();
+  }
+
   /** Reads an integer, or returns null when the key is absent. */
   @Nullable Long integerOrNull(String key) throws InvalidConfigException {
     JsonNode value = take(key);

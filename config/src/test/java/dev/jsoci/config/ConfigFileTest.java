@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -257,6 +258,122 @@ class ConfigFileTest {
   }
 
   @Test
+  void parse_syntaxError_namesLineAndColumn() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("debug = true\nmount_timeout_sec = = 3\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .matches(Pattern.quote(FILE) + ": invalid TOML at line 2, column [0-9]+: .+");
+  }
+
+  @Test
+  void parse_socketGroupName() throws Exception {
+    JsociConfig config = ConfigFile.parse("socket_group = \"jsoci\"\n", FILE).config();
+
+    assertThat(config.socketGroup()).hasValue("jsoci");
+  }
+
+  @Test
+  void parse_socketGroupGid() throws Exception {
+    JsociConfig config = ConfigFile.parse("socket_group = 1234\n", FILE).config();
+
+    assertThat(config.socketGroup()).hasValue("1234");
+  }
+
+  @Test
+  void parse_socketGroupAbsent_isRootOnly() throws Exception {
+    assertThat(ConfigFile.parse("", FILE).config().socketGroup()).isEmpty();
+  }
+
+  @Test
+  void parse_invalidSocketGroups_nameKeyAndValue() {
+    String expected =
+        "expected a group name such as \"jsoci\" or a numeric gid from 0 to 2147483647";
+    List<List<String>> cases =
+        List.of(
+            List.of("socket_group = -1", "-1"),
+            List.of("socket_group = 4294967296", "4294967296"),
+            List.of("socket_group = \"\"", "\"\""),
+            List.of("socket_group = \"-rf\"", "\"-rf\""),
+            List.of("socket_group = \"a b\"", "\"a b\""),
+            List.of("socket_group = \"../etc\"", "\"../etc\""),
+            List.of("socket_group = 1.5", "1.5"));
+    for (List<String> testCase : cases) {
+      InvalidConfigException e =
+          assertThrows(
+              InvalidConfigException.class,
+              () -> ConfigFile.parse(testCase.get(0) + "\n", FILE),
+              testCase.get(0));
+
+      assertThat(e)
+          .hasMessageThat()
+          .isEqualTo(
+              FILE + ": invalid value " + testCase.get(1) + " for socket_group: " + expected);
+    }
+  }
+
+  @Test
+  void parse_socketGroupOfWrongType_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class, () -> ConfigFile.parse("socket_group = true\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value true for socket_group: expected a group name such as"
+                + " \"jsoci\" or a numeric gid from 0 to 2147483647");
+  }
+
+  @Test
+  void parse_misspeltCacheType_isInvalid() {
+    InvalidConfigException e =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("filesystem_cache_type = \"memroy\"\n", FILE));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value \"memroy\" for filesystem_cache_type: "
+                + "expected one of \"\" \"memory\" \"disk\"");
+  }
+
+  @Test
+  void parse_outOfRangeValues_nameKeyAndValue() {
+    List<List<String>> cases =
+        List.of(
+            List.of("resolve_result_entry = -3", "-3 for resolve_result_entry"),
+            List.of("mount_timeout_sec = -1", "-1 for mount_timeout_sec"),
+            List.of("[http]\nDialTimeoutMsec = -10", "-10 for http.DialTimeoutMsec"),
+            List.of("[http]\nMaxRetries = -2", "-2 for http.MaxRetries"),
+            List.of("[fuse]\nattr_timeout = -1", "-1 for fuse.attr_timeout"),
+            List.of(
+                "[background_fetch]\nfetch_period_msec = -500",
+                "-500 for background_fetch.fetch_period_msec"),
+            List.of(
+                "[background_fetch]\nmax_queue_size = -7",
+                "-7 for background_fetch.max_queue_size"),
+            List.of("resolve_result_entry = 3000000000", "3000000000 for resolve_result_entry"),
+            List.of(
+                "[http]\nMinWaitMsec = 500\nMaxWaitMsec = 100", "500 for http.MinWaitMsec"));
+    for (List<String> testCase : cases) {
+      InvalidConfigException e =
+          assertThrows(
+              InvalidConfigException.class,
+              () -> ConfigFile.parse(testCase.get(0) + "\n", FILE),
+              testCase.get(0));
+
+      assertThat(e).hasMessageThat().contains(": invalid value " + testCase.get(1) + ": expected ");
+    }
+  }
+
+  @Test
   void parse_parallelPullEnabled_isInvalid() {
     InvalidConfigException e =
         assertThrows(
@@ -377,7 +494,23 @@ class ConfigFileTest {
         .isEqualTo(
             FILE
                 + ": invalid value (missing) for resolver.host.\"docker.io\".mirrors[0].host: "
-                + "expected a registry host name, such as \"mirror.example.com:5000\"");
+                + "expected a registry host name without scheme or path, such as"
+                + " \"mirror.example.com:5000\"");
+  }
+
+  @Test
+  void parse_mirrorHostWithSchemeOrPath_isInvalid() {
+    for (String host : List.of("https://mirror:5000", "mirror/v2", "mirror 5000")) {
+      String toml = "[[resolver.host.\"docker.io\".mirrors]]\nhost = \"" + host + "\"\n";
+
+      InvalidConfigException e =
+          assertThrows(InvalidConfigException.class, () -> ConfigFile.parse(toml, FILE), host);
+
+      assertThat(e)
+          .hasMessageThat()
+          .contains(
+              "invalid value \"" + host + "\" for resolver.host.\"docker.io\".mirrors[0].host");
+    }
   }
 
   @Test
@@ -437,6 +570,7 @@ class ConfigFileTest {
         config.prefetch(),
         config.pullModes(),
         config.resolver(),
-        config.snapshotter());
+        config.snapshotter(),
+        config.socketGroup());
   }
 }

@@ -50,6 +50,9 @@ final class TreeBuilder {
   private static final ByteString XATTR_RECORD_PREFIX = ByteString.utf8("SCHILY.xattr.");
   private static final ByteString DOT = ByteString.utf8(".");
   private static final ByteString DOT_DOT = ByteString.utf8("..");
+
+  /** Linux's {@code NAME_MAX}: the longest name of one directory entry, in bytes. */
+  private static final int MAX_NAME_BYTES = 255;
   private static final Instant GO_ZERO_TIME = Instant.parse(TocEntry.ZERO_TIME);
 
   /** The inode number of node id 1, the root. */
@@ -80,6 +83,7 @@ final class TreeBuilder {
       addRootEntry(entry);
       return;
     }
+    checkComponents(path, entry);
 
     int slash = lastSlash(path);
     Node parent = directoryAt(slash < 0 ? ByteString.EMPTY : path.substring(0, slash));
@@ -137,6 +141,46 @@ final class TreeBuilder {
     // Overlayfs reads a character device with device number 0/0 as a whiteout.
     setMtime(entry, whiteout);
     directory.whiteouts.put(hidden, whiteout);
+  }
+
+  /**
+   * Rejects a name that the kernel could never look up: readdir would present a name with a NUL
+   * byte cut at the NUL, as another entry's name, and a component over 255 bytes fails every
+   * lookup with {@code ENAMETOOLONG}.
+   */
+  private void checkComponents(ByteString path, TocEntry entry) throws InvalidLayerException {
+    int componentStart = 0;
+    for (int i = 0; i <= path.size(); i++) {
+      if (i < path.size() && path.byteAt(i) == 0) {
+        throw new InvalidLayerException(
+            "invalid layer "
+                + layer
+                + ": entry name \""
+                + printable(entry.name())
+                + "\" contains a NUL byte");
+      }
+      if (i == path.size() || path.byteAt(i) == '/') {
+        if (i - componentStart > MAX_NAME_BYTES) {
+          throw new InvalidLayerException(
+              "invalid layer "
+                  + layer
+                  + ": entry name \""
+                  + printable(entry.name())
+                  + "\" has a component of "
+                  + (i - componentStart)
+                  + " bytes, more than the "
+                  + MAX_NAME_BYTES
+                  + " that Linux allows");
+        }
+        componentStart = i + 1;
+      }
+    }
+  }
+
+  /** Returns a name for a message: NUL bytes written as {@code \0}, cut after 100 characters. */
+  private static String printable(ByteString name) {
+    String text = name.utf8().replace("\0", "\\0");
+    return text.length() > 100 ? text.substring(0, 100) + "..." : text;
   }
 
   private Node hardLinkTarget(TocEntry entry) throws InvalidLayerException {

@@ -179,6 +179,64 @@ class LayerTreeTest {
   }
 
   @Test
+  void dotDotNames_stayInsideLayer() throws Exception {
+    LayerTree tree =
+        tree(file("../../etc/passwd"), file("/../x"), file("a/../../../b"), file("..//../c"));
+
+    assertThat(names(tree, "")).containsExactly(".", "..", "b", "c", "etc", "x").inOrder();
+    assertThat(names(tree, "etc")).containsExactly(".", "..", "passwd").inOrder();
+    assertThat(tree.find(ByteString.utf8("../etc/passwd")).orElseThrow())
+        .isSameInstanceAs(node(tree, "etc/passwd"));
+  }
+
+  @Test
+  void hardLinkWithDotDot_resolvesInsideLayer() throws Exception {
+    LayerTree tree = tree(file("etc/passwd"), hardLink("h", "../../../etc/passwd"));
+
+    assertThat(node(tree, "h")).isSameInstanceAs(node(tree, "etc/passwd"));
+  }
+
+  @Test
+  void hardLinkOutsideLayer_rejected() {
+    assertThrows(InvalidLayerException.class, () -> tree(hardLink("h", "../../etc/shadow")));
+  }
+
+  @Test
+  void nameWithNul_rejected() {
+    InvalidLayerException e =
+        assertThrows(InvalidLayerException.class, () -> tree(file("a"), file("a\0hidden")));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("invalid layer sha256:test: entry name \"a\\0hidden\" contains a NUL byte");
+  }
+
+  @Test
+  void directoryNameWithNul_rejected() {
+    assertThrows(InvalidLayerException.class, () -> tree(file("d\0x/file")));
+  }
+
+  @Test
+  void componentOver255Bytes_rejected() {
+    String longName = "n".repeat(256);
+
+    InvalidLayerException e =
+        assertThrows(InvalidLayerException.class, () -> tree(file("dir/" + longName + "/f")));
+
+    assertThat(e).hasMessageThat().contains("has a component of 256 bytes, more than the 255");
+  }
+
+  @Test
+  void longPathOfShortComponents_accepted() throws Exception {
+    String component = "c".repeat(255);
+    String path = String.join("/", List.of(component, component, component, component, "f"));
+
+    LayerTree tree = tree(file(path));
+
+    assertThat(tree.find(ByteString.utf8(path))).isPresent();
+  }
+
+  @Test
   void inodes_sequentialInTarOrderAndStable() throws Exception {
     List<TocEntry> entries =
         List.of(directory("./"), file("z"), file("a/b"), hardLink("h", "z"), directory("a/"));

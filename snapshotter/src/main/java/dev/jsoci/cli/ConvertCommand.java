@@ -95,8 +95,8 @@ final class ConvertCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     ConvertOptions options = options();
-    ImageLocation from = location(source, "SRC");
-    ImageLocation to = location(destination, "DST");
+    ImageLocation from = ReferenceArguments.source(spec, source, "SRC");
+    ImageLocation to = ReferenceArguments.destination(spec, destination, "DST");
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
 
@@ -147,14 +147,6 @@ final class ConvertCommand implements Callable<Integer> {
         .minLayerSizeBytes(minLayerSize)
         .forceGzip(forceGzip)
         .build();
-  }
-
-  private ImageLocation location(String text, String label) {
-    try {
-      return ImageLocation.parse(text);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), label + ": " + e.getMessage());
-    }
   }
 
   private static void printSummary(PrintWriter out, ConvertResult result) {

@@ -114,7 +114,7 @@ final class ImageCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       long start = System.nanoTime();
-      ImageRef ref = ImageRef.parse(reference);
+      ImageRef ref = ReferenceArguments.imageRef(spec, reference);
       Platform wanted =
           platform == null
               ? ConvertOptions.detectHostPlatform()
@@ -184,8 +184,10 @@ final class ImageCommand implements Runnable {
       Optional<Descriptor> ztocDescriptor =
           index == null ? Optional.empty() : index.ztocFor(layer.digest());
       if (ztocDescriptor.isPresent()) {
+        String source = ztocDescriptor.get().digest().toString();
+        ZtocCodec.checkSize(ztocDescriptor.get().size(), source);
         byte[] bytes = client.readBlob(ref, ztocDescriptor.get());
-        Ztoc ztoc = ZtocCodec.decode(bytes, ztocDescriptor.get().digest().toString());
+        Ztoc ztoc = ZtocCodec.decode(bytes, source);
         return new LayerAccess(layer, ztoc, RegistryBlobRangeSource.of(client, ref, layer), true);
       }
 

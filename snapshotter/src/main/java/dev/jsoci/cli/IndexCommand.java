@@ -81,10 +81,10 @@ final class IndexCommand implements Runnable {
             platform == null
                 ? ConvertOptions.detectHostPlatform()
                 : ConvertOptions.parsePlatform(platform);
-        location = ImageLocation.parse(reference);
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
+      location = ReferenceArguments.source(spec, reference, "");
 
       IndexInspector.Report report;
       try (ConvertCommand.LazyClient client = new ConvertCommand.LazyClient(plainHttp);

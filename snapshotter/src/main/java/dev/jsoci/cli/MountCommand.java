@@ -102,7 +102,7 @@ final class MountCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     // Check the arguments and the environment before touching anything.
-    ImageRef ref = ImageRef.parse(reference);
+    ImageRef ref = ReferenceArguments.imageRef(spec, reference);
     Platform wanted =
         platform == null
             ? ConvertOptions.detectHostPlatform()

@@ -128,7 +128,7 @@ final class RpullCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException, InterruptedException {
-    ImageRef ref = ImageRef.parse(reference);
+    ImageRef ref = ReferenceArguments.imageRef(spec, reference);
     PrintWriter err = spec.commandLine().getErr();
     // Check the daemon before the pull, which can take minutes.
     checkDaemonListens(snapshotterAddress);

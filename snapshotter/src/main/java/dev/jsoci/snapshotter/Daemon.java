@@ -17,6 +17,7 @@ import java.io.PrintWriter;
 import java.net.SocketAddress;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -174,6 +175,13 @@ public final class Daemon implements Callable<Integer> {
   }
 
   private int serve(JsociConfig config, Path socket) throws IOException, SnapshotException {
+    // Both checks run before anything is mounted, so an invalid socket path or group stops the daemon
+    // with nothing to undo.
+    UnixSocketServer.checkSocketPath(socket);
+    Optional<GroupPrincipal> socketGroup = Optional.empty();
+    if (config.socketGroup().isPresent()) {
+      socketGroup = Optional.of(UnixSocketServer.lookupGroup(config.socketGroup().get()));
+    }
     LOG.atInfo()
         .addKeyValue("version", Version.VERSION)
         .addKeyValue("root", root.toString())
@@ -212,7 +220,7 @@ public final class Daemon implements Callable<Integer> {
         metrics.watch(snapshotter);
         metricsServer = MetricsEndpoint.start(config.metrics(), metricsAddress.get(), metrics);
       }
-      server = UnixSocketServer.start(socket, new SnapshotsService(snapshotter));
+      server = UnixSocketServer.start(socket, new SnapshotsService(snapshotter), socketGroup);
     } catch (IOException | SnapshotException | RuntimeException e) {
       try {
         if (metricsServer != null) {

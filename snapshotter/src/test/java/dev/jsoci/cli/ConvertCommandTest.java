@@ -15,6 +15,7 @@ import dev.jsoci.oci.Platform;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -148,11 +149,25 @@ class ConvertCommandTest {
   void convert_missingLayout_namesDirectory() {
     Run run = jsoci("convert", "oci:" + temp.resolve("absent") + ":v1", destination);
 
+    assertThat(run.status()).isEqualTo(Main.EXIT_USAGE);
+    assertThat(run.err())
+        .startsWith(
+            "jsoci: SRC: OCI layout directory "
+                + temp.resolve("absent")
+                + " not found: give an existing directory as oci:DIR[:TAG]");
+  }
+
+  @Test
+  void convert_directoryWithoutLayout_namesDirectory() throws IOException {
+    Files.createDirectories(temp.resolve("empty"));
+
+    Run run = jsoci("convert", "oci:" + temp.resolve("empty") + ":v1", destination);
+
     assertThat(run.status()).isEqualTo(Main.EXIT_FAILURE);
     assertThat(run.err())
         .isEqualTo(
             "jsoci: oci:"
-                + temp.resolve("absent")
+                + temp.resolve("empty")
                 + ": not an OCI image layout, oci-layout is missing\n");
   }
 

@@ -42,10 +42,42 @@ public final class TocIndex {
   }
 
   /**
+   * Returns where the data of {@code entry} ends in the tar stream.
+   *
+   * @throws ZtocFormatException if it ends past {@code archiveSize} or the sum overflows
+   */
+  private static long checkedEnd(TocEntry entry, long archiveSize, String source)
+      throws ZtocFormatException {
+    long end;
+    try {
+      end = Math.addExact(entry.uncompressedOffset(), entry.uncompressedSize());
+    } catch (ArithmeticException e) {
+      end = Long.MAX_VALUE;
+    }
+    // The second bound keeps the 512-byte alignment of the end from overflowing.
+    if (end > archiveSize || end > Long.MAX_VALUE - 511) {
+      throw new ZtocFormatException(
+          "invalid ztoc "
+              + source
+              + ": toc entry \""
+              + entry.name()
+              + "\" at offset "
+              + entry.uncompressedOffset()
+              + " with size "
+              + entry.uncompressedSize()
+              + " ends past the uncompressed archive size of "
+              + archiveSize
+              + " bytes");
+    }
+    return end;
+  }
+
+  /**
    * Sorts and checks the entries of {@code ztoc}.
    *
    * @param source what the zTOC is, for messages (a digest or a file name)
-   * @throws ZtocFormatException if an entry starts before the previous one ends
+   * @throws ZtocFormatException if an entry starts before the previous one ends, or its data ends
+   *     past the uncompressed archive size
    */
   public static TocIndex of(Ztoc ztoc, String source) throws ZtocFormatException {
     List<TocEntry> sorted = new ArrayList<>(ztoc.entries());
@@ -69,7 +101,8 @@ public final class TocIndex {
                 + next);
       }
       entries.add(new Entry(entry, next));
-      next = align512(Math.addExact(entry.uncompressedOffset(), entry.uncompressedSize()));
+      long end = checkedEnd(entry, ztoc.uncompressedArchiveSize(), source);
+      next = align512(end);
     }
 
     // Later entries in tar order replace earlier ones with the same path, as extraction does.

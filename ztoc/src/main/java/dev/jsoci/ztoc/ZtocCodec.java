@@ -66,7 +66,37 @@ public final class ZtocCodec {
   private static final int INFO_SPAN_DIGESTS = 2;
   private static final int INFO_CHECKPOINTS = 3;
 
+  /**
+   * The largest zTOC that readers load into memory. A zTOC stores a 32 KiB window per span, so 256
+   * MiB allows about 8000 spans: 32 GiB of layer at the default 4 MiB span size.
+   */
+  // NOTE: the daemon pulls the layer of a zTOC over this limit in full, and image get-file fails
+  // on it. A larger span size keeps the zTOC of a larger layer under the limit.
+  public static final long MAX_ZTOC_BYTES = 256L << 20;
+
   private ZtocCodec() {}
+
+  /**
+   * Checks the size that a descriptor gives for a zTOC before the zTOC is read into memory.
+   *
+   * @param source what the zTOC is, for messages (a digest or a file name)
+   * @throws ZtocFormatException if {@code size} is negative or more than {@link #MAX_ZTOC_BYTES}
+   */
+  public static void checkSize(long size, String source) throws ZtocFormatException {
+    if (size < 0) {
+      throw new ZtocFormatException(
+          "invalid ztoc " + source + ": its descriptor gives a negative size of " + size);
+    }
+    if (size > MAX_ZTOC_BYTES) {
+      throw new ZtocFormatException(
+          "invalid ztoc "
+              + source
+              + ": its descriptor gives a size of "
+              + size
+              + " bytes, more than the limit of "
+              + MAX_ZTOC_BYTES);
+    }
+  }
 
   /** Encodes {@code ztoc} into flatbuffer bytes identical to those of the reference builder. */
   public static byte[] encode(Ztoc ztoc) {

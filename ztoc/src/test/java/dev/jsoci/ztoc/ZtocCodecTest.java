@@ -42,6 +42,36 @@ class ZtocCodecTest {
    * 64 KiB of zero checkpoints and no span digests.
    */
   @Test
+  void checkSize_atLimit_passes() throws Exception {
+    ZtocCodec.checkSize(ZtocCodec.MAX_ZTOC_BYTES, "sha256:abc");
+    ZtocCodec.checkSize(0, "sha256:abc");
+  }
+
+  @Test
+  void checkSize_overLimit_namesSizeAndLimit() {
+    ZtocFormatException e =
+        assertThrows(
+            ZtocFormatException.class,
+            () -> ZtocCodec.checkSize(ZtocCodec.MAX_ZTOC_BYTES + 1, "sha256:abc"));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "invalid ztoc sha256:abc: its descriptor gives a size of 268435457 bytes, more than"
+                + " the limit of 268435456");
+  }
+
+  @Test
+  void checkSize_negative_rejected() {
+    ZtocFormatException e =
+        assertThrows(ZtocFormatException.class, () -> ZtocCodec.checkSize(-1, "sha256:abc"));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo("invalid ztoc sha256:abc: its descriptor gives a negative size of -1");
+  }
+
+  @Test
   void encode_referenceVectorV1() {
     Ztoc ztoc =
         new Ztoc(

@@ -226,8 +226,10 @@ public final class SociIndexDiscovery {
 
   private Ztoc fetchZtoc(ImageRef repository, Descriptor descriptor) {
     try {
+      String source = descriptor.digest().toString();
+      ZtocCodec.checkSize(descriptor.size(), source);
       byte[] bytes = registry.readBlob(repository, descriptor);
-      return ZtocCodec.decode(bytes, descriptor.digest().toString());
+      return ZtocCodec.decode(bytes, source);
     } catch (IOException e) {
       throw new CompletionException(e);
     }

@@ -1,5 +1,7 @@
 package dev.jsoci.fetcher.registry;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -172,11 +174,12 @@ final class Authenticator {
     if (rejected != null) {
       state.grants.remove(scope, rejected);
     }
+    // The scheme comes last, so that no word follows "bearer" as a token would.
     logger.debug(
-        "authenticating host={} scheme={} status={}",
+        "authenticating host={} status={} scheme={}",
         endpoint.authority(),
-        challenge.scheme(),
-        response.code());
+        response.code(),
+        challenge.scheme());
     return obtain(registry, endpoint, state, scope, challenge, rejected).authorization;
   }
 
@@ -379,15 +382,20 @@ final class Authenticator {
             endpoint.authority());
       }
       JsonNode json;
+      byte[] body = BoundedBody.read(response.body(), MAX_ANSWER_BYTES);
       try {
-        byte[] body = BoundedBody.read(response.body(), MAX_ANSWER_BYTES);
         json = body == null ? null : JSON.readTree(body);
-      } catch (IOException e) {
+      } catch (JacksonException e) {
+        // Jackson's message quotes the offending token, which may be part of an access token, so
+        // only the location is kept and the exception is not chained.
+        JsonLocation location = e.getLocation();
         throw new RegistryException(
             "authorization server "
                 + RegistryException.withoutQuery(realm)
-                + " returned invalid JSON",
-            e);
+                + " returned invalid JSON"
+                + (location == null || location.getLineNr() < 1
+                    ? ""
+                    : " at line " + location.getLineNr() + ", column " + location.getColumnNr()));
       }
       if (json == null || !json.isObject()) {
         throw new RegistryException(

@@ -106,8 +106,10 @@ final class CredentialHelper {
     try {
       json = JSON.readTree(text);
     } catch (JacksonException e) {
+      // Jackson's message quotes the offending token, which may be part of the secret, so only
+      // the location is kept and the exception is not chained.
       throw new CredentialHelperException(
-          program + " get printed invalid JSON for " + serverUrl, e);
+          program + " get printed invalid JSON for " + serverUrl + location(e));
     }
     if (json == null || !json.isObject()) {
       throw new CredentialHelperException(program + " get printed no JSON object for " + serverUrl);
@@ -174,7 +176,19 @@ final class CredentialHelper {
     }
   }
 
+  private static String location(JacksonException e) {
+    if (e.getLocation() == null || e.getLocation().getLineNr() < 1) {
+      return "";
+    }
+    return " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+  }
+
+  /** Returns the first line of a helper's output for an error message, unless it may be JSON. */
   private static String firstLine(String text) {
+    if (text.startsWith("{")) {
+      // A helper that prints credentials and then fails must not put them in the message.
+      return "(JSON output not shown)";
+    }
     int newline = text.indexOf('\n');
     String line = newline < 0 ? text : text.substring(0, newline);
     return line.length() > 200 ? line.substring(0, 200) + "..." : line;

@@ -341,7 +341,9 @@ final class HostsFile {
         throw new HostsConfigException(file, key + ": expected a table of header names");
       }
       for (Map.Entry<String, JsonNode> header : node.properties()) {
-        headers.put(header.getKey(), strings(key + "." + header.getKey(), header.getValue()));
+        // Header values can be credentials, so an invalid one is not quoted in the message.
+        headers.put(
+            header.getKey(), strings(key + "." + header.getKey(), header.getValue(), false));
       }
       return headers;
     }
@@ -357,6 +359,16 @@ final class HostsFile {
     }
 
     private List<String> strings(String key, JsonNode node) throws HostsConfigException {
+      return strings(key, node, true);
+    }
+
+    /**
+     * Reads a string or an array of strings.
+     *
+     * @param quoteValue whether the error message shows the invalid value
+     */
+    private List<String> strings(String key, JsonNode node, boolean quoteValue)
+        throws HostsConfigException {
       if (node.isMissingNode()) {
         return List.of();
       }
@@ -376,7 +388,10 @@ final class HostsFile {
         }
       }
       throw new HostsConfigException(
-          file, key + ": expected a string or an array of strings, found " + node);
+          file,
+          key
+              + ": expected a string or an array of strings, found "
+              + (quoteValue ? node.toString() : "another type (value not shown)"));
     }
   }
 

@@ -184,6 +184,28 @@ class HostsDirectoryTest {
   }
 
   @Test
+  void endpointsFor_invalidHeaderValue_notQuoted() throws IOException {
+    Path file =
+        writeHosts(
+            "reg.example",
+            "[host.\"https://m.example\".header]\n"
+                + "  authorization = [\"Bearer tok-Qz81\", 7]\n");
+    HostsDirectory hosts = new HostsDirectory(directory, false);
+
+    HostsConfigException e =
+        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "invalid hosts file "
+                + file
+                + ": host.\"https://m.example\".header.authorization: expected a string or an"
+                + " array of strings, found another type (value not shown)");
+    assertThat(e).hasMessageThat().doesNotContain("tok-Qz81");
+  }
+
+  @Test
   void endpointsFor_unknownCapability() throws IOException {
     Path file =
         writeHosts("reg.example", "[host.\"https://m.example\"]\n  capabilities = [\"pul\"]\n");

@@ -19,8 +19,11 @@ import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.SociIndex;
+import dev.jsoci.ztoc.TocIndex;
+import dev.jsoci.ztoc.Zinfos;
 import dev.jsoci.ztoc.Ztoc;
 import dev.jsoci.ztoc.ZtocCodec;
+import dev.jsoci.ztoc.ZtocFormatException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -116,9 +119,36 @@ public final class LazyLayers {
     if (ztocDescriptor.isEmpty()) {
       return new Lookup(true, Optional.empty());
     }
-    byte[] bytes = client.readBlob(image, ztocDescriptor.get());
-    Ztoc ztoc = ZtocCodec.decode(bytes, ztocDescriptor.get().digest().toString());
+    Ztoc ztoc = readZtoc(image, ztocDescriptor.get());
     return new Lookup(true, Optional.of(new LazyLayer(image, layer, ztoc)));
+  }
+
+  /**
+   * Reads, decodes and checks a zTOC: its entries must lie inside the layer, and its checkpoints
+   * inside the layer blob and agree with its span count. A zTOC that fails is an error here, before
+   * anything is mounted, so that the caller can pull the layer without it.
+   *
+   * @throws ZtocFormatException if the descriptor gives more than {@link
+   *     ZtocCodec#MAX_ZTOC_BYTES} or the zTOC is invalid
+   */
+  private Ztoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
+    String source = descriptor.digest().toString();
+    ZtocCodec.checkSize(descriptor.size(), source);
+    byte[] bytes = client.readBlob(image, descriptor);
+    return checkedZtoc(bytes, source);
+  }
+
+  /**
+   * Decodes zTOC bytes and checks them as {@link #lookup} does.
+   *
+   * @throws ZtocFormatException if the bytes are not a zTOC, or its entries or spans do not fit
+   *     the sizes it gives for the layer
+   */
+  static Ztoc checkedZtoc(byte[] bytes, String source) throws ZtocFormatException {
+    Ztoc ztoc = ZtocCodec.decode(bytes, source);
+    TocIndex.of(ztoc, source);
+    Zinfos.of(ztoc, source);
+    return ztoc;
   }
 
   /**

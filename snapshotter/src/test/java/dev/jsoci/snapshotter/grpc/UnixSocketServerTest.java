@@ -116,6 +116,50 @@ class UnixSocketServerTest {
 
     assertThat(e)
         .hasMessageThat()
-        .isEqualTo("cannot listen on " + socket + ": the path exists and is not a socket");
+        .isEqualTo(
+            "cannot listen on "
+                + socket
+                + ": the path exists and is a regular file, not a socket: remove it or choose"
+                + " another address");
+    assertThat(Files.readString(socket)).isEqualTo("not a socket");
+  }
+
+  @Test
+  void start_refusesDirectoryAndKeepsIt() throws Exception {
+    Path socket = directory.resolve("jsoci.sock");
+    Files.createDirectories(socket.resolve("inside"));
+
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> UnixSocketServer.start(socket, new SnapshotsService(snapshotter)));
+
+    assertThat(e).hasMessageThat().contains("the path exists and is a directory, not a socket");
+    assertThat(Files.isDirectory(socket.resolve("inside"))).isTrue();
+  }
+
+  @Test
+  void start_refusesSymbolicLinkAndKeepsTarget() throws Exception {
+    Path target = directory.resolve("target");
+    Files.writeString(target, "kept");
+    Path socket = directory.resolve("jsoci.sock");
+    Files.createSymbolicLink(socket, target);
+
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> UnixSocketServer.start(socket, new SnapshotsService(snapshotter)));
+
+    assertThat(e).hasMessageThat().contains("the path exists and is a symbolic link");
+    assertThat(Files.readString(target)).isEqualTo("kept");
+  }
+
+  @Test
+  void lookupGroup_unknownName_namesIt() {
+    IOException e =
+        assertThrows(
+            IOException.class, () -> UnixSocketServer.lookupGroup("jsoci-no-such-group"));
+
+    assertThat(e).hasMessageThat().contains("socket group \"jsoci-no-such-group\" not found");
   }
 }

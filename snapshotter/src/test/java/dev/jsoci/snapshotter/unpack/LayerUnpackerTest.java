@@ -155,6 +155,110 @@ class LayerUnpackerTest {
   }
 
   @Test
+  void unpack_symlinkReplacedByDirectory_writesInside() throws IOException {
+    TarWriter tar =
+        new TarWriter()
+            .symlink("a", outside.toString())
+            .directory("a/")
+            .file("a/x", "inside");
+
+    unpack(tar);
+
+    assertThat(Files.isSymbolicLink(layer.resolve("a"))).isFalse();
+    assertThat(Files.readString(layer.resolve("a/x"))).isEqualTo("inside");
+    assertThat(Files.exists(outside.resolve("x"))).isFalse();
+    assertThat(everythingOutsideLayer()).isEmpty();
+  }
+
+  @Test
+  void unpack_whiteoutUnderSymlink_rejected() throws IOException {
+    Files.writeString(outside.resolve("x"), "kept");
+    TarWriter tar = new TarWriter().symlink("s", outside.toString()).file("s/.wh.x", "");
+
+    assertThrows(UnsafeEntryException.class, () -> unpack(tar));
+
+    assertThat(Files.readString(outside.resolve("x"))).isEqualTo("kept");
+  }
+
+  @Test
+  void unpack_opaqueMarkerUnderSymlink_rejected() throws IOException {
+    TarWriter tar = new TarWriter().symlink("s", outside.toString()).file("s/.wh..wh..opq", "");
+
+    assertThrows(UnsafeEntryException.class, () -> unpack(tar));
+
+    assertThat(everythingOutsideLayer()).isEmpty();
+  }
+
+  @Test
+  void unpack_fileOverHardLink_keepsOtherName() throws IOException {
+    TarWriter tar =
+        new TarWriter().file("original", "first").hardLink("h", "original").file("h", "second");
+
+    unpack(tar);
+
+    assertThat(Files.readString(layer.resolve("original"))).isEqualTo("first");
+    assertThat(Files.readString(layer.resolve("h"))).isEqualTo("second");
+  }
+
+  @Test
+  void unpack_fileOverLinkedSymlink_keepsTarget() throws IOException {
+    Files.writeString(outside.resolve("victim"), "original");
+    TarWriter tar =
+        new TarWriter()
+            .symlink("s", outside.resolve("victim").toString())
+            .hardLink("h", "s")
+            .file("h", "replaced");
+
+    unpack(tar);
+
+    assertThat(Files.readString(outside.resolve("victim"))).isEqualTo("original");
+    assertThat(Files.readString(layer.resolve("h"))).isEqualTo("replaced");
+  }
+
+  @Test
+  void unpack_paxNameWithNul_rejected() throws IOException {
+    TarWriter tar = new TarWriter().paxPath("dir/a\0/../../../x").file("placeholder", "escaped");
+
+    Exception e = assertThrows(IOException.class, () -> unpack(tar));
+
+    assertThat(e).hasMessageThat().contains("test-layer");
+    assertThat(everythingOutsideLayer()).isEmpty();
+  }
+
+  @Test
+  void unpack_paxNameWithDotDot_rejected() throws IOException {
+    TarWriter tar = new TarWriter().paxPath("a/../../x").file("placeholder", "escaped");
+
+    UnsafeEntryException e = assertThrows(UnsafeEntryException.class, () -> unpack(tar));
+
+    assertThat(e).hasMessageThat().contains("has a \"..\" component");
+    assertThat(everythingOutsideLayer()).isEmpty();
+  }
+
+  @Test
+  void unpack_longPaxName_landsInside() throws IOException {
+    String component = "d".repeat(200);
+    String name = String.join("/", List.of(component, component, component, "file"));
+    TarWriter tar = new TarWriter().paxPath(name).file("placeholder", "deep");
+
+    unpack(tar);
+
+    assertThat(Files.readString(layer.resolve(name))).isEqualTo("deep");
+    assertThat(Files.exists(layer.resolve("placeholder"))).isFalse();
+  }
+
+  @Test
+  void unpack_componentTooLong_failsInside() throws IOException {
+    String name = "dir/" + "n".repeat(300);
+    TarWriter tar = new TarWriter().paxPath(name).file("placeholder", "long");
+
+    IOException e = assertThrows(IOException.class, () -> unpack(tar));
+
+    assertThat(e).hasMessageThat().isNotEmpty();
+    assertThat(everythingOutsideLayer()).isEmpty();
+  }
+
+  @Test
   void unpack_ordinaryLayer_createsEntries() throws IOException {
     TarWriter tar =
         new TarWriter()
@@ -253,6 +357,25 @@ class LayerUnpackerTest {
     TarWriter hardLink(String name, String target) {
       header(name, '1', target, 0, 0644);
       return this;
+    }
+
+    /** Writes a pax extended header whose {@code path} record names the next entry. */
+    TarWriter paxPath(String path) {
+      byte[] record = paxRecord("path", path);
+      header("PaxHeaders/next", 'x', "", record.length, 0644);
+      out.writeBytes(record);
+      out.writeBytes(new byte[(512 - record.length % 512) % 512]);
+      return this;
+    }
+
+    /** Returns {@code "<length> key=value\n"}, where the length counts the whole record. */
+    private static byte[] paxRecord(String key, String value) {
+      int body = (" " + key + "=" + value + "\n").getBytes(UTF_8).length;
+      int length = body + Integer.toString(body).length();
+      if (Integer.toString(length).length() != Integer.toString(body).length()) {
+        length++;
+      }
+      return (length + " " + key + "=" + value + "\n").getBytes(UTF_8);
     }
 
     byte[] finish() {

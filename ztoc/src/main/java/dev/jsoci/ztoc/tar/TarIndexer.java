@@ -259,7 +259,8 @@ public final class TarIndexer {
   private byte[] readMetaHeader(TarHeader header, long headerOffset, String kind)
       throws IOException {
     if (header.size > MAX_META_HEADER_SIZE) {
-      throw new LayerFormatException(
+      // The header itself is valid tar, so the layer is reported as unsupported, not as garbage.
+      throw new UnsupportedLayerException(
           layer,
           headerOffset,
           kind
