@@ -18,8 +18,8 @@ import ru.serce.jnrfuse.struct.FuseOperations;
 import ru.serce.jnrfuse.struct.Statvfs;
 
 /**
- * Replaces the libfuse callbacks that look paths up with ones that decode each path as ISO-8859-1,
- * which maps every byte to one char and back, so file names that are not valid in the JVM's
+ * Replaces the libfuse callbacks that look paths up with ones that decode each path as ISO-8859-1.
+ * That charset maps every byte to one char and back, so file names that are not valid in the JVM's
  * default charset reach the layer unchanged.
  *
  * <p>jnr-fuse's own callbacks decode paths with the JVM's default charset. Two names that differ
