@@ -734,12 +734,12 @@ final class LoadRun {
       return Files.readString(directory.resolve("daemon.log"));
     }
 
-    /** Returns the JVM options on the daemon's command line, those that start with -X, joined. */
+    /** Returns the JVM options on the daemon's command line that start with -X or -D, joined. */
     String jvmOptions() throws IOException {
       byte[] commandLine = Files.readAllBytes(Path.of("/proc/" + pid() + "/cmdline"));
       List<String> options = new ArrayList<>();
       for (String argument : new String(commandLine, StandardCharsets.UTF_8).split("\0")) {
-        if (argument.startsWith("-X")) {
+        if (argument.startsWith("-X") || argument.startsWith("-D")) {
           options.add(argument);
         }
       }
