@@ -37,7 +37,7 @@ class LoadIT {
 
     LoadRun.Settings settings =
         new LoadRun.Settings(
-            10, 64, Duration.ofSeconds(15), 200, 32 * 1024, 3, 2 << 20, 256 * 1024,
+            10, 64, Duration.ofSeconds(15), 120, 32 * 1024, 2, 2 << 20, 256 * 1024,
             Duration.ofSeconds(3), HANG_TIMEOUT);
     LoadRun.Result result = LoadRun.run(settings, work, checkout);
     String report = result.summary() + "\nfailures: " + result.failureMessages();
