@@ -53,7 +53,7 @@ class LoadIT {
     assertWithMessage(report).that(result.maxLoadRss()).isGreaterThan(0);
   }
 
-  /** Returns the checkout that holds this module, where {@code bin/jsoci-snapshotter} is. */
+  /** Returns the checkout that contains this module, where {@code bin/jsoci-snapshotter} is. */
   private static Path checkout() {
     Path directory = Path.of(System.getProperty("user.dir")).toAbsolutePath();
     while (directory != null && !Files.exists(directory.resolve("bin/jsoci-snapshotter"))) {
