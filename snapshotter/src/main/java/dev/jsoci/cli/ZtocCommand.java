@@ -149,6 +149,8 @@ final class ZtocCommand implements Runnable {
       List<Map<String, Object>> files = new ArrayList<>();
       for (TocEntry entry : ztoc.entries()) {
         Map<String, Object> file = new LinkedHashMap<>();
+        // NOTE: JSON text is Unicode, so bytes of a name that are not valid UTF-8 print as U+FFFD;
+        // the zTOC itself keeps the bytes.
         file.put("name", entry.name().utf8());
         file.put("type", entry.type().wireName());
         file.put("size", entry.uncompressedSize());
@@ -224,6 +226,8 @@ final class ZtocCommand implements Runnable {
       Ztoc ztoc = ZtocCodec.decode(Files.readAllBytes(ztocPath), ztocPath.toString());
       Zinfo zinfo = Zinfos.of(ztoc, ztocPath.toString());
       TocIndex index = TocIndex.of(ztoc, ztocPath.toString());
+      // TODO: the JVM decodes command-line arguments with sun.jnu.encoding, so a path whose bytes
+      // are not valid in it (such as 0xff in a UTF-8 locale) cannot be named here yet.
       TocEntry entry = index.resolve(ByteString.utf8(path));
       if (entry.type() != EntryType.REGULAR) {
         throw new EntryNotFoundException(

@@ -3,6 +3,9 @@ package dev.jsoci.fetcher.span;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.oci.Digest;
 import java.io.IOException;
+import java.io.FileInputStream;
+import java.io.FileNotFoundException;
+import java.io.FileOutputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -12,7 +15,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -155,7 +157,7 @@ final class DiskSpanCache {
           String problem =
               SPAN_FILE_NAME.matcher(name).matches()
                       && Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
-                  ? problemWith(Files.readAllBytes(file), -1, -1, null)
+                  ? problemWith(readFile(file), -1, -1, null)
                   : "not a span file name";
           if (problem != null) {
             logger.warn("discarding span cache file path={} reason={}", file, problem);
@@ -241,7 +243,7 @@ final class DiskSpanCache {
     Path path = pathOf(fileKey);
     byte[] bytes;
     try {
-      bytes = Files.readAllBytes(path);
+      bytes = readFile(path);
     } catch (NoSuchFileException e) {
       forget(fileKey);
       return null;
@@ -288,8 +290,9 @@ final class DiskSpanCache {
     Path target = pathOf(fileKey);
     Path tmp = tmpDirectory.resolve(UUID.randomUUID() + ".tmp");
     try {
-      try (OutputStream out =
-          Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      // FileOutputStream, like readFile, copies through memory that is freed after each call.
+      Files.createFile(tmp);
+      try (OutputStream out = new FileOutputStream(tmp.toFile())) {
         out.write(header(key.span().compressedStart(), compressed));
         out.write(compressed);
       }
@@ -307,6 +310,25 @@ final class DiskSpanCache {
       evicted = evictOverCap(fileKey);
     }
     deleteAll(evicted);
+  }
+
+  /**
+   * Reads a whole span file. Files.readAllBytes would read through a temporary direct buffer of the
+   * file's size, which the calling thread then keeps. With hundreds of FUSE threads those buffers
+   * exhaust -XX:MaxDirectMemorySize, so this reads with FileInputStream, which copies through
+   * memory freed after each call.
+   *
+   * @throws NoSuchFileException if the file does not exist
+   */
+  static byte[] readFile(Path path) throws IOException {
+    try (FileInputStream in = new FileInputStream(path.toFile())) {
+      return in.readAllBytes();
+    } catch (FileNotFoundException e) {
+      if (Files.notExists(path, LinkOption.NOFOLLOW_LINKS)) {
+        throw new NoSuchFileException(path.toString());
+      }
+      throw e;
+    }
   }
 
   private static void moveAtomically(Path source, Path target) throws IOException {

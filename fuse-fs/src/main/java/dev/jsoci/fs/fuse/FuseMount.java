@@ -3,7 +3,6 @@ package dev.jsoci.fs.fuse;
 import dev.jsoci.fs.LayerFileSystem;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -68,7 +67,7 @@ public final class FuseMount implements AutoCloseable {
     }
 
     // Start the loop: fuse_main mounts, then serves requests until the filesystem is unmounted.
-    LayerFuseAdapter adapter = new LayerFuseAdapter(fileSystem, Charset.defaultCharset());
+    LayerFuseAdapter adapter = new LayerFuseAdapter(fileSystem);
     String[] arguments = {
       "jsoci", "-f", target.toString(), "-o", String.join(",", options.fuseOptions())
     };

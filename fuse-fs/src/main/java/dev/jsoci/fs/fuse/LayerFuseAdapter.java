@@ -80,16 +80,22 @@ final class LayerFuseAdapter extends FuseStubFS {
   private final boolean timed;
   private final CompletableFuture<Void> initialized = new CompletableFuture<>();
 
+  /** The callbacks that receive paths as bytes; libfuse calls them while this adapter lives. */
+  @SuppressWarnings("unused")
+  private final List<Object> bytePathCallbacks;
+
   /**
-   * @param charset the charset jnr-ffi decodes path strings with, the JVM's default charset
+   * Creates the callbacks of one layer. Paths reach the callbacks as ISO-8859-1 text, one char per
+   * byte, through {@link BytePathCallbacks}.
    */
-  LayerFuseAdapter(LayerFileSystem fileSystem, Charset charset) {
+  LayerFuseAdapter(LayerFileSystem fileSystem) {
     this.fileSystem = fileSystem;
     this.layer = fileSystem.layer();
-    this.charset = charset;
+    this.charset = BytePathCallbacks.PATH_CHARSET;
     this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
     this.listener = fileSystem.options().listener();
     this.timed = listener != FileSystemListener.NONE;
+    this.bytePathCallbacks = BytePathCallbacks.install(this, fuseOperations);
   }
 
   /**

@@ -93,7 +93,7 @@ class LayerFuseAdapterTest {
         };
     LayerFileSystem fileSystem =
         new LayerFileSystem(LayerTree.of(entries, "layer"), reader, options);
-    return new LayerFuseAdapter(fileSystem, UTF_8);
+    return new LayerFuseAdapter(fileSystem);
   }
 
   private static TocEntry entry(

@@ -27,6 +27,15 @@ public final class LazyOptions {
 
   private static final Duration UNMOUNT_TIMEOUT = Duration.ofSeconds(30);
 
+  /**
+   * Bytes of inflated spans kept on the heap in front of the disk cache. The disk cache files stay
+   * in the kernel's page cache, so a larger heap tier mostly duplicates them.
+   */
+  static final long MEMORY_TIER_BYTES = 32L << 20;
+
+  /** The maximum of inflated spans, in bytes, kept on the heap when the disk cache is off. */
+  static final long MEMORY_ONLY_CACHE_BYTES = 256L << 20;
+
   private LazyOptions() {}
 
   /**
@@ -50,9 +59,15 @@ public final class LazyOptions {
    * Returns span engine settings: verification retries, background fetching at the configured
    * rate, a readahead of {@link #READAHEAD_SPANS}, and a disk cache of up to {@code
    * filesystem_cache_max_bytes} in {@code cacheDirectory} unless {@code filesystem_cache_type} is
-   * {@code memory}.
+   * {@code memory}. The heap keeps {@link #MEMORY_TIER_BYTES} of spans in front of the disk cache;
+   * without a disk cache it keeps up to {@link #MEMORY_ONLY_CACHE_BYTES}, but never more than half
+   * of the JVM's maximum heap.
    */
   public static SpanOptions spanOptions(JsociConfig config, Path cacheDirectory) {
+    return spanOptions(config, cacheDirectory, Runtime.getRuntime().maxMemory());
+  }
+
+  static SpanOptions spanOptions(JsociConfig config, Path cacheDirectory, long maxHeapBytes) {
     BackgroundFetchConfig background = config.backgroundFetch();
     SpanOptions.Builder options =
         SpanOptions.builder()
@@ -61,7 +76,12 @@ public final class LazyOptions {
             .backgroundBytesPerSecond(backgroundBytesPerSecond(background.fetchPeriod()))
             .readaheadSpans(READAHEAD_SPANS);
     if (config.spanCacheType() == JsociConfig.SpanCacheType.DISK) {
-      options.diskCacheDirectory(cacheDirectory).diskCacheBytes(config.spanCacheMaxBytes());
+      options
+          .diskCacheDirectory(cacheDirectory)
+          .diskCacheBytes(config.spanCacheMaxBytes())
+          .memoryCacheBytes(MEMORY_TIER_BYTES);
+    } else {
+      options.memoryCacheBytes(Math.min(MEMORY_ONLY_CACHE_BYTES, maxHeapBytes / 2));
     }
     return options.build();
   }

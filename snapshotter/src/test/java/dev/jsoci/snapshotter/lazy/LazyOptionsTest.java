@@ -1,0 +1,41 @@
+package dev.jsoci.snapshotter.lazy;
+
+import static com.google.common.truth.Truth.assertThat;
+
+import dev.jsoci.config.ConfigFile;
+import dev.jsoci.config.JsociConfig;
+import dev.jsoci.fetcher.span.SpanOptions;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class LazyOptionsTest {
+  private static final Path CACHE = Path.of("/var/lib/jsoci/spans");
+  private static final long MIB = 1L << 20;
+
+  @Test
+  void spanOptions_diskCache_keepsSmallHeapTier() throws Exception {
+    SpanOptions options = LazyOptions.spanOptions(JsociConfig.DEFAULTS, CACHE, 4096 * MIB);
+
+    assertThat(options.diskCacheDirectory()).isEqualTo(CACHE);
+    assertThat(options.memoryCacheBytes()).isEqualTo(32 * MIB);
+  }
+
+  @Test
+  void spanOptions_memoryCache_largeHeap_keeps256MiB() throws Exception {
+    JsociConfig config = ConfigFile.parse("filesystem_cache_type = \"memory\"", "t.toml").config();
+
+    SpanOptions options = LazyOptions.spanOptions(config, CACHE, 4096 * MIB);
+
+    assertThat(options.diskCacheDirectory()).isNull();
+    assertThat(options.memoryCacheBytes()).isEqualTo(256 * MIB);
+  }
+
+  @Test
+  void spanOptions_memoryCache_smallHeap_keepsHalfOfHeap() throws Exception {
+    JsociConfig config = ConfigFile.parse("filesystem_cache_type = \"memory\"", "t.toml").config();
+
+    SpanOptions options = LazyOptions.spanOptions(config, CACHE, 200 * MIB);
+
+    assertThat(options.memoryCacheBytes()).isEqualTo(100 * MIB);
+  }
+}
