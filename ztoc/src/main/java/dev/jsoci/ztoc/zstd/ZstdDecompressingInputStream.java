@@ -147,8 +147,10 @@ public final class ZstdDecompressingInputStream extends InputStream {
    * has consumed all of them and has no output left to flush. Sets {@link #ended} at a clean end.
    */
   private void decompressMore() throws IOException {
-    boolean outputWasFull = outLength == outCapacity;
-    if (inPosition == inLength && !outputWasFull) {
+    // A full output buffer may mean that libzstd has more decoded bytes, unless it returned 0:
+    // then the frame is flushed, and a call without new input would start reading the next frame.
+    boolean mayHoldOutput = outLength == outCapacity && !frameComplete;
+    if (inPosition == inLength && !mayHoldOutput) {
       int n = compressed.read(transfer, 0, inCapacity);
       if (n < 0) {
         finish();
