@@ -11,8 +11,8 @@ import org.jspecify.annotations.Nullable;
  * The system libzstd and the C library's allocator, bound through jnr-ffi and loaded on first use.
  *
  * <p>Only the streaming decompression functions are mapped; names and argument types follow
- * zstd.h of zstd 1.4 and newer. A {@code size_t} result is either a size or an error code, which
- * {@code ZSTD_isError} tells apart.
+ * zstd.h of zstd 1.4 and newer. A {@code size_t} result is either a size or an error code, and
+ * {@code ZSTD_isError} distinguishes them.
  */
 final class Zstd {
   /** The libzstd functions. Public because jnr-ffi implements it in its own class loader. */
