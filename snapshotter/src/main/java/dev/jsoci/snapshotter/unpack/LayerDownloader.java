@@ -103,8 +103,8 @@ public final class LayerDownloader {
   }
 
   /**
-   * Returns the tar stream of a blob, detecting gzip and zstd by their magic bytes as containerd
-   * does.
+   * Returns the tar stream of a blob, detecting gzip and zstd (a zstd frame or a skippable frame)
+   * by their magic bytes as containerd does.
    *
    * @throws ZstdUnavailableException if the blob is zstd and the system libzstd is missing
    */
@@ -115,10 +115,22 @@ public final class LayerDownloader {
     if (startsWith(head, GZIP_MAGIC)) {
       return new GZIPInputStream(blob, BUFFER_BYTES);
     }
-    if (startsWith(head, ZSTD_MAGIC)) {
+    if (startsWith(head, ZSTD_MAGIC) || isSkippableFrame(head)) {
       return new ZstdDecompressingInputStream(blob, "layer " + layer.digest());
     }
     return blob;
+  }
+
+  /**
+   * Returns whether {@code head} starts a zstd skippable frame: a little-endian magic number from
+   * {@code 0x184D2A50} to {@code 0x184D2A5F}, which a zstd stream may begin with.
+   */
+  private static boolean isSkippableFrame(byte[] head) {
+    return head.length == 4
+        && (head[0] & 0xf0) == 0x50
+        && head[1] == 0x2a
+        && head[2] == 0x4d
+        && head[3] == 0x18;
   }
 
   private static boolean startsWith(byte[] bytes, byte[] prefix) {
