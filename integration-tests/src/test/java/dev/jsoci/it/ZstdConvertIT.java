@@ -181,5 +181,17 @@ class ZstdConvertIT {
         ImageManifest.parse(
             client.fetchManifest(converted, index.manifests().get(0).digest()).bytes());
     assertThat(amd64.layers().get(0)).isEqualTo(zstdLayer.descriptor());
+
+    // get-file downloads and decompresses a zstd layer that has no zTOC.
+    Path message = work.resolve("zstd-kept-message.out");
+    jsoci(
+        "image",
+        "get-file",
+        "--plain-http",
+        "--out",
+        message.toString(),
+        ref("zstd-kept:v1"),
+        "/etc/zstd-message");
+    assertThat(Files.readString(message, UTF_8)).isEqualTo(MESSAGE);
   }
 }
