@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Converts an image with a zstd layer, made by the {@code zstd} tool and pushed with skopeo to a
- * docker-registry on loopback, and reads a file of the converted image with {@code jsoci image
- * get-file}.
+ * docker-registry on loopback, with and without {@code --force-gzip}, and reads a file of each
+ * result with {@code jsoci image get-file}.
  */
 class ZstdConvertIT {
   private static final String MESSAGE = "hello from a zstd layer\n";

@@ -230,14 +230,14 @@ public final class Converter {
    */
   private List<@Nullable Digest> diffIdsToCheck(
       ImageStore source, ImageManifest manifest, String image) throws IOException {
-    List<@Nullable Digest> none = new ArrayList<>();
+    List<@Nullable Digest> unchecked = new ArrayList<>();
     boolean anyZstd = false;
     for (Descriptor layer : manifest.layers()) {
-      none.add(null);
+      unchecked.add(null);
       anyZstd |= MediaType.layerCompression(layer.mediaType()) == LayerCompression.ZSTD;
     }
     if (!options.forceGzip() || !anyZstd) {
-      return none;
+      return unchecked;
     }
     Descriptor config = manifest.config();
     String configName = image + " config " + config.digest();

@@ -488,7 +488,7 @@ final class LayerPass {
       return false;
     }
 
-    /** Returns the digest of the bytes read so far. */
+    /** Returns the digest of the bytes read so far and resets the hasher. */
     Digest digest() {
       return hasher.digest();
     }

@@ -122,7 +122,8 @@ public final class TestImages {
   private static byte[] zstdFrame(byte[] content) {
     try {
       Process process = new ProcessBuilder("zstd", "-q", "-3", "-c").start();
-      // Read the output on another thread, so that neither pipe can fill up and stall zstd.
+      // Read the output on another thread, so that a full output pipe cannot stall zstd while the
+      // content is written.
       CompletableFuture<byte[]> output =
           CompletableFuture.supplyAsync(
               () -> {
