@@ -13,6 +13,9 @@ import jnr.ffi.Pointer;
  * size of the stream. The stream fails with {@link ZstdFormatException} on a corrupt frame, on
  * bytes after the last frame that do not start another, on a truncated frame and on empty input.
  *
+ * <p>NOTE: frames that need a larger window, such as those of {@code zstd --long=28} and above on
+ * large input, fail with libzstd's "Frame requires too much memory for decoding".
+ *
  * <p>Warning: {@link #close()} frees native memory and closes the compressed input; close the
  * stream also when it is abandoned early. Not thread-safe.
  */
