@@ -9,11 +9,11 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # htpasswd files for its Basic auth), skopeo copies images into it, containerd and runc run the
 # converted images (busybox-static is the shell inside them), fuse and attr serve and inspect
 # the FUSE layer filesystems, curl probes the registry, stargz-snapshotter provides ctr-remote
-# for lazy pulls with remote-snapshot labels.
+# for lazy pulls with remote-snapshot labels, zstd makes zstd layers and libzstd1 decodes them.
 packages=(
   tar gzip pigz python3 curl maven openjdk-17-jdk-headless
   docker-registry apache2-utils skopeo containerd runc busybox-static fuse attr
-  stargz-snapshotter
+  stargz-snapshotter zstd libzstd1
 )
 
 missing=()

@@ -70,8 +70,9 @@ final class ConvertCommand implements Callable<Integer> {
   @Option(
       names = "--force-gzip",
       description =
-          "Re-compress uncompressed tar layers to gzip while indexing them; the image's "
-              + "diff_ids stay valid. zstd layers are kept: no zstd decoder is available.")
+          "Re-compress uncompressed tar and zstd layers to gzip while indexing them; the image's "
+              + "diff_ids stay valid. zstd layers need the system libzstd (libzstd.so.1). Without "
+              + "this option, zstd layers are kept and get no zTOC.")
   boolean forceGzip;
 
   @Option(

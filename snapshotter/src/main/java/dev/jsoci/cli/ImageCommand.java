@@ -19,6 +19,8 @@ import dev.jsoci.fetcher.span.SpanManager;
 import dev.jsoci.fetcher.span.SpanOptions;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.ImageRef;
+import dev.jsoci.oci.LayerCompression;
+import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.SociIndex;
 import dev.jsoci.ztoc.EntryNotFoundException;
@@ -28,6 +30,7 @@ import dev.jsoci.ztoc.TocIndex;
 import dev.jsoci.ztoc.Ztoc;
 import dev.jsoci.ztoc.ZtocBuilder;
 import dev.jsoci.ztoc.ZtocCodec;
+import dev.jsoci.ztoc.zstd.ZstdDecompressingInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -192,10 +195,16 @@ final class ImageCommand implements Runnable {
       }
 
       // Without a zTOC the layer is downloaded, then indexed locally so that it is read the
-      // same way as a lazy one.
+      // same way as a lazy one. A zstd layer is stored as its tar, since zTOCs cannot index zstd.
       Path blob = downloads.resolve(layer.digest().encoded());
       try (InputStream in = client.newBlobStream(ref, layer)) {
-        Files.copy(in, blob, StandardCopyOption.REPLACE_EXISTING);
+        if (MediaType.layerCompression(layer.mediaType()) == LayerCompression.ZSTD) {
+          try (InputStream tar = new ZstdDecompressingInputStream(in, "layer " + layer.digest())) {
+            Files.copy(tar, blob, StandardCopyOption.REPLACE_EXISTING);
+          }
+        } else {
+          Files.copy(in, blob, StandardCopyOption.REPLACE_EXISTING);
+        }
       }
       Ztoc ztoc;
       try (InputStream in = Files.newInputStream(blob)) {

@@ -6,6 +6,7 @@ import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageIndex;
 import dev.jsoci.oci.ImageManifest;
+import dev.jsoci.oci.LayerCompression;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.OciFormatException;
 import dev.jsoci.oci.Platform;
@@ -165,8 +166,9 @@ public final class Converter {
                 .buildToolIdentifier(options.buildToolIdentifier());
         boolean anyZtoc = false;
         List<Future<LayerReport>> reports = new ArrayList<>();
-        for (Descriptor layer : manifest.layers()) {
-          reports.add(run.submitLayer(layer, platform));
+        List<@Nullable Digest> diffIds = diffIdsToCheck(source, manifest, image);
+        for (int j = 0; j < manifest.layers().size(); j++) {
+          reports.add(run.submitLayer(manifest.layers().get(j), diffIds.get(j), platform));
         }
         for (Future<LayerReport> pending : reports) {
           LayerReport report = Run.await(pending);
@@ -217,6 +219,44 @@ public final class Converter {
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
     return new ConvertResult(
         indexDescriptor, platforms, run.reports(), run.uploadedBytes(), elapsed);
+  }
+
+  /**
+   * Returns, for each layer of {@code manifest}, the config's {@code diff_id} when the layer will be
+   * decompressed and re-compressed (a zstd layer with {@code --force-gzip}), and null otherwise. The
+   * config is read only when the manifest has such a layer.
+   *
+   * @throws ConvertException if the config's {@code rootfs.diff_ids} do not match the layers
+   */
+  private List<@Nullable Digest> diffIdsToCheck(
+      ImageStore source, ImageManifest manifest, String image) throws IOException {
+    List<@Nullable Digest> unchecked = new ArrayList<>();
+    boolean anyZstd = false;
+    for (Descriptor layer : manifest.layers()) {
+      unchecked.add(null);
+      anyZstd |= MediaType.layerCompression(layer.mediaType()) == LayerCompression.ZSTD;
+    }
+    if (!options.forceGzip() || !anyZstd) {
+      return unchecked;
+    }
+    Descriptor config = manifest.config();
+    String configName = image + " config " + config.digest();
+    List<Digest> diffIds;
+    try {
+      diffIds = ManifestDocuments.diffIdsOfConfig(readConfig(source, config));
+    } catch (OciFormatException e) {
+      throw new ConvertException(configName + ": " + e.getMessage(), e);
+    }
+    if (diffIds.size() != manifest.layers().size()) {
+      throw new ConvertException(
+          configName
+              + ": lists "
+              + diffIds.size()
+              + " diff_ids for the manifest's "
+              + manifest.layers().size()
+              + " layers");
+    }
+    return new ArrayList<>(diffIds);
   }
 
   /** Returns a phrase with the reasons every layer was skipped, grouped by reason. */
@@ -332,9 +372,11 @@ public final class Converter {
      * Starts processing a layer on a layer thread, once per conversion: a layer that is shared by
      * several platforms returns the same future.
      */
-    synchronized Future<LayerReport> submitLayer(Descriptor layer, String platform) {
+    synchronized Future<LayerReport> submitLayer(
+        Descriptor layer, @Nullable Digest diffId, String platform) {
       return submitted.computeIfAbsent(
-          layer.digest(), digest -> layerThreads.submit(() -> processLayer(layer, platform)));
+          layer.digest(),
+          digest -> layerThreads.submit(() -> processLayer(layer, diffId, platform)));
     }
 
     /** Returns the report of a submitted layer, unwrapping the failure of its pass. */
@@ -357,10 +399,11 @@ public final class Converter {
     }
 
     /** Processes a layer and reports it to the listener; runs on a layer thread. */
-    private LayerReport processLayer(Descriptor layer, String platform) throws IOException {
+    private LayerReport processLayer(Descriptor layer, @Nullable Digest diffId, String platform)
+        throws IOException {
       LayerReport report;
       try {
-        report = layerPass.process(layer, platform);
+        report = layerPass.process(layer, diffId, platform);
       } catch (ConvertException e) {
         throw e;
       } catch (IOException e) {

@@ -12,7 +12,10 @@ import dev.jsoci.ztoc.LayerFormatException;
 import dev.jsoci.ztoc.Ztoc;
 import dev.jsoci.ztoc.ZtocBuilder;
 import dev.jsoci.ztoc.ZtocCodec;
+import dev.jsoci.ztoc.zstd.ZstdDecompressingInputStream;
+import dev.jsoci.ztoc.zstd.ZstdFormatException;
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -39,7 +42,9 @@ import org.jspecify.annotations.Nullable;
  * </pre>
  *
  * The gzip layer's digest is known only at its end, so its writer is opened without an expected
- * descriptor. The tar bytes do not change, so the diff_ids of the image config stay valid.
+ * descriptor. The tar bytes do not change, so the diff_ids of the image config stay valid. A zstd
+ * layer takes the same path after a zstd decoder, whose tar output is checked against the layer's
+ * diff_id before the gzip blob is committed.
  *
  * <p>When the builder rejects the content (corrupt gzip, sparse files, a media type that does not
  * match the bytes), the rest of the blob is still read, so the copy completes and the digest is
@@ -65,8 +70,14 @@ final class LayerPass {
     this.builder = new ZtocBuilder(options.spanSizeBytes(), options.buildToolIdentifier());
   }
 
-  /** Indexes, re-compresses, skips and copies {@code layer} according to the options. */
-  LayerReport process(Descriptor layer, String platform) throws IOException {
+  /**
+   * Indexes, re-compresses, skips and copies {@code layer} according to the options.
+   *
+   * @param diffId the image config's {@code diff_id} of the layer, checked against the tar of a
+   *     zstd layer that is re-compressed; null to skip that check
+   */
+  LayerReport process(Descriptor layer, @Nullable Digest diffId, String platform)
+      throws IOException {
     long start = System.nanoTime();
     LayerCompression compression = MediaType.layerCompression(layer.mediaType());
     boolean isLayer = MediaType.isLayer(layer.mediaType());
@@ -75,14 +86,7 @@ final class LayerPass {
       return recompress(layer, platform, start);
     }
     if (options.forceGzip() && isLayer && compression == LayerCompression.ZSTD) {
-      // TODO: re-compress zstd layers once a zstd decoder is on the class path; the JDK has none.
-      long copied = copy(layer);
-      return skipped(
-          layer,
-          platform,
-          "zstd layer kept as is: no zstd decoder to re-compress it",
-          copied,
-          start);
+      return recompressZstd(layer, diffId, platform, start);
     }
 
     LayerIndexDecision decision = LayerIndexDecision.of(layer, options.minLayerSizeBytes());
@@ -128,7 +132,7 @@ final class LayerPass {
         return "below the minimum layer size of " + minLayerSizeBytes + " bytes";
       case SKIP_UNSUPPORTED_COMPRESSION:
         return MediaType.layerCompression(layer.mediaType()) == LayerCompression.ZSTD
-            ? "zstd compression, which zTOCs do not support"
+            ? "zstd compression, which zTOCs do not support (--force-gzip re-compresses it)"
             : "compression not supported by zTOCs: " + layer.mediaType();
       default:
         return "";
@@ -305,6 +309,76 @@ final class LayerPass {
     }
   }
 
+  // ---- Re-compress a zstd layer to gzip and index it -------------------------------------------
+
+  /**
+   * Decompresses a zstd layer, checks its tar against {@code diffId}, and compresses the tar to
+   * gzip on the way to the zTOC builder and the destination, as {@link #recompress} does for a
+   * plain tar. A corrupt zstd stream keeps the zstd layer, copied as it is, and fails the layer.
+   *
+   * @throws IOException if the tar's digest is not {@code diffId}, the source blob does not match
+   *     its digest, the system libzstd is missing, or reading or writing fails
+   */
+  private LayerReport recompressZstd(
+      Descriptor layer, @Nullable Digest diffId, String platform, long start) throws IOException {
+    String name = "layer " + layer.digest();
+    @Nullable Ztoc ztoc = null;
+    String failure = "";
+    Descriptor gzipLayer;
+    long uploaded = 0;
+    try (InputStream blob = source.openBlob(layer);
+        ZstdDecompressingInputStream zstd = new ZstdDecompressingInputStream(blob, name);
+        HashingInputStream tar =
+            new HashingInputStream(zstd, diffId == null ? Digest.sha256Hasher() : diffId.hasher());
+        GzipCompressingInputStream gzip =
+            new GzipCompressingInputStream(new BufferedInputStream(tar, COPY_BUFFER_BYTES));
+        BlobWriter writer = destination.newBlobWriter(null)) {
+      InputStream in = new TeeInputStream(gzip, writer);
+      try {
+        ztoc = builder.build(new KeptOpen(in), layer.digest() + " (re-compressed to gzip)");
+      } catch (LayerFormatException e) {
+        failure = e.getMessage();
+      }
+      drain(in);
+
+      Digest tarDigest = tar.digest();
+      if (diffId != null && !diffId.equals(tarDigest)) {
+        throw new IOException(
+            name
+                + ": uncompressed digest "
+                + tarDigest
+                + " does not match the config's diff_id "
+                + diffId);
+      }
+      long gzipSize = writer.sizeBytes();
+      Digest digest = writer.commit();
+      if (writer.stored()) {
+        uploaded += gzipSize;
+      }
+      gzipLayer = gzipDescriptor(layer, digest, gzipSize);
+    } catch (ZstdFormatException e) {
+      // The partial gzip blob is discarded; the image keeps the zstd layer it had.
+      long copied = copy(layer);
+      return report(layer, layer, platform, Outcome.FAILED, e.getMessage(), null, copied, start);
+    }
+
+    if (ztoc != null && gzipLayer.size() < options.minLayerSizeBytes()) {
+      return skipped(
+          layer,
+          gzipLayer,
+          platform,
+          "below the minimum layer size of "
+              + options.minLayerSizeBytes()
+              + " bytes after re-compression to gzip",
+          uploaded,
+          start);
+    }
+    if (ztoc == null) {
+      return report(layer, gzipLayer, platform, Outcome.FAILED, failure, null, uploaded, start);
+    }
+    return indexed(layer, gzipLayer, platform, ztoc, uploaded, start);
+  }
+
   // ---- Copy without indexing ------------------------------------------------------------------
 
   /** Copies {@code blob} to the destination unless it is there; returns the bytes sent. */
@@ -373,6 +447,50 @@ final class LayerPass {
     byte[] buffer = new byte[COPY_BUFFER_BYTES];
     while (in.read(buffer) != -1) {
       // Reading pushes the bytes through the tee and the digest check.
+    }
+  }
+
+  /** Passes reads through and hashes the bytes read. */
+  private static final class HashingInputStream extends FilterInputStream {
+    private final Digest.Hasher hasher;
+
+    HashingInputStream(InputStream in, Digest.Hasher hasher) {
+      super(in);
+      this.hasher = hasher;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] single = new byte[1];
+      int n = read(single, 0, 1);
+      return n < 0 ? -1 : single[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+      int n = in.read(buffer, offset, length);
+      if (n > 0) {
+        hasher.update(buffer, offset, n);
+      }
+      return n;
+    }
+
+    /** Reads the skipped bytes, so that they are hashed too. */
+    @Override
+    public long skip(long n) throws IOException {
+      byte[] buffer = new byte[(int) Math.min(Math.max(n, 0), 64 * 1024)];
+      int read = read(buffer, 0, buffer.length);
+      return Math.max(read, 0);
+    }
+
+    @Override
+    public boolean markSupported() {
+      return false;
+    }
+
+    /** Returns the digest of the bytes read so far and resets the hasher. */
+    Digest digest() {
+      return hasher.digest();
     }
   }
 

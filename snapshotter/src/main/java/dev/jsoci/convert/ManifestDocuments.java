@@ -2,6 +2,7 @@ package dev.jsoci.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.OciFormatException;
 import dev.jsoci.oci.Platform;
@@ -67,6 +68,28 @@ final class ManifestDocuments {
     }
     return new Platform(os, architecture, text(root, "variant"), text(root, "os.version"), features)
         .normalize();
+  }
+
+  /**
+   * Returns the {@code rootfs.diff_ids} of an image config, one per layer in layer order.
+   *
+   * @throws OciFormatException when the config is not a JSON object, lacks the array or lists a
+   *     value that is not a digest
+   */
+  static List<Digest> diffIdsOfConfig(byte[] json) throws OciFormatException {
+    JsonNode ids = parseObject(json, "image config").path("rootfs").path("diff_ids");
+    if (!ids.isArray()) {
+      throw new OciFormatException("image config lacks the rootfs.diff_ids array");
+    }
+    List<Digest> digests = new ArrayList<>();
+    for (JsonNode id : ids) {
+      try {
+        digests.add(Digest.parse(id.asText()));
+      } catch (IllegalArgumentException e) {
+        throw new OciFormatException("image config rootfs.diff_ids: " + e.getMessage(), e);
+      }
+    }
+    return digests;
   }
 
   private static String text(JsonNode root, String member) {

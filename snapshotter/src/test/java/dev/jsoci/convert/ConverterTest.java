@@ -1,6 +1,7 @@
 package dev.jsoci.convert;
 
 import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
 import static dev.jsoci.convert.TestImages.files;
 import static dev.jsoci.convert.TestImages.randomBytes;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -440,18 +441,121 @@ class ConverterTest {
   }
 
   @Test
-  void convert_zstdLayerWithForceGzip_isKeptAndReported() throws IOException {
-    Layer zstd = new Layer(MediaType.OCI_LAYER_TAR_ZSTD, randomBytes(5_000, 5), new byte[0]);
-    Descriptor manifest = images.image(AMD64, false, List.of(zstd, amd64Big));
+  void convert_zstdWithForceGzip_recompressesAndIndexes() throws IOException {
+    Layer zstd = Layer.zstd(files("bin/tool", randomBytes(200_000, 5), "etc/zstd", "frames\n"));
+    Descriptor manifest = images.image(AMD64, false, List.of(zstd, small));
     source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
 
     ConvertResult result = convert(options().forceGzip(true).build(), source, "v1", destination);
 
     LayerReport report = result.layers().get(0);
+    assertThat(report.outcome()).isEqualTo(Outcome.INDEXED);
+    assertThat(report.recompressed()).isTrue();
+    assertThat(report.source().digest().toString()).isEqualTo(zstd.descriptorDigest());
+    Descriptor gzipLayer = report.layer();
+    assertThat(gzipLayer.mediaType()).isEqualTo(MediaType.OCI_LAYER_TAR_GZIP);
+    byte[] gzipBlob = readBlob(destination, gzipLayer);
+    byte[] inflated = new GZIPInputStream(new ByteArrayInputStream(gzipBlob)).readAllBytes();
+    assertThat(Digest.sha256Of(inflated)).isEqualTo(zstd.diffId());
+
+    ImageIndex index = readIndex(destination, "converted");
+    ImageManifest converted = readManifest(destination, index.manifests().get(0).digest());
+    assertThat(converted.layers().get(0)).isEqualTo(gzipLayer);
+    assertThat(converted.config().digest())
+        .isEqualTo(readManifest(source, manifest.digest()).config().digest());
+    byte[] ztocBytes = readBlob(destination, report.ztoc());
+    assertThat(TestImages.extractFile(ztocBytes, gzipBlob, "bin/tool"))
+        .isEqualTo(randomBytes(200_000, 5));
+    assertThat(destination.hasBlob(report.source().digest())).isFalse();
+  }
+
+  @Test
+  void convert_zstdMediaTypes_mapToGzipOfSameFamily() throws IOException {
+    Map<String, String> gzipTypes =
+        Map.of(
+            MediaType.OCI_LAYER_TAR_ZSTD, MediaType.OCI_LAYER_TAR_GZIP,
+            MediaType.OCI_LAYER_NONDISTRIBUTABLE_TAR_ZSTD,
+                MediaType.OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP,
+            MediaType.DOCKER_LAYER_TAR_ZSTD, MediaType.DOCKER_LAYER_TAR_GZIP);
+    int seed = 20;
+    for (Map.Entry<String, String> types : gzipTypes.entrySet()) {
+      Layer zstd =
+          Layer.zstd(files("bin/tool", randomBytes(20_000, seed++))).withMediaType(types.getKey());
+      Descriptor manifest = images.image(AMD64, false, List.of(zstd));
+      source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+
+      ConvertResult result =
+          convert(options().forceGzip(true).build(), source, "v1", destination);
+
+      LayerReport report = result.layers().get(0);
+      assertWithMessage(types.getKey()).that(report.outcome()).isEqualTo(Outcome.INDEXED);
+      assertWithMessage(types.getKey())
+          .that(report.layer().mediaType())
+          .isEqualTo(types.getValue());
+    }
+  }
+
+  @Test
+  void convert_zstdWithoutForceGzip_isSkippedWithReason() throws IOException {
+    Layer zstd = Layer.zstd(files("bin/tool", randomBytes(20_000, 6)));
+    Descriptor manifest = images.image(AMD64, false, List.of(zstd, amd64Big));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+
+    ConvertResult result = convert(options().build(), source, "v1", destination);
+
+    LayerReport report = result.layers().get(0);
     assertThat(report.outcome()).isEqualTo(Outcome.SKIPPED);
     assertThat(report.reason())
-        .isEqualTo("zstd layer kept as is: no zstd decoder to re-compress it");
+        .isEqualTo("zstd compression, which zTOCs do not support (--force-gzip re-compresses it)");
     assertThat(report.layer()).isEqualTo(report.source());
+    assertThat(destination.hasBlob(report.source().digest())).isTrue();
+  }
+
+  @Test
+  void convert_corruptZstd_isKeptAndReported() throws IOException {
+    Layer good = Layer.zstd(files("bin/tool", randomBytes(50_000, 7)));
+    byte[] corrupt = good.blob().clone();
+    for (int i = corrupt.length / 2; i < corrupt.length / 2 + 32; i++) {
+      corrupt[i] ^= 0x55;
+    }
+    Layer broken = new Layer(MediaType.OCI_LAYER_TAR_ZSTD, corrupt, good.tar());
+    Descriptor manifest = images.image(AMD64, false, List.of(broken, amd64Big));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+
+    ConvertResult result = convert(options().forceGzip(true).build(), source, "v1", destination);
+
+    LayerReport failed = result.layers().get(0);
+    assertThat(failed.outcome()).isEqualTo(Outcome.FAILED);
+    assertThat(failed.reason())
+        .startsWith("layer " + Digest.sha256Of(corrupt) + ": invalid zstd data at or after");
+    assertThat(failed.layer()).isEqualTo(failed.source());
+    assertThat(destination.hasBlob(Digest.sha256Of(corrupt))).isTrue();
+    assertThat(result.layers().get(1).outcome()).isEqualTo(Outcome.INDEXED);
+  }
+
+  @Test
+  void convert_zstdNotMatchingDiffId_fails() throws IOException {
+    Layer zstd = Layer.zstd(files("bin/tool", randomBytes(20_000, 8)));
+    byte[] otherTar = TestImages.tar(files("bin/other", "other\n"));
+    Layer mismatched = new Layer(MediaType.OCI_LAYER_TAR_ZSTD, zstd.blob(), otherTar);
+    Descriptor manifest = images.image(AMD64, false, List.of(mismatched));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+
+    ConvertException e =
+        assertThrows(
+            ConvertException.class,
+            () -> convert(options().forceGzip(true).build(), source, "v1", destination));
+
+    assertThat(e)
+        .hasMessageThat()
+        .endsWith(
+            "layer "
+                + zstd.descriptorDigest()
+                + ": uncompressed digest "
+                + zstd.diffId()
+                + " does not match the config's diff_id "
+                + Digest.sha256Of(otherTar));
+    assertThat(destination.entries()).isEmpty();
   }
 
   @Test

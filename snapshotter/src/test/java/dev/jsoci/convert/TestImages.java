@@ -19,6 +19,7 @@ import dev.jsoci.ztoc.ZtocCodec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.zip.GZIPOutputStream;
 
 /**
@@ -98,6 +100,56 @@ public final class TestImages {
     return out.toByteArray();
   }
 
+  /**
+   * Compresses {@code content} with the {@code zstd} command: one frame per part when {@code
+   * splitAt} gives offsets, with a skippable frame before the first.
+   */
+  public static byte[] zstd(byte[] content, int... splitAt) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    if (splitAt.length > 0) {
+      // Skippable frame: magic 0x184D2A50 and a 4-byte length, little-endian, then the content.
+      out.writeBytes(new byte[] {0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'j', 's', 'o'});
+    }
+    int start = 0;
+    for (int end : splitAt) {
+      out.writeBytes(zstdFrame(Arrays.copyOfRange(content, start, end)));
+      start = end;
+    }
+    out.writeBytes(zstdFrame(Arrays.copyOfRange(content, start, content.length)));
+    return out.toByteArray();
+  }
+
+  private static byte[] zstdFrame(byte[] content) {
+    try {
+      Process process = new ProcessBuilder("zstd", "-q", "-3", "-c").start();
+      // Read the output on another thread, so that a full output pipe cannot stall zstd while the
+      // content is written.
+      CompletableFuture<byte[]> output =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return process.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
+      try (OutputStream in = process.getOutputStream()) {
+        in.write(content);
+      }
+      byte[] frame = output.join();
+      String errors = new String(process.getErrorStream().readAllBytes(), UTF_8);
+      if (process.waitFor() != 0) {
+        throw new IOException("zstd failed: " + errors);
+      }
+      return frame;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Returns {@code size} pseudo-random bytes that compress poorly, the same for each seed. */
   public static byte[] randomBytes(int size, long seed) {
     byte[] bytes = new byte[size];
@@ -119,6 +171,13 @@ public final class TestImages {
     public static Layer gzip(Map<String, byte[]> files) {
       byte[] tar = TestImages.tar(files);
       return new Layer(MediaType.OCI_LAYER_TAR_GZIP, TestImages.gzip(tar), tar);
+    }
+
+    /** Returns a zstd layer of three frames after a skippable frame. */
+    public static Layer zstd(Map<String, byte[]> files) {
+      byte[] tar = TestImages.tar(files);
+      byte[] blob = TestImages.zstd(tar, tar.length / 3, tar.length / 2);
+      return new Layer(MediaType.OCI_LAYER_TAR_ZSTD, blob, tar);
     }
 
     public static Layer plain(Map<String, byte[]> files) {

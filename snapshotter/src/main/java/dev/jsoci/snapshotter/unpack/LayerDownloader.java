@@ -6,6 +6,8 @@ import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
+import dev.jsoci.ztoc.zstd.ZstdDecompressingInputStream;
+import dev.jsoci.ztoc.zstd.ZstdUnavailableException;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,8 +48,9 @@ public final class LayerDownloader {
    *
    * @param diffId the config's {@code diff_id} of the layer, or null to skip the check
    * @throws IOException if the download fails, the blob's digest or {@code diffId} does not match,
-   *     the blob is zstd-compressed, or the tar cannot be unpacked; {@code directory} may then
-   *     contain part of the layer, and the caller removes it
+   *     the gzip or zstd data is corrupt, the system libzstd is missing for a zstd blob, or the tar
+   *     cannot be unpacked; {@code directory} may then contain part of the layer, and the caller
+   *     removes it
    */
   public LayerUnpacker.Summary unpack(
       ImageRef repository, Descriptor layer, @Nullable Digest diffId, Path directory, Path tar)
@@ -99,7 +102,12 @@ public final class LayerDownloader {
     return digests;
   }
 
-  /** Returns the tar stream of a blob, detecting gzip by its magic bytes as containerd does. */
+  /**
+   * Returns the tar stream of a blob, detecting gzip and zstd (a zstd frame or a skippable frame)
+   * by their magic bytes as containerd does.
+   *
+   * @throws ZstdUnavailableException if the blob is zstd and the system libzstd is missing
+   */
   private static InputStream decompressed(InputStream blob, Descriptor layer) throws IOException {
     blob.mark(ZSTD_MAGIC.length);
     byte[] head = blob.readNBytes(ZSTD_MAGIC.length);
@@ -107,11 +115,22 @@ public final class LayerDownloader {
     if (startsWith(head, GZIP_MAGIC)) {
       return new GZIPInputStream(blob, BUFFER_BYTES);
     }
-    if (startsWith(head, ZSTD_MAGIC)) {
-      throw new IOException(
-          "layer " + layer.digest() + " is zstd-compressed, which jsoci cannot unpack");
+    if (startsWith(head, ZSTD_MAGIC) || isSkippableFrame(head)) {
+      return new ZstdDecompressingInputStream(blob, "layer " + layer.digest());
     }
     return blob;
+  }
+
+  /**
+   * Returns whether {@code head} starts a zstd skippable frame: a little-endian magic number from
+   * {@code 0x184D2A50} to {@code 0x184D2A5F}, which a zstd stream may begin with.
+   */
+  private static boolean isSkippableFrame(byte[] head) {
+    return head.length == 4
+        && (head[0] & 0xf0) == 0x50
+        && head[1] == 0x2a
+        && head[2] == 0x4d
+        && head[3] == 0x18;
   }
 
   private static boolean startsWith(byte[] bytes, byte[] prefix) {
