@@ -69,7 +69,9 @@ coldstart_busy_percent() {
 # the PID is not mistaken for the one started.
 coldstart_record_pid() {
   local stat
-  stat=$(< "/proc/$2/stat") || return 1
+  # cat rather than $(< FILE): bash with `set -e` exits when the file of $(< FILE) is missing,
+  # even on the left of ||.
+  stat=$(cat "/proc/$2/stat" 2> /dev/null) || return 1
   # Field 22 of /proc/PID/stat is the start time; the command name (field 2) may hold spaces,
   # so fields are counted after its closing parenthesis.
   echo "$2 $(echo "${stat##*) }" | cut -d' ' -f20)" > "$1"
@@ -80,7 +82,7 @@ coldstart_recorded_pid() {
   local pid start stat
   [[ -f $1 ]] || return 1
   read -r pid start < "$1"
-  stat=$(< "/proc/$pid/stat") 2> /dev/null || return 1
+  stat=$(cat "/proc/$pid/stat" 2> /dev/null) || return 1
   [[ $(echo "${stat##*) }" | cut -d' ' -f20) == "$start" ]] || return 1
   # A zombie has ended and only waits for its parent.
   [[ $(echo "${stat##*) }" | cut -d' ' -f1) != Z ]] || return 1
