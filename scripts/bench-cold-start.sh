@@ -16,6 +16,10 @@
 #                   summary.md and cold-start.png
 #   --work DIR      images, registry storage and run directories (default /tmp/jsoci-bench-cold-start;
 #                   images are kept and reused)
+#   --modes LIST    comma-separated modes to time (default full-disk,full-tmpfs,lazy,lazy-no-background):
+#                   full-disk and full-tmpfs are ctr images pull with containerd's root on disk or on
+#                   a tmpfs, lazy is ctr-remote images rpull through jsoci, lazy-no-background the
+#                   same with the daemon's background fetch turned off
 #   --build-only    build, push and convert the images, then stop
 #   --help          print this text
 # Needs root, a built checkout (mvn -q -DskipTests package), and the Debian packages
@@ -39,6 +43,7 @@ work=/tmp/jsoci-bench-cold-start
 out=
 prefix=jsoci-bench
 build_only=
+modes_spec=full-disk,full-tmpfs,lazy,lazy-no-background
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 fail() { echo "bench-cold-start.sh: $*" >&2; exit 1; }
@@ -52,12 +57,18 @@ while (($# > 0)); do
     --images) images_spec="${2:?--images needs a list such as 2048:2,1024:5}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --work) work="${2:?--work needs a directory}"; shift 2 ;;
+    --modes) modes_spec="${2:?--modes needs a list such as full-tmpfs,lazy}"; shift 2 ;;
     --build-only) build_only=1; shift ;;
     --help|-h) usage; exit 0 ;;
     *) fail "unknown argument '$1'; run with --help" ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || fail "invalid --runs '$runs': expected a whole number of 1 or more"
+IFS=, read -r -a modes <<< "$modes_spec"
+for mode in "${modes[@]}"; do
+  [[ "$mode" =~ ^(full-disk|full-tmpfs|lazy|lazy-no-background)$ ]] \
+    || fail "invalid mode '$mode' in --modes: use full-disk, full-tmpfs, lazy or lazy-no-background"
+done
 [[ $(id -u) -eq 0 ]] || fail "needs root for network namespaces, containerd and FUSE"
 [[ -f "$root/snapshotter/target/jsoci-snapshotter.jar" ]] \
   || fail "no build in $root; run 'mvn -q -DskipTests package' first"
@@ -190,9 +201,9 @@ for ((run = 1; run <= runs; run++)); do
   for i in "${!image_names[@]}"; do
     name="${image_names[$i]}"
     dir="$work/images/$name"
-    for mode in full-disk full-tmpfs lazy; do
+    for mode in "${modes[@]}"; do
       tag=plain
-      [[ "$mode" == lazy ]] && tag=soci
+      [[ "$mode" == lazy* ]] && tag=soci
       result="$out/run-$run-$name-$mode.json"
       nsenter --net="/run/netns/$node_netns" unshare --mount --propagation private \
         env JSOCI_BENCH_TUN=jbt-node "$lib/cold-start-run.sh" "$mode" "$registry/$name:$tag" \

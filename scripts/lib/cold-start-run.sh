@@ -10,7 +10,8 @@
 #   MODE              full-disk (ctr images pull, containerd's overlayfs snapshotter, root on
 #                     RUN_DIR's filesystem), full-tmpfs (the same with containerd's root on a
 #                     tmpfs) or lazy (ctr-remote images rpull with the jsoci snapshotter, roots on
-#                     RUN_DIR's filesystem)
+#                     RUN_DIR's filesystem), or lazy-no-background (lazy with the daemon's
+#                     background fetch turned off)
 #   REFERENCE         the image to time, on a plain-http registry
 #   WARMUP_REFERENCE  another image, pulled and run the same way before the timing so that the
 #                     daemons' first-call costs (class loading, the FUSE library) are not timed,
@@ -18,7 +19,8 @@
 #   RUN_DIR           a directory that must not exist yet; it is removed at the end
 #   RESULT_JSON       where the timings go (one JSON object)
 # Environment: JSOCI_BENCH_TUN, the node's link device, whose byte counters give the bytes
-# received during the timed pull and run.
+# received during the timed pull and run; JSOCI_BENCH_SNAPSHOTTER_CONFIG, optional text of the
+# daemon's config.toml (empty for the defaults).
 set -euo pipefail
 
 lib="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -30,8 +32,8 @@ mode="$1" reference="$2" warmup_reference="$3" run_dir="$4" result="$5"
 tun="${JSOCI_BENCH_TUN:?JSOCI_BENCH_TUN must name the link device of this network namespace}"
 case "$mode" in
   full-disk|full-tmpfs) puller=full snapshotter=overlayfs ;;
-  lazy) puller=ctr-remote snapshotter=soci ;;
-  *) echo "cold-start-run.sh: invalid MODE '$mode': use full-disk, full-tmpfs or lazy" >&2; exit 2 ;;
+  lazy|lazy-no-background) puller=ctr-remote snapshotter=soci ;;
+  *) echo "cold-start-run.sh: invalid MODE '$mode': use full-disk, full-tmpfs, lazy or lazy-no-background" >&2; exit 2 ;;
 esac
 [[ ! -e "$run_dir" ]] || { echo "cold-start-run.sh: $run_dir already exists; give a new directory" >&2; exit 2; }
 
@@ -76,8 +78,12 @@ mkdir -p "$run_dir/etc/certs.d/$registry_host"
 echo "server = \"http://$registry_host\"" > "$run_dir/etc/certs.d/$registry_host/hosts.toml"
 mount --bind "$run_dir/etc" /etc/containerd
 
-if [[ "$mode" == lazy ]]; then
-  coldstart_snapshotter_start "$run_dir/jsoci" "" "$run_dir/jsoci-root"
+snapshotter_config="${JSOCI_BENCH_SNAPSHOTTER_CONFIG:-}"
+if [[ "$mode" == lazy-no-background ]]; then
+  snapshotter_config+=$'\n[background_fetch]\ndisable = true'
+fi
+if [[ "$snapshotter" == soci ]]; then
+  coldstart_snapshotter_start "$run_dir/jsoci" "$snapshotter_config" "$run_dir/jsoci-root"
 fi
 coldstart_containerd_start "$run_dir/containerd" "$run_dir/containerd-root" \
   soci "$run_dir/jsoci/jsoci.sock"
@@ -96,7 +102,7 @@ coldstart_time_to_first_output "$puller" "$run_dir/containerd" "$(coldstart_name
 ticks_after=$(coldstart_cpu_ticks)
 read -r received_after sent_after <<< "$(link_bytes)"
 
-if [[ "$mode" == lazy ]]; then
+if [[ "$snapshotter" == soci ]]; then
   cp "$run_dir/jsoci/log" "${result%.json}.jsoci.log"
 fi
 
