@@ -7,7 +7,7 @@ JSOCI is bin/jsoci, INDEX_INFO_JSON the output of `jsoci index info` for the ima
 registry's blob store (docker/registry/v2/blobs), STARTUP_LIST the absolute paths the start reads,
 RATE_BITS the link rate in bits per second and RTT_MS its round-trip time.
 
-The limit is the time to move, at the link rate, the compressed bytes of every span that holds a
+The limit is the time to move, at the link rate, the compressed bytes of every span that contains a
 byte of a start-up file, plus the whole of every layer without a zTOC (those are downloaded), plus
 one round trip per layer. It leaves out everything else a start needs: the manifests, the zTOCs,
 the container runtime and the reads themselves. Prints one JSON object.
