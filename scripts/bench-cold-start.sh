@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks cold starts on a shaped network link: the time from the start of the pull to the
-# container's first line of output, for a full pull (ctr images pull, containerd's overlayfs
-# snapshotter, root on disk and on a tmpfs) against a lazy pull (ctr-remote images rpull with
-# jsoci-snapshotter). The registry runs in one network namespace and containerd in another, joined
-# by scripts/lib/shaped-link.sh (tbf rate limit and a user-space delay).
+# container's first line of output. A full pull (ctr images pull, containerd's overlayfs
+# snapshotter, root on disk and on a tmpfs) is timed against a lazy pull (ctr-remote images rpull
+# with jsoci-snapshotter). The registry runs in one network namespace and containerd in another,
+# joined by scripts/lib/shaped-link.sh (tbf rate limit and a user-space delay).
 #
 # Usage: scripts/bench-cold-start.sh [OPTIONS]
 # Options:
@@ -12,8 +12,9 @@
 #   --runs N        timed runs of every image and mode (default 5)
 #   --images LIST   comma-separated SIZE_MIB:STARTUP_PERCENT[:LAYERS] (default 2048:2,1024:5,1536:1;
 #                   4 data layers unless given); sizes are uncompressed file bytes
-#   --out DIR       results directory (default WORK/results): one JSON per run, summary.json,
-#                   summary.md and cold-start.png
+#   --out DIR       results directory (default WORK/results): one JSON per run, the daemon's log of
+#                   every lazy run, the link self-test, the limits, summary.json and summary.md
+#   --chart FILE    where the PNG bar chart of the medians goes (default docs/cold-start.png)
 #   --work DIR      images, registry storage and run directories (default /tmp/jsoci-bench-cold-start;
 #                   images are kept and reused)
 #   --modes LIST    comma-separated modes to time (default full-disk,full-tmpfs,lazy,lazy-no-background):
@@ -41,6 +42,7 @@ runs=5
 images_spec="2048:2,1024:5,1536:1"
 work=/tmp/jsoci-bench-cold-start
 out=
+chart=
 prefix=jsoci-bench
 build_only=
 modes_spec=full-disk,full-tmpfs,lazy,lazy-no-background
@@ -56,6 +58,7 @@ while (($# > 0)); do
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --images) images_spec="${2:?--images needs a list such as 2048:2,1024:5}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
+    --chart) chart="${2:?--chart needs a file name}"; shift 2 ;;
     --work) work="${2:?--work needs a directory}"; shift 2 ;;
     --modes) modes_spec="${2:?--modes needs a list such as full-tmpfs,lazy}"; shift 2 ;;
     --build-only) build_only=1; shift ;;
@@ -74,6 +77,7 @@ done
   || fail "no build in $root; run 'mvn -q -DskipTests package' first"
 work="$(mkdir -p "$work" && cd "$work" && pwd)"
 out="${out:-$work/results}"
+chart="${chart:-$root/docs/cold-start.png}"
 
 # Each image: name, uncompressed MiB, start-up percent, data layers. The first is the warm-up
 # image that every run pulls and runs before its timing: 64 MiB in two data layers, each large
@@ -243,4 +247,4 @@ PY
 done
 
 # 5. Medians, the table and the chart.
-/usr/bin/python3 "$lib/cold_start_report.py" "$out" "$root/docs/cold-start.png" "$machine_busy_before"
+/usr/bin/python3 "$lib/cold_start_report.py" "$out" "$chart" "$machine_busy_before"
