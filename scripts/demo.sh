@@ -22,7 +22,7 @@ first line of output. Installs missing Debian packages with apt-get. Needs root 
 The last line reads: full pull: <seconds> s, lazy: <seconds> s, speed-up: <ratio>x
 
 Options:
-  --size MB             file data in the image, in MiB (default 512, at least 16)
+  --size MB             file data in the image, in MiB (default 512, at least 32)
   --layers N            gzip layers of file data (default 4)
   --startup-fraction F  share of each layer's bytes that the container reads at start
                         (default 0.02)
@@ -30,6 +30,8 @@ Options:
                         (`jsoci rpull`, which adds a JVM start and a per-layer report)
   --disk                keep containerd's and jsoci's roots on disk instead of a tmpfs
   --keep                keep the work directory (logs, image, registry data) after the run
+  --no-warm-up          skip the untimed pull and run of a 32 MiB image that compiles the
+                        jsoci daemon's code before the timed runs
   --no-build            use the jsoci already built in this checkout
   -h, --help            print this help
 EOF
@@ -42,6 +44,7 @@ puller=ctr-remote
 use_tmpfs=true
 keep=false
 build=true
+warm_up=true
 while (($# > 0)); do
   case $1 in
     --size) size_mb=${2:-}; shift 2 || true ;;
@@ -51,17 +54,19 @@ while (($# > 0)); do
     --disk) use_tmpfs=false; shift ;;
     --keep) keep=true; shift ;;
     --no-build) build=false; shift ;;
+    --no-warm-up) warm_up=false; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "demo.sh: unknown option '$1'; see scripts/demo.sh --help" >&2; exit 2 ;;
   esac
 done
-if ! [[ $size_mb =~ ^[0-9]+$ ]] || ((size_mb < 16)); then
-  echo "demo.sh: --size '$size_mb' is invalid; give a whole number of MiB, at least 16" >&2
+if ! [[ $size_mb =~ ^[0-9]+$ ]] || ((size_mb < 32)); then
+  echo "demo.sh: --size '$size_mb' is invalid; give a whole number of MiB, at least 32" >&2
   exit 2
 fi
-if ! [[ $layers =~ ^[0-9]+$ ]] || ((layers < 1 || layers > size_mb / 11)); then
-  echo "demo.sh: --layers '$layers' is invalid; give 1 to $((size_mb / 11)) so that every layer" \
-    "stays above jsoci convert's 10 MiB minimum" >&2
+# 32 MiB of data compress to about 13 MiB, above the 10 MiB that jsoci convert needs for a zTOC.
+if ! [[ $layers =~ ^[0-9]+$ ]] || ((layers < 1 || layers > size_mb / 32)); then
+  echo "demo.sh: --layers '$layers' is invalid; give 1 to $((size_mb / 32)) so that every layer" \
+    "holds at least 32 MiB" >&2
   exit 2
 fi
 if ! [[ $startup_fraction =~ ^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$ ]]; then
@@ -133,7 +138,7 @@ cleanup() {
       logs=$(mktemp -d /tmp/jsoci-demo-logs.XXXXXX)
       (cd "$work" && find . -name '*log*' -type f -size -64M -exec cp --parents {} "$logs" \;)
       rm -rf "$work"
-      echo "demo.sh: logs of the failed run are in $logs" >&2
+      echo "demo.sh: logs of this run are in $logs" >&2
     else
       rm -rf "$work"
     fi
@@ -144,13 +149,17 @@ trap cleanup EXIT
 trap 'echo "demo.sh: interrupted${failed_step:+ during: $failed_step}; cleaning up" >&2; exit 130' INT
 trap 'echo "demo.sh: terminated${failed_step:+ during: $failed_step}; cleaning up" >&2; exit 143' TERM
 
-# Runs a step in the background and waits for it; on failure, names the step and exits.
+# Runs a step in the background and waits for it; on failure, names the step and exits. The step
+# ignores SIGINT, so that Ctrl-C reaches this shell's trap, which stops the step.
 run_step() {
   local description=$1
   shift
   failed_step=$description
   printf '%s: %s\n' "$(date +%T)" "$description"
-  "$@" &
+  (
+    trap '' INT
+    "$@"
+  ) &
   step_pid=$!
   local status=0
   wait "$step_pid" || status=$?
@@ -192,18 +201,28 @@ plain=$registry/demo/app:v1
 soci=$registry/demo/app:v1-soci
 run_step "pushing $plain" coldstart_image_push "$work/image" "$plain"
 run_step "converting it to $soci (jsoci convert)" coldstart_image_convert "$plain" "$soci" "$work/convert.log"
+if [[ $warm_up == true ]]; then
+  run_step "warming up: pulling and running a 32 MiB image fully and lazily" \
+    coldstart_warm_up "$work/warm-up" "$work/containerd" "$registry" soci "$puller" \
+    "$work/jsoci/jsoci.sock"
+fi
 run_step "reading the registry's blobs into the page cache" coldstart_registry_warm "$work/registry"
+
+# Stores the seconds in OUT_DIR/seconds only; the summary prints them.
+time_to_first_output() {
+  coldstart_time_to_first_output "$@" > /dev/null
+}
 
 full_namespace=$(coldstart_namespace jsoci-demo-full)
 lazy_namespace=$(coldstart_namespace jsoci-demo-lazy)
 ticks_before=$(coldstart_cpu_ticks)
-run_step "full pull and run (ctr images pull, overlayfs)" coldstart_time_to_first_output full \
-  "$work/containerd" "$full_namespace" overlayfs "$plain" "$work/full" > /dev/null
+run_step "full pull and run (ctr images pull, overlayfs)" time_to_first_output full \
+  "$work/containerd" "$full_namespace" overlayfs "$plain" "$work/full"
 ticks_full=$(coldstart_cpu_ticks)
 run_step "removing the fully pulled image" coldstart_image_remove "$work/containerd" "$full_namespace" "$plain"
 ticks_lazy_start=$(coldstart_cpu_ticks)
-run_step "lazy pull and run ($puller, snapshotter soci)" coldstart_time_to_first_output "$puller" \
-  "$work/containerd" "$lazy_namespace" soci "$soci" "$work/lazy" "$work/jsoci/jsoci.sock" > /dev/null
+run_step "lazy pull and run ($puller, snapshotter soci)" time_to_first_output "$puller" \
+  "$work/containerd" "$lazy_namespace" soci "$soci" "$work/lazy" "$work/jsoci/jsoci.sock"
 ticks_lazy=$(coldstart_cpu_ticks)
 run_step "removing the lazily pulled image" coldstart_image_remove "$work/containerd" "$lazy_namespace" "$soci"
 

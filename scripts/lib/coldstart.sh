@@ -434,3 +434,28 @@ coldstart_image_remove() {
   coldstart_ctr "$1" "$2" images rm --sync "$3" > /dev/null \
     || coldstart_error "ctr images rm $3 in namespace $2 failed; see $1/log"
 }
+
+# coldstart_warm_up DIR CONTAINERD_DIR REGISTRY LAZY_SNAPSHOTTER PULLER [SNAPSHOTTER_SOCKET]
+# Pulls and runs a 32 MiB image once fully (overlayfs) and once lazily (LAZY_SNAPSHOTTER with
+# PULLER), each in a namespace of its own, then removes both, so that timed runs find the jsoci
+# daemon's JVM compiled and the programs in the page cache, as on a node that has pulled before.
+# Its image and logs go to DIR; REGISTRY is HOST:PORT.
+coldstart_warm_up() {
+  local dir=$1 containerd=$2 registry=$3 snapshotter=$4 puller=$5 snapshotter_socket=${6:-}
+  local plain=$registry/coldstart-warm-up/app:v1 soci=$registry/coldstart-warm-up/app:v1-soci
+  local namespace
+  # 32 MiB of data compress to about 13 MiB, above jsoci convert's 10 MiB minimum layer size.
+  coldstart_image_build "$dir/image" 32 1 0.5 2 || return 1
+  coldstart_image_push "$dir/image" "$plain" || return 1
+  coldstart_image_convert "$plain" "$soci" "$dir/convert.log" || return 1
+
+  namespace=$(coldstart_namespace coldstart-warm-up-full)
+  coldstart_time_to_first_output full "$containerd" "$namespace" overlayfs "$plain" "$dir/full" \
+    > /dev/null || return 1
+  coldstart_image_remove "$containerd" "$namespace" "$plain" || return 1
+
+  namespace=$(coldstart_namespace coldstart-warm-up-lazy)
+  coldstart_time_to_first_output "$puller" "$containerd" "$namespace" "$snapshotter" "$soci" \
+    "$dir/lazy" "$snapshotter_socket" > /dev/null || return 1
+  coldstart_image_remove "$containerd" "$namespace" "$soci"
+}
