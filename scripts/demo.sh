@@ -114,6 +114,8 @@ kill_tree() {
 
 cleanup() {
   local status=$?
+  # Cleaning up goes on past failures, and a second Ctrl-C does not cut it short.
+  set +e
   trap '' INT TERM
   if [[ -n $step_pid ]]; then
     kill_tree "$step_pid"

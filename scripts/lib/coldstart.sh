@@ -69,7 +69,7 @@ coldstart_busy_percent() {
 # the PID is not mistaken for the one started.
 coldstart_record_pid() {
   local stat
-  stat=$(< "/proc/$2/stat") || return 1
+  stat=$(cat "/proc/$2/stat" 2> /dev/null) || return 1
   # Field 22 of /proc/PID/stat is the start time; the command name (field 2) may hold spaces,
   # so fields are counted after its closing parenthesis.
   echo "$2 $(echo "${stat##*) }" | cut -d' ' -f20)" > "$1"
@@ -79,8 +79,8 @@ coldstart_record_pid() {
 coldstart_recorded_pid() {
   local pid start stat
   [[ -f $1 ]] || return 1
-  read -r pid start < "$1"
-  stat=$(< "/proc/$pid/stat") 2> /dev/null || return 1
+  read -r pid start < "$1" || return 1
+  stat=$(cat "/proc/$pid/stat" 2> /dev/null) || return 1
   [[ $(echo "${stat##*) }" | cut -d' ' -f20) == "$start" ]] || return 1
   # A zombie has ended and only waits for its parent.
   [[ $(echo "${stat##*) }" | cut -d' ' -f1) != Z ]] || return 1
@@ -274,14 +274,14 @@ coldstart_ctr() {
 }
 
 # coldstart_containerd_stop DIR
-# Stops the containerd that coldstart_containerd_start DIR started, after killing and deleting
+# Like the other stop functions, it goes on past failures, also under `set -e`. Stops the containerd that coldstart_containerd_start DIR started, after killing and deleting
 # the tasks and containers of every namespace it used, then ends shims and runc containers that
 # outlived it, unmounts what it left under DIR, its root and /run/containerd, and removes its
 # namespaces' entries under /run/containerd (and the directories there when it created them).
 coldstart_containerd_stop() {
   local dir=$1 root namespace id pid
   [[ -f $dir/config.toml ]] || return 0
-  root=$(< "$dir/root-path")
+  root=$(cat "$dir/root-path" 2> /dev/null) || root=$dir/root
   local namespaces=()
   if [[ -f $dir/namespaces ]]; then
     mapfile -t namespaces < "$dir/namespaces"
