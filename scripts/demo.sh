@@ -4,9 +4,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-# shellcheck source=lib/packages.sh
+# shellcheck source=scripts/lib/packages.sh
 source "$root/scripts/lib/packages.sh"
-# shellcheck source=lib/coldstart.sh
+# shellcheck source=scripts/lib/coldstart.sh
 source "$root/scripts/lib/coldstart.sh"
 
 usage() {
@@ -66,7 +66,7 @@ fi
 # 32 MiB of data compress to about 13 MiB, above the 10 MiB that jsoci convert needs for a zTOC.
 if ! [[ $layers =~ ^[0-9]+$ ]] || ((layers < 1 || layers > size_mb / 32)); then
   echo "demo.sh: --layers '$layers' is invalid; give 1 to $((size_mb / 32)) so that every layer" \
-    "holds at least 32 MiB" >&2
+    "contains at least 32 MiB" >&2
   exit 2
 fi
 if ! [[ $startup_fraction =~ ^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$ ]]; then
@@ -103,8 +103,7 @@ kill_tree() {
     index=$((index + 1))
   done
   kill -TERM "${pids[@]}" 2> /dev/null || true
-  local waited
-  for waited in $(seq 50); do
+  for _ in $(seq 50); do
     kill -0 "${pids[@]}" 2> /dev/null || break
     sleep 0.1
   done
@@ -148,8 +147,13 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-trap 'echo "demo.sh: interrupted${failed_step:+ during: $failed_step}; cleaning up" >&2; exit 130' INT
-trap 'echo "demo.sh: terminated${failed_step:+ during: $failed_step}; cleaning up" >&2; exit 143' TERM
+# Exits with 128 plus the signal number, as a shell does for a command killed by the signal.
+on_signal() {
+  echo "demo.sh: $1${failed_step:+ during: $failed_step}; cleaning up" >&2
+  exit "$2"
+}
+trap 'on_signal interrupted 130' INT
+trap 'on_signal terminated 143' TERM
 
 # Runs a step in the background and waits for it; on failure, names the step and exits. The step
 # ignores SIGINT, so that Ctrl-C reaches this shell's trap, which stops the step.
@@ -173,12 +177,14 @@ run_step() {
   failed_step=""
 }
 
-run_step "installing missing Debian packages" install_missing_packages demo.sh "${COLDSTART_PACKAGES[@]}"
+run_step "installing missing Debian packages" \
+  install_missing_packages demo.sh "${COLDSTART_PACKAGES[@]}"
 work=$(mktemp -d /tmp/jsoci-demo.XXXXXX)
 echo "work directory: $work"
 mkdir -p "$work/containerd" "$work/jsoci" "$work/registry" "$work/image"
 if [[ $build == true ]]; then
-  run_step "building jsoci (mvn package, log: $work/build.log)" coldstart_build_jsoci "$work/build.log"
+  run_step "building jsoci (mvn package, log: $work/build.log)" \
+    coldstart_build_jsoci "$work/build.log"
 fi
 
 containerd_root=$work/containerd/root
@@ -186,14 +192,16 @@ snapshotter_root=$work/jsoci/root
 if [[ $use_tmpfs == true ]]; then
   tmpfs=$work/tmpfs
   mkdir -p "$tmpfs"
-  # Room for the pulled blobs, the unpacked layers and the span cache: about 2 times the data.
+  # Room for the pulled blobs (0.4 times the data), the unpacked layers and the span cache. A
+  # tmpfs takes memory only for the files written to it.
   mount -t tmpfs -o "size=$((size_mb * 3 + 512))m,mode=0700" jsoci-demo "$tmpfs"
   containerd_root=$tmpfs/containerd
   snapshotter_root=$tmpfs/jsoci
 fi
 run_step "starting docker-registry on 127.0.0.1" coldstart_registry_start "$work/registry"
 registry=$(< "$work/registry/address")
-run_step "starting jsoci-snapshotter" coldstart_snapshotter_start "$work/jsoci" "" "$snapshotter_root"
+run_step "starting jsoci-snapshotter" \
+  coldstart_snapshotter_start "$work/jsoci" "" "$snapshotter_root"
 run_step "starting containerd with jsoci as snapshotter soci" \
   coldstart_containerd_start "$work/containerd" "$containerd_root" soci "$work/jsoci/jsoci.sock"
 
@@ -202,7 +210,8 @@ run_step "building a $size_mb MiB image of $layers layers (log: $work/image/buil
 plain=$registry/demo/app:v1
 soci=$registry/demo/app:v1-soci
 run_step "pushing $plain" coldstart_image_push "$work/image" "$plain"
-run_step "converting it to $soci (jsoci convert)" coldstart_image_convert "$plain" "$soci" "$work/convert.log"
+run_step "converting it to $soci (jsoci convert)" \
+  coldstart_image_convert "$plain" "$soci" "$work/convert.log"
 if [[ $warm_up == true ]]; then
   run_step "warming up: pulling and running a 32 MiB image fully and lazily" \
     coldstart_warm_up "$work/warm-up" "$work/containerd" "$registry" soci "$puller" \
@@ -221,12 +230,14 @@ ticks_before=$(coldstart_cpu_ticks)
 run_step "full pull and run (ctr images pull, overlayfs)" time_to_first_output full \
   "$work/containerd" "$full_namespace" overlayfs "$plain" "$work/full"
 ticks_full=$(coldstart_cpu_ticks)
-run_step "removing the fully pulled image" coldstart_image_remove "$work/containerd" "$full_namespace" "$plain"
+run_step "removing the fully pulled image" \
+  coldstart_image_remove "$work/containerd" "$full_namespace" "$plain"
 ticks_lazy_start=$(coldstart_cpu_ticks)
 run_step "lazy pull and run ($puller, snapshotter soci)" time_to_first_output "$puller" \
   "$work/containerd" "$lazy_namespace" soci "$soci" "$work/lazy" "$work/jsoci/jsoci.sock"
 ticks_lazy=$(coldstart_cpu_ticks)
-run_step "removing the lazily pulled image" coldstart_image_remove "$work/containerd" "$lazy_namespace" "$soci"
+run_step "removing the lazily pulled image" \
+  coldstart_image_remove "$work/containerd" "$lazy_namespace" "$soci"
 
 expected=$(< "$work/image/expected-output")
 for run in full lazy; do
