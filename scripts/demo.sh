@@ -194,7 +194,11 @@ if [[ $use_tmpfs == true ]]; then
   mkdir -p "$tmpfs"
   # Room for the pulled blobs (0.4 times the data), the unpacked layers and the span cache. A
   # tmpfs takes memory only for the files written to it.
-  mount -t tmpfs -o "size=$((size_mb * 3 + 512))m,mode=0700" jsoci-demo "$tmpfs"
+  if ! mount -t tmpfs -o "size=$((size_mb * 3 + 512))m,mode=0700" jsoci-demo "$tmpfs"; then
+    failed_step="mounting a tmpfs at $tmpfs"
+    echo "demo.sh: mounting a tmpfs at $tmpfs failed; run with --disk to use the disk" >&2
+    exit 1
+  fi
   containerd_root=$tmpfs/containerd
   snapshotter_root=$tmpfs/jsoci
 fi
@@ -236,6 +240,13 @@ ticks_lazy_start=$(coldstart_cpu_ticks)
 run_step "lazy pull and run ($puller, snapshotter soci)" time_to_first_output "$puller" \
   "$work/containerd" "$lazy_namespace" soci "$soci" "$work/lazy" "$work/jsoci/jsoci.sock"
 ticks_lazy=$(coldstart_cpu_ticks)
+lazy_layers=$(coldstart_lazy_layer_count "$work/jsoci")
+if ((lazy_layers != layers)); then
+  failed_step="checking the lazy pull"
+  echo "demo.sh: jsoci mounted $lazy_layers of the image's $layers data layers lazily, expected" \
+    "all; see $work/jsoci/log and $work/lazy/pull.log" >&2
+  exit 1
+fi
 run_step "removing the lazily pulled image" \
   coldstart_image_remove "$work/containerd" "$lazy_namespace" "$soci"
 
@@ -258,7 +269,7 @@ echo "container output: $expected"
 echo "full pull: pull $(< "$work/full/pull-seconds") s, first output at $full_seconds s," \
   "busy CPU $(coldstart_busy_percent "$ticks_before" "$ticks_full") %"
 echo "lazy pull: pull $(< "$work/lazy/pull-seconds") s, first output at $lazy_seconds s," \
-  "busy CPU $(coldstart_busy_percent "$ticks_lazy_start" "$ticks_lazy") %"
+  "$lazy_layers of $layers data layers mounted lazily, busy CPU $(coldstart_busy_percent "$ticks_lazy_start" "$ticks_lazy") %"
 if [[ $keep == true ]]; then
   echo "work directory kept: $work (its processes are stopped and its mounts removed on exit)"
 fi

@@ -228,6 +228,15 @@ coldstart_snapshotter_stop() {
   coldstart_unmount_under "$1"
 }
 
+# coldstart_lazy_layer_count DIR: prints how many layers the daemon of
+# coldstart_snapshotter_start DIR has mounted lazily now (its FUSE mounts of type fuse.jsoci).
+coldstart_lazy_layer_count() {
+  local root
+  root=$(cat "$1/root-path" 2> /dev/null) || root=$1/root
+  awk -v prefix="${root%/}/" '$3 == "fuse.jsoci" && index($2, prefix) == 1' /proc/self/mounts \
+    | wc -l
+}
+
 # coldstart_containerd_start DIR ROOT [PROXY_NAME PROXY_SOCKET]
 # Starts containerd with its config, state, socket (DIR/containerd.sock) and log in DIR and its
 # root in ROOT (a tmpfs mount point keeps file creation out of the measurement), and waits until
@@ -317,7 +326,9 @@ coldstart_containerd_stop() {
   coldstart_stop_recorded "$dir/pid" containerd 20
 
   # Shims are started by containerd but outlive it; each one names containerd's socket.
-  for pid in $(pgrep -f -- "-address $dir/containerd.sock( |$)" || true); do
+  local socket_pattern
+  socket_pattern=$(printf '%s' "$dir/containerd.sock" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+  for pid in $(pgrep -f -- "-address $socket_pattern( |\$)" || true); do
     echo "coldstart: stopping containerd-shim (PID $pid) left by $dir/containerd.sock" >&2
     kill -KILL "$pid" 2> /dev/null || true
   done
