@@ -4,9 +4,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-# shellcheck source=lib/packages.sh
+# shellcheck source=scripts/lib/packages.sh
 source "$root/scripts/lib/packages.sh"
-# shellcheck source=lib/coldstart.sh
+# shellcheck source=scripts/lib/coldstart.sh
 source "$root/scripts/lib/coldstart.sh"
 
 usage() {
@@ -22,7 +22,7 @@ first line of output. Installs missing Debian packages with apt-get. Needs root 
 The last line reads: full pull: <seconds> s, lazy: <seconds> s, speed-up: <ratio>x
 
 Options:
-  --size MB             file data in the image, in MiB (default 512, at least 16)
+  --size MB             file data in the image, in MiB (default 512, at least 32)
   --layers N            gzip layers of file data (default 4)
   --startup-fraction F  share of each layer's bytes that the container reads at start
                         (default 0.02)
@@ -30,6 +30,8 @@ Options:
                         (`jsoci rpull`, which adds a JVM start and a per-layer report)
   --disk                keep containerd's and jsoci's roots on disk instead of a tmpfs
   --keep                keep the work directory (logs, image, registry data) after the run
+  --no-warm-up          skip the untimed pull and run of a 32 MiB image that compiles the
+                        jsoci daemon's code before the timed runs
   --no-build            use the jsoci already built in this checkout
   -h, --help            print this help
 EOF
@@ -42,6 +44,7 @@ puller=ctr-remote
 use_tmpfs=true
 keep=false
 build=true
+warm_up=true
 while (($# > 0)); do
   case $1 in
     --size) size_mb=${2:-}; shift 2 || true ;;
@@ -51,17 +54,19 @@ while (($# > 0)); do
     --disk) use_tmpfs=false; shift ;;
     --keep) keep=true; shift ;;
     --no-build) build=false; shift ;;
+    --no-warm-up) warm_up=false; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "demo.sh: unknown option '$1'; see scripts/demo.sh --help" >&2; exit 2 ;;
   esac
 done
-if ! [[ $size_mb =~ ^[0-9]+$ ]] || ((size_mb < 16)); then
-  echo "demo.sh: --size '$size_mb' is invalid; give a whole number of MiB, at least 16" >&2
+if ! [[ $size_mb =~ ^[0-9]+$ ]] || ((size_mb < 32)); then
+  echo "demo.sh: --size '$size_mb' is invalid; give a whole number of MiB, at least 32" >&2
   exit 2
 fi
-if ! [[ $layers =~ ^[0-9]+$ ]] || ((layers < 1 || layers > size_mb / 11)); then
-  echo "demo.sh: --layers '$layers' is invalid; give 1 to $((size_mb / 11)) so that every layer" \
-    "stays above jsoci convert's 10 MiB minimum" >&2
+# 32 MiB of data compress to about 13 MiB, above the 10 MiB that jsoci convert needs for a zTOC.
+if ! [[ $layers =~ ^[0-9]+$ ]] || ((layers < 1 || layers > size_mb / 32)); then
+  echo "demo.sh: --layers '$layers' is invalid; give 1 to $((size_mb / 32)) so that every layer" \
+    "contains at least 32 MiB" >&2
   exit 2
 fi
 if ! [[ $startup_fraction =~ ^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$ ]]; then
@@ -98,8 +103,7 @@ kill_tree() {
     index=$((index + 1))
   done
   kill -TERM "${pids[@]}" 2> /dev/null || true
-  local waited
-  for waited in $(seq 50); do
+  for _ in $(seq 50); do
     kill -0 "${pids[@]}" 2> /dev/null || break
     sleep 0.1
   done
@@ -109,6 +113,8 @@ kill_tree() {
 
 cleanup() {
   local status=$?
+  # Cleaning up goes on past failures, and a second Ctrl-C does not cut it short.
+  set +e
   trap '' INT TERM
   if [[ -n $step_pid ]]; then
     kill_tree "$step_pid"
@@ -133,7 +139,7 @@ cleanup() {
       logs=$(mktemp -d /tmp/jsoci-demo-logs.XXXXXX)
       (cd "$work" && find . -name '*log*' -type f -size -64M -exec cp --parents {} "$logs" \;)
       rm -rf "$work"
-      echo "demo.sh: logs of the failed run are in $logs" >&2
+      echo "demo.sh: logs of this run are in $logs" >&2
     else
       rm -rf "$work"
     fi
@@ -141,16 +147,25 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-trap 'echo "demo.sh: interrupted${failed_step:+ during: $failed_step}; cleaning up" >&2; exit 130' INT
-trap 'echo "demo.sh: terminated${failed_step:+ during: $failed_step}; cleaning up" >&2; exit 143' TERM
+# Exits with 128 plus the signal number, as a shell does for a command killed by the signal.
+on_signal() {
+  echo "demo.sh: $1${failed_step:+ during: $failed_step}; cleaning up" >&2
+  exit "$2"
+}
+trap 'on_signal interrupted 130' INT
+trap 'on_signal terminated 143' TERM
 
-# Runs a step in the background and waits for it; on failure, names the step and exits.
+# Runs a step in the background and waits for it; on failure, names the step and exits. The step
+# ignores SIGINT, so that Ctrl-C reaches this shell's trap, which stops the step.
 run_step() {
   local description=$1
   shift
   failed_step=$description
   printf '%s: %s\n' "$(date +%T)" "$description"
-  "$@" &
+  (
+    trap '' INT
+    "$@"
+  ) &
   step_pid=$!
   local status=0
   wait "$step_pid" || status=$?
@@ -162,12 +177,14 @@ run_step() {
   failed_step=""
 }
 
-run_step "installing missing Debian packages" install_missing_packages demo.sh "${COLDSTART_PACKAGES[@]}"
+run_step "installing missing Debian packages" \
+  install_missing_packages demo.sh "${COLDSTART_PACKAGES[@]}"
 work=$(mktemp -d /tmp/jsoci-demo.XXXXXX)
 echo "work directory: $work"
 mkdir -p "$work/containerd" "$work/jsoci" "$work/registry" "$work/image"
 if [[ $build == true ]]; then
-  run_step "building jsoci (mvn package, log: $work/build.log)" coldstart_build_jsoci "$work/build.log"
+  run_step "building jsoci (mvn package, log: $work/build.log)" \
+    coldstart_build_jsoci "$work/build.log"
 fi
 
 containerd_root=$work/containerd/root
@@ -175,14 +192,20 @@ snapshotter_root=$work/jsoci/root
 if [[ $use_tmpfs == true ]]; then
   tmpfs=$work/tmpfs
   mkdir -p "$tmpfs"
-  # Room for the pulled blobs, the unpacked layers and the span cache: about 2 times the data.
-  mount -t tmpfs -o "size=$((size_mb * 3 + 512))m,mode=0700" jsoci-demo "$tmpfs"
+  # Room for the pulled blobs (0.4 times the data), the unpacked layers and the span cache. A
+  # tmpfs takes memory only for the files written to it.
+  if ! mount -t tmpfs -o "size=$((size_mb * 3 + 512))m,mode=0700" jsoci-demo "$tmpfs"; then
+    failed_step="mounting a tmpfs at $tmpfs"
+    echo "demo.sh: mounting a tmpfs at $tmpfs failed; run with --disk to use the disk" >&2
+    exit 1
+  fi
   containerd_root=$tmpfs/containerd
   snapshotter_root=$tmpfs/jsoci
 fi
 run_step "starting docker-registry on 127.0.0.1" coldstart_registry_start "$work/registry"
 registry=$(< "$work/registry/address")
-run_step "starting jsoci-snapshotter" coldstart_snapshotter_start "$work/jsoci" "" "$snapshotter_root"
+run_step "starting jsoci-snapshotter" \
+  coldstart_snapshotter_start "$work/jsoci" "" "$snapshotter_root"
 run_step "starting containerd with jsoci as snapshotter soci" \
   coldstart_containerd_start "$work/containerd" "$containerd_root" soci "$work/jsoci/jsoci.sock"
 
@@ -191,21 +214,41 @@ run_step "building a $size_mb MiB image of $layers layers (log: $work/image/buil
 plain=$registry/demo/app:v1
 soci=$registry/demo/app:v1-soci
 run_step "pushing $plain" coldstart_image_push "$work/image" "$plain"
-run_step "converting it to $soci (jsoci convert)" coldstart_image_convert "$plain" "$soci" "$work/convert.log"
+run_step "converting it to $soci (jsoci convert)" \
+  coldstart_image_convert "$plain" "$soci" "$work/convert.log"
+if [[ $warm_up == true ]]; then
+  run_step "warming up: pulling and running a 32 MiB image fully and lazily" \
+    coldstart_warm_up "$work/warm-up" "$work/containerd" "$registry" soci "$puller" \
+    "$work/jsoci/jsoci.sock"
+fi
 run_step "reading the registry's blobs into the page cache" coldstart_registry_warm "$work/registry"
+
+# Stores the seconds in OUT_DIR/seconds only; the summary prints them.
+time_to_first_output() {
+  coldstart_time_to_first_output "$@" > /dev/null
+}
 
 full_namespace=$(coldstart_namespace jsoci-demo-full)
 lazy_namespace=$(coldstart_namespace jsoci-demo-lazy)
 ticks_before=$(coldstart_cpu_ticks)
-run_step "full pull and run (ctr images pull, overlayfs)" coldstart_time_to_first_output full \
-  "$work/containerd" "$full_namespace" overlayfs "$plain" "$work/full" > /dev/null
+run_step "full pull and run (ctr images pull, overlayfs)" time_to_first_output full \
+  "$work/containerd" "$full_namespace" overlayfs "$plain" "$work/full"
 ticks_full=$(coldstart_cpu_ticks)
-run_step "removing the fully pulled image" coldstart_image_remove "$work/containerd" "$full_namespace" "$plain"
+run_step "removing the fully pulled image" \
+  coldstart_image_remove "$work/containerd" "$full_namespace" "$plain"
 ticks_lazy_start=$(coldstart_cpu_ticks)
-run_step "lazy pull and run ($puller, snapshotter soci)" coldstart_time_to_first_output "$puller" \
-  "$work/containerd" "$lazy_namespace" soci "$soci" "$work/lazy" "$work/jsoci/jsoci.sock" > /dev/null
+run_step "lazy pull and run ($puller, snapshotter soci)" time_to_first_output "$puller" \
+  "$work/containerd" "$lazy_namespace" soci "$soci" "$work/lazy" "$work/jsoci/jsoci.sock"
 ticks_lazy=$(coldstart_cpu_ticks)
-run_step "removing the lazily pulled image" coldstart_image_remove "$work/containerd" "$lazy_namespace" "$soci"
+lazy_layers=$(coldstart_lazy_layer_count "$work/jsoci")
+if ((lazy_layers != layers)); then
+  failed_step="checking the lazy pull"
+  echo "demo.sh: jsoci mounted $lazy_layers of the image's $layers data layers lazily, expected" \
+    "all; see $work/jsoci/log and $work/lazy/pull.log" >&2
+  exit 1
+fi
+run_step "removing the lazily pulled image" \
+  coldstart_image_remove "$work/containerd" "$lazy_namespace" "$soci"
 
 expected=$(< "$work/image/expected-output")
 for run in full lazy; do
@@ -226,7 +269,7 @@ echo "container output: $expected"
 echo "full pull: pull $(< "$work/full/pull-seconds") s, first output at $full_seconds s," \
   "busy CPU $(coldstart_busy_percent "$ticks_before" "$ticks_full") %"
 echo "lazy pull: pull $(< "$work/lazy/pull-seconds") s, first output at $lazy_seconds s," \
-  "busy CPU $(coldstart_busy_percent "$ticks_lazy_start" "$ticks_lazy") %"
+  "$lazy_layers of $layers data layers mounted lazily, busy CPU $(coldstart_busy_percent "$ticks_lazy_start" "$ticks_lazy") %"
 if [[ $keep == true ]]; then
   echo "work directory kept: $work (its processes are stopped and its mounts removed on exit)"
 fi

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-# shellcheck source=lib/packages.sh
+# shellcheck source=scripts/lib/packages.sh
 source scripts/lib/packages.sh
 
 # Tools the tests and their fixtures call: GNU tar, gzip and pigz make layers, python3 writes

@@ -1,11 +1,13 @@
-# Cold-start comparison of a full pull and a lazy pull through jsoci; sourced by scripts that
-# measure it (scripts/demo.sh, benchmarks).
+# shellcheck shell=bash
+# Cold-start comparison of a full pull and a lazy pull through jsoci, for scripts that source it
+# (scripts/demo.sh and the cold-start benchmark).
 #
 # Every function takes its directories and addresses as parameters, writes its files and logs
 # under the directory it is given, and returns a non-zero status after printing on stderr what
 # failed and which log to read. Each start function records the process it starts in DIR/pid
-# ("PID START_TIME"), and its stop function ends that process only, so that stop functions are
-# safe to call from an EXIT trap at any stage, also twice or when the start failed.
+# ("PID START_TIME"), and its stop function ends that process only. Stop functions go on past
+# failures, also under `set -e`, so an EXIT trap may call them at any stage: twice, or after a
+# start that failed.
 #
 # Needs bash 5 (EPOCHREALTIME), a built checkout (mvn -q -DskipTests package), root, /dev/fuse,
 # and the Debian packages in COLDSTART_PACKAGES.
@@ -17,6 +19,7 @@
 COLDSTART_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 
 # Debian packages the functions below call.
+# shellcheck disable=SC2034 # read by the scripts that source this file
 COLDSTART_PACKAGES=(
   tar gzip pigz python3 curl maven openjdk-17-jdk-headless
   docker-registry skopeo containerd runc busybox-static fuse stargz-snapshotter
@@ -36,7 +39,8 @@ coldstart_error() {
 
 # coldstart_free_port: prints a TCP port that is free on 127.0.0.1 now.
 coldstart_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # coldstart_namespace PREFIX: prints a containerd namespace name PREFIX-<8 random hex digits>.
@@ -47,9 +51,10 @@ coldstart_namespace() {
 # coldstart_cpu_ticks: prints the machine's busy and total CPU ticks from /proc/stat. Busy time
 # is user, nice, system, irq, softirq and steal; total adds idle and iowait.
 coldstart_cpu_ticks() {
-  local cpu user nice system idle iowait irq softirq steal rest
-  read -r cpu user nice system idle iowait irq softirq steal rest < /proc/stat
-  echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + idle + iowait + irq + softirq + steal))"
+  local user nice system idle iowait irq softirq steal busy
+  read -r _ user nice system idle iowait irq softirq steal _ < /proc/stat
+  busy=$((user + nice + system + irq + softirq + steal))
+  echo "$busy $((busy + idle + iowait))"
 }
 
 # coldstart_busy_percent START_TICKS END_TICKS: prints the machine-wide busy CPU in percent
@@ -69,8 +74,6 @@ coldstart_busy_percent() {
 # the PID is not mistaken for the one started.
 coldstart_record_pid() {
   local stat
-  # cat rather than $(< FILE): bash with `set -e` exits when the file of $(< FILE) is missing,
-  # even on the left of ||.
   stat=$(cat "/proc/$2/stat" 2> /dev/null) || return 1
   # Field 22 of /proc/PID/stat is the start time; the command name (field 2) may hold spaces,
   # so fields are counted after its closing parenthesis.
@@ -81,7 +84,7 @@ coldstart_record_pid() {
 coldstart_recorded_pid() {
   local pid start stat
   [[ -f $1 ]] || return 1
-  read -r pid start < "$1"
+  read -r pid start < "$1" || return 1
   stat=$(cat "/proc/$pid/stat" 2> /dev/null) || return 1
   [[ $(echo "${stat##*) }" | cut -d' ' -f20) == "$start" ]] || return 1
   # A zombie has ended and only waits for its parent.
@@ -162,10 +165,12 @@ http:
 YAML
   "${wrapper[@]}" docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 < /dev/null &
   pid=$!
-  coldstart_record_pid "$dir/pid" "$pid" || coldstart_error "docker-registry exited at once; see $dir/log" || return 1
+  if ! coldstart_record_pid "$dir/pid" "$pid"; then
+    coldstart_error "docker-registry exited at once; see $dir/log"
+    return 1
+  fi
   echo "$address" > "$dir/address"
-  local attempt
-  for attempt in $(seq 100); do
+  for _ in $(seq 100); do
     if "${wrapper[@]}" curl -fs -o /dev/null "http://$address/v2/"; then
       return 0
     fi
@@ -201,11 +206,14 @@ coldstart_snapshotter_start() {
   "$COLDSTART_ROOT/bin/jsoci-snapshotter" --root "$root" --address "$dir/jsoci.sock" \
     --config "$dir/config.toml" > "$dir/log" 2>&1 < /dev/null &
   pid=$!
-  coldstart_record_pid "$dir/pid" "$pid" \
-    || coldstart_error "jsoci-snapshotter exited at once; see $dir/log" || return 1
+  if ! coldstart_record_pid "$dir/pid" "$pid"; then
+    coldstart_error "jsoci-snapshotter exited at once; see $dir/log"
+    return 1
+  fi
   if ! "$COLDSTART_ROOT/bin/jsoci-snapshotter" --check --check-timeout 60 \
     --address "$dir/jsoci.sock" >> "$dir/check.log" 2>&1; then
-    coldstart_error "jsoci-snapshotter did not answer on $dir/jsoci.sock; see $dir/log and $dir/check.log"
+    coldstart_error "jsoci-snapshotter did not respond on $dir/jsoci.sock;" \
+      "see $dir/log and $dir/check.log"
     return 1
   fi
 }
@@ -218,6 +226,15 @@ coldstart_snapshotter_stop() {
     coldstart_unmount_under "$(< "$1/root-path")"
   fi
   coldstart_unmount_under "$1"
+}
+
+# coldstart_lazy_layer_count DIR: prints how many layers the daemon of
+# coldstart_snapshotter_start DIR has mounted lazily now (its FUSE mounts of type fuse.jsoci).
+coldstart_lazy_layer_count() {
+  local root
+  root=$(cat "$1/root-path" 2> /dev/null) || root=$1/root
+  awk -v prefix="${root%/}/" '$3 == "fuse.jsoci" && index($2, prefix) == 1' /proc/self/mounts \
+    | wc -l
 }
 
 # coldstart_containerd_start DIR ROOT [PROXY_NAME PROXY_SOCKET]
@@ -254,11 +271,13 @@ coldstart_containerd_start() {
   echo "$root" > "$dir/root-path"
   containerd --config "$dir/config.toml" > "$dir/log" 2>&1 < /dev/null &
   pid=$!
-  coldstart_record_pid "$dir/pid" "$pid" \
-    || coldstart_error "containerd exited at once; see $dir/log" || return 1
-  local attempt
-  for attempt in $(seq 100); do
-    if [[ -S $dir/containerd.sock ]] && ctr --address "$dir/containerd.sock" version > /dev/null 2>&1; then
+  if ! coldstart_record_pid "$dir/pid" "$pid"; then
+    coldstart_error "containerd exited at once; see $dir/log"
+    return 1
+  fi
+  for _ in $(seq 100); do
+    if [[ -S $dir/containerd.sock ]] \
+      && ctr --address "$dir/containerd.sock" version > /dev/null 2>&1; then
       return 0
     fi
     if ! coldstart_recorded_pid "$dir/pid" > /dev/null; then
@@ -277,13 +296,14 @@ coldstart_ctr() {
 
 # coldstart_containerd_stop DIR
 # Stops the containerd that coldstart_containerd_start DIR started, after killing and deleting
-# the tasks and containers of every namespace it used, then ends shims and runc containers that
-# outlived it, unmounts what it left under DIR, its root and /run/containerd, and removes its
-# namespaces' entries under /run/containerd (and the directories there when it created them).
+# the tasks and containers of every namespace it used. Then it ends the shims and runc containers
+# that outlived it, and unmounts what it left under DIR, its root and /run/containerd. Last, it
+# removes its namespaces' entries under /run/containerd, and the directories there when
+# /run/containerd did not exist before it started.
 coldstart_containerd_stop() {
   local dir=$1 root namespace id pid
   [[ -f $dir/config.toml ]] || return 0
-  root=$(< "$dir/root-path")
+  root=$(cat "$dir/root-path" 2> /dev/null) || root=$dir/root
   local namespaces=()
   if [[ -f $dir/namespaces ]]; then
     mapfile -t namespaces < "$dir/namespaces"
@@ -295,7 +315,8 @@ coldstart_containerd_stop() {
     for namespace in $(printf '%s\n' "${namespaces[@]}" | sort -u); do
       for id in $(coldstart_ctr "$dir" "$namespace" tasks ls -q 2> /dev/null); do
         coldstart_ctr "$dir" "$namespace" tasks kill --signal SIGKILL "$id" > /dev/null 2>&1 || true
-        timeout 10 coldstart_ctr "$dir" "$namespace" tasks delete --force "$id" > /dev/null 2>&1 || true
+        timeout 10 ctr --address "$dir/containerd.sock" --namespace "$namespace" \
+          tasks delete --force "$id" > /dev/null 2>&1 || true
       done
       for id in $(coldstart_ctr "$dir" "$namespace" containers ls -q 2> /dev/null); do
         coldstart_ctr "$dir" "$namespace" containers delete "$id" > /dev/null 2>&1 || true
@@ -305,7 +326,9 @@ coldstart_containerd_stop() {
   coldstart_stop_recorded "$dir/pid" containerd 20
 
   # Shims are started by containerd but outlive it; each one names containerd's socket.
-  for pid in $(pgrep -f -- "-address $dir/containerd.sock( |$)" || true); do
+  local socket_pattern
+  socket_pattern=$(printf '%s' "$dir/containerd.sock" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+  for pid in $(pgrep -f -- "-address $socket_pattern( |\$)" || true); do
     echo "coldstart: stopping containerd-shim (PID $pid) left by $dir/containerd.sock" >&2
     kill -KILL "$pid" 2> /dev/null || true
   done
@@ -339,16 +362,21 @@ coldstart_containerd_stop() {
 coldstart_image_build() {
   local dir=$1 size_mb=$2 layers=$3 fraction=$4 seed=${5:-1}
   mkdir -p "$dir" || return 1
-  python3 "$COLDSTART_ROOT/scripts/lib/sized_image.py" "$dir" "$size_mb" "$layers" "$fraction" \
-    "$seed" > "$dir/build.log" 2>&1 || coldstart_error "building the image failed; see $dir/build.log" || return 1
+  if ! python3 "$COLDSTART_ROOT/scripts/lib/sized_image.py" "$dir" "$size_mb" "$layers" \
+    "$fraction" "$seed" > "$dir/build.log" 2>&1; then
+    coldstart_error "building the image failed; see $dir/build.log"
+    return 1
+  fi
   local blobs=("$dir/layer-0.tar.gz") layer
   for ((layer = 1; layer <= layers; layer++)); do
     blobs+=("$dir/layer-$layer.tar.gz")
   done
   rm -rf "$dir/layout"
-  python3 "$COLDSTART_ROOT/scripts/lib/oci_layout.py" --entrypoint "$COLDSTART_ENTRYPOINT" \
-    "$dir/layout" app "${blobs[@]}" >> "$dir/build.log" 2>&1 \
-    || coldstart_error "writing the image layout failed; see $dir/build.log" || return 1
+  if ! python3 "$COLDSTART_ROOT/scripts/lib/oci_layout.py" --entrypoint "$COLDSTART_ENTRYPOINT" \
+    "$dir/layout" app "${blobs[@]}" >> "$dir/build.log" 2>&1; then
+    coldstart_error "writing the image layout failed; see $dir/build.log"
+    return 1
+  fi
   # The layout contains hard links or copies of the layers.
   rm -f "${blobs[@]}"
 }
@@ -367,10 +395,12 @@ coldstart_image_convert() {
     || coldstart_error "jsoci convert $1 $2 failed; see $3"
 }
 
-# coldstart_time_to_first_output PULLER CONTAINERD_DIR NAMESPACE SNAPSHOTTER REFERENCE OUT_DIR [SNAPSHOTTER_SOCKET]
-# Pulls REFERENCE into NAMESPACE of the containerd of CONTAINERD_DIR, runs it with SNAPSHOTTER,
-# and prints the seconds from the start of the pull to the container's first line of output
-# (also written to OUT_DIR/seconds; the output goes to OUT_DIR/output, logs to OUT_DIR/*.log).
+# coldstart_time_to_first_output PULLER CONTAINERD_DIR NAMESPACE SNAPSHOTTER REFERENCE OUT_DIR \
+#   [SNAPSHOTTER_SOCKET]
+# Pulls REFERENCE into NAMESPACE of the containerd of CONTAINERD_DIR and runs it with SNAPSHOTTER.
+# Prints the seconds from the start of the pull to the container's first line of output, and
+# writes them to OUT_DIR/seconds, the pull's share to OUT_DIR/pull-seconds, the container's
+# output to OUT_DIR/output and the logs to OUT_DIR/*.log.
 # PULLER is one of:
 #   full       `ctr images pull` (every layer is downloaded and unpacked)
 #   ctr-remote `ctr-remote images rpull` (sends the labels that make layers lazy)
@@ -385,7 +415,10 @@ coldstart_time_to_first_output() {
     ctr-remote) pull=(ctr-remote --address "$socket" --namespace "$namespace" images rpull \
       --plain-http --snapshotter "$snapshotter" "$reference") ;;
     jsoci)
-      [[ -n $snapshotter_socket ]] || coldstart_error "puller jsoci needs SNAPSHOTTER_SOCKET" || return 1
+      if [[ -z $snapshotter_socket ]]; then
+        coldstart_error "puller jsoci needs SNAPSHOTTER_SOCKET"
+        return 1
+      fi
       pull=("$COLDSTART_ROOT/bin/jsoci" rpull --address "$socket" --namespace "$namespace" \
         --snapshotter "$snapshotter" --snapshotter-address "$snapshotter_socket" --plain-http \
         "$reference") ;;
@@ -435,4 +468,29 @@ coldstart_time_to_first_output() {
 coldstart_image_remove() {
   coldstart_ctr "$1" "$2" images rm --sync "$3" > /dev/null \
     || coldstart_error "ctr images rm $3 in namespace $2 failed; see $1/log"
+}
+
+# coldstart_warm_up DIR CONTAINERD_DIR REGISTRY LAZY_SNAPSHOTTER PULLER [SNAPSHOTTER_SOCKET]
+# Pulls and runs a 32 MiB image once fully (overlayfs) and once lazily (LAZY_SNAPSHOTTER with
+# PULLER), each in a namespace of its own, then removes both, so that timed runs find the jsoci
+# daemon's JVM compiled and the programs in the page cache, as on a node that has pulled before.
+# Its image and logs go to DIR; REGISTRY is HOST:PORT.
+coldstart_warm_up() {
+  local dir=$1 containerd=$2 registry=$3 snapshotter=$4 puller=$5 snapshotter_socket=${6:-}
+  local plain=$registry/coldstart-warm-up/app:v1 soci=$registry/coldstart-warm-up/app:v1-soci
+  local namespace
+  # 32 MiB of data compress to about 13 MiB, above jsoci convert's 10 MiB minimum layer size.
+  coldstart_image_build "$dir/image" 32 1 0.5 2 || return 1
+  coldstart_image_push "$dir/image" "$plain" || return 1
+  coldstart_image_convert "$plain" "$soci" "$dir/convert.log" || return 1
+
+  namespace=$(coldstart_namespace coldstart-warm-up-full)
+  coldstart_time_to_first_output full "$containerd" "$namespace" overlayfs "$plain" "$dir/full" \
+    > /dev/null || return 1
+  coldstart_image_remove "$containerd" "$namespace" "$plain" || return 1
+
+  namespace=$(coldstart_namespace coldstart-warm-up-lazy)
+  coldstart_time_to_first_output "$puller" "$containerd" "$namespace" "$snapshotter" "$soci" \
+    "$dir/lazy" "$snapshotter_socket" > /dev/null || return 1
+  coldstart_image_remove "$containerd" "$namespace" "$soci"
 }

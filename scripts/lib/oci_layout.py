@@ -39,7 +39,8 @@ def link_or_copy(source, target):
 
 
 def main():
-    usage = "usage: oci_layout.py [--uncompressed] [--entrypoint JSON] OUT_DIR TAG LAYER [LAYER ...]"
+    usage = ("usage: oci_layout.py [--uncompressed] [--entrypoint JSON] OUT_DIR TAG LAYER"
+             " [LAYER ...]")
     args = sys.argv[1:]
     uncompressed = False
     entrypoint = None

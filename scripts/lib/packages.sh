@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Installs missing Debian packages; sourced by scripts/test.sh and scripts/demo.sh.
 
 # install_missing_packages CALLER PACKAGE...

@@ -8,7 +8,7 @@ layer-1.tar.gz .. layer-LAYERS.tar.gz (SIZE_MB MiB of file data in total, split 
 expected-output: the one line that /app/start.sh prints once it has read its start-up set.
 
 File contents mix pseudo-random bytes (10 %) with text of Zipf-distributed words, so that gzip at
-level 6 keeps about 40 % of the bytes, close to the ratio of common distribution images. File sizes
+level 6 keeps about 40 % of the bytes (206 MiB for SIZE_MB 512). File sizes
 are log-uniform: 95 % between 256 B and 64 KiB, 5 % between 64 KiB and 8 MiB, about 100 KiB on
 average. The start-up set is one contiguous run of files in every data layer (as an application
 reads one package directory), about STARTUP_FRACTION of each layer's bytes. The start script reads
