@@ -3,6 +3,8 @@
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+# shellcheck source=scripts/lib/packages.sh
+source scripts/lib/packages.sh
 
 # Tools the tests and their fixtures call: GNU tar, gzip and pigz make layers, python3 writes
 # tars with tarfile, docker-registry serves images on loopback (apache2-utils makes bcrypt
@@ -16,20 +18,6 @@ packages=(
   stargz-snapshotter zstd libzstd1
 )
 
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$package")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  echo "test.sh: installing ${missing[*]}"
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "test.sh: installing packages needs root; install them or run as root" >&2
-    exit 1
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
+install_missing_packages test.sh "${packages[@]}"
 
 mvn -B -ntp verify "$@"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes a single-platform OCI image layout from layer blobs, for benchmarks and demos.
 
-Usage: oci_layout.py [--uncompressed] OUT_DIR TAG LAYER [LAYER ...]
+Usage: oci_layout.py [--uncompressed] [--entrypoint JSON] OUT_DIR TAG LAYER [LAYER ...]
 
-Each LAYER is a gzip-compressed tar (bottom layer first), or a plain tar with --uncompressed. The
+Each LAYER is a gzip-compressed tar (bottom layer first), or a plain tar with --uncompressed.
+--entrypoint sets the image's Entrypoint to a JSON array of strings; without it, Cmd is /bin/sh. The
 config records the diff_ids (sha256 of each decompressed tar) as the OCI image spec requires, with
 linux/amd64. A blob is hard-linked to its LAYER file when both are on one filesystem, else copied.
 """
@@ -38,12 +39,28 @@ def link_or_copy(source, target):
 
 
 def main():
+    usage = ("usage: oci_layout.py [--uncompressed] [--entrypoint JSON] OUT_DIR TAG LAYER"
+             " [LAYER ...]")
     args = sys.argv[1:]
-    uncompressed = bool(args) and args[0] == "--uncompressed"
-    if uncompressed:
-        args = args[1:]
+    uncompressed = False
+    entrypoint = None
+    while args and args[0].startswith("--"):
+        if args[0] == "--uncompressed":
+            uncompressed = True
+            args = args[1:]
+        elif args[0] == "--entrypoint" and len(args) > 1:
+            try:
+                entrypoint = json.loads(args[1])
+            except json.JSONDecodeError:
+                entrypoint = None
+            if not isinstance(entrypoint, list) or not all(isinstance(a, str) for a in entrypoint):
+                sys.exit(f"oci_layout.py: --entrypoint {args[1]} is invalid; give a JSON array of"
+                         " strings")
+            args = args[2:]
+        else:
+            sys.exit(usage)
     if len(args) < 3:
-        sys.exit("usage: oci_layout.py [--uncompressed] OUT_DIR TAG LAYER [LAYER ...]")
+        sys.exit(usage)
     out, tag, layers = args[0], args[1], args[2:]
     if uncompressed:
         media_type = "application/vnd.oci.image.layer.v1.tar"
@@ -74,7 +91,7 @@ def main():
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": ["/bin/sh"]},
+        "config": {"Entrypoint": entrypoint} if entrypoint else {"Cmd": ["/bin/sh"]},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }
     config_descriptor = write_blob(blobs, json.dumps(config).encode())

@@ -109,9 +109,12 @@ public final class LazyLayers {
     if (manifest == null) {
       manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
     }
-    Descriptor layer = layerOf(manifest(image, manifest), layerDigest, image, manifest);
+    ImageManifest imageManifest = manifest(image, manifest);
+    Descriptor layer = layerOf(imageManifest, layerDigest, image, manifest);
 
-    Optional<DiscoveredIndex> found = discovery.discover(image, manifest, indexDigest);
+    // Passing the cached manifest spares a registry round trip for every layer of the image.
+    Optional<DiscoveredIndex> found =
+        discovery.discover(image, manifest, indexDigest, imageManifest);
     if (found.isEmpty()) {
       return new Lookup(false, Optional.empty());
     }
