@@ -47,10 +47,16 @@ build=true
 warm_up=true
 while (($# > 0)); do
   case $1 in
-    --size) size_mb=${2:-}; shift 2 || true ;;
-    --layers) layers=${2:-}; shift 2 || true ;;
-    --startup-fraction) startup_fraction=${2:-}; shift 2 || true ;;
-    --puller) puller=${2:-}; shift 2 || true ;;
+    --size | --layers | --startup-fraction | --puller)
+      if (($# < 2)); then
+        echo "demo.sh: option $1 needs a value; see scripts/demo.sh --help" >&2
+        exit 2
+      fi
+      ;;&
+    --size) size_mb=$2; shift 2 ;;
+    --layers) layers=$2; shift 2 ;;
+    --startup-fraction) startup_fraction=$2; shift 2 ;;
+    --puller) puller=$2; shift 2 ;;
     --disk) use_tmpfs=false; shift ;;
     --keep) keep=true; shift ;;
     --no-build) build=false; shift ;;

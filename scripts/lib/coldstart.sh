@@ -248,6 +248,7 @@ coldstart_containerd_start() {
   if [[ -d $COLDSTART_RUN_CONTAINERD ]]; then
     touch "$dir/run-containerd-existed"
   fi
+
   {
     echo 'version = 2'
     echo "root = \"$root\""
@@ -269,6 +270,7 @@ coldstart_containerd_start() {
     fi
   } > "$dir/config.toml"
   echo "$root" > "$dir/root-path"
+
   containerd --config "$dir/config.toml" > "$dir/log" 2>&1 < /dev/null &
   pid=$!
   if ! coldstart_record_pid "$dir/pid" "$pid"; then
@@ -356,8 +358,8 @@ coldstart_containerd_stop() {
 
 # coldstart_image_build DIR SIZE_MB LAYERS STARTUP_FRACTION [SEED]
 # Writes an OCI image layout at DIR/layout (tag "app") of a busybox layer and LAYERS gzip layers
-# holding SIZE_MB MiB of files, whose entrypoint reads about STARTUP_FRACTION of every layer's
-# bytes and prints one line, stored in DIR/expected-output. scripts/lib/sized_image.py describes
+# that contain SIZE_MB MiB of files. Its entrypoint reads about STARTUP_FRACTION of every layer's
+# bytes and prints one line, which is stored in DIR/expected-output. scripts/lib/sized_image.py describes
 # the contents.
 coldstart_image_build() {
   local dir=$1 size_mb=$2 layers=$3 fraction=$4 seed=${5:-1}
@@ -457,10 +459,14 @@ coldstart_time_to_first_output() {
   fi
   local first_output
   first_output=$(< "$out/first-output-time")
-  LC_ALL=C awk -v s="$start" -v p="$pulled" -v f="$first_output" \
-    'BEGIN { printf "%.2f\n", p - s > "/dev/stderr"; printf "%.2f\n", f - s }' \
-    > "$out/seconds" 2> "$out/pull-seconds"
-  cat "$out/seconds"
+  coldstart_seconds_between "$start" "$pulled" > "$out/pull-seconds"
+  coldstart_seconds_between "$start" "$first_output" | tee "$out/seconds"
+}
+
+# coldstart_seconds_between START END: prints END - START, two $EPOCHREALTIME values, in seconds
+# with two decimals.
+coldstart_seconds_between() {
+  LC_ALL=C awk -v start="$1" -v end="$2" 'BEGIN { printf "%.2f\n", end - start }'
 }
 
 # coldstart_image_remove CONTAINERD_DIR NAMESPACE REFERENCE: removes the image and, through
@@ -472,8 +478,9 @@ coldstart_image_remove() {
 
 # coldstart_warm_up DIR CONTAINERD_DIR REGISTRY LAZY_SNAPSHOTTER PULLER [SNAPSHOTTER_SOCKET]
 # Pulls and runs a 32 MiB image once fully (overlayfs) and once lazily (LAZY_SNAPSHOTTER with
-# PULLER), each in a namespace of its own, then removes both, so that timed runs find the jsoci
-# daemon's JVM compiled and the programs in the page cache, as on a node that has pulled before.
+# PULLER), each in a namespace of its own, then removes both. Timed runs then find the jsoci
+# daemon's code compiled by the JVM and the programs in the page cache, as on a node that has
+# pulled before.
 # Its image and logs go to DIR; REGISTRY is HOST:PORT.
 coldstart_warm_up() {
   local dir=$1 containerd=$2 registry=$3 snapshotter=$4 puller=$5 snapshotter_socket=${6:-}
