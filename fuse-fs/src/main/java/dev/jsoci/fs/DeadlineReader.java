@@ -22,9 +22,10 @@ import org.jspecify.annotations.Nullable;
  * does not return.
  *
  * <p>Thread-safe. A read that passes its deadline is interrupted. A reader that ignores interrupts
- * keeps its executor thread until it returns. For a while after a read fails (the failure hold),
- * reads of ranges that overlap it fail at once with the same cause: the kernel answers a failed
- * readahead by reading the same page again, and that read should not wait a second deadline.
+ * keeps its executor thread until it returns. After a read fails, the next read of an overlapping
+ * range, if it comes within the failure hold, fails at once with the same cause: the kernel answers
+ * a failed readahead by reading the same page again, and that read should not wait a second
+ * deadline. The reads after it try again.
  */
 final class DeadlineReader {
   private final ContentReader content;
@@ -75,8 +76,8 @@ final class DeadlineReader {
    * timeout. Pass a buffer that no other code reads or writes.
    *
    * @throws ErrnoException {@link Errno#EIO} if the reader fails, the stream ends early, the
-   *     deadline passes or the calling thread is interrupted, or if a read of an overlapping range
-   *     failed less than the failure hold ago
+   *     deadline passes or the calling thread is interrupted, or if this is the first read of a
+   *     range that overlaps a failure less than the failure hold old
    */
   void readFully(long uncompressedOffset, ByteBuffer bytes) throws ErrnoException {
     long end = uncompressedOffset + bytes.remaining();
@@ -91,7 +92,8 @@ final class DeadlineReader {
     Failure failure = lastFailure.get();
     if (failure != null
         && failure.overlaps(uncompressedOffset, end)
-        && System.nanoTime() - failure.nanoTime() < failureHold.toNanos()) {
+        && System.nanoTime() - failure.nanoTime() < failureHold.toNanos()
+        && lastFailure.compareAndSet(failure, null)) {
       throw new ErrnoException(
           Errno.EIO,
           "read of " + range + " not tried: a read of an overlapping range just " + failure.cause());

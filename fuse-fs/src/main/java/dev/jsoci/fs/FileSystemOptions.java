@@ -10,9 +10,10 @@ import org.jspecify.annotations.Nullable;
  * Settings of one layer's filesystem.
  *
  * @param readTimeout how long a content read may take before the reading process gets {@code EIO}
- * @param failureHold how long after a failed content read a read of an overlapping range fails at
- *     once instead of trying again; zero turns this off. The kernel follows a failed readahead with
- *     a read of the same page, which would otherwise wait a second {@code readTimeout}
+ * @param failureHold how long after a failed content read the next read of an overlapping range
+ *     fails at once instead of trying again; zero turns this off. The kernel follows a failed
+ *     readahead with a read of the same page, which would otherwise wait a second {@code
+ *     readTimeout}
  * @param opaqueXattr the xattr that marks opaque directories
  * @param xattrsDisabled whether getxattr returns {@code ENOSYS} for every name, so the kernel stops
  *     calling it; set for layers whose SOCI index annotates {@code

@@ -230,7 +230,7 @@ class LayerFileSystemTest {
   }
 
   @Test
-  void read_afterFailure_overlappingRangeFailsAtOnceDuringHold() throws Exception {
+  void read_afterFailure_nextOverlappingReadFailsAtOnceDuringHold() throws Exception {
     AtomicInteger calls = new AtomicInteger();
     AtomicBoolean failing = new AtomicBoolean(true);
     ByteArrayContentReader whole = new ByteArrayContentReader(STREAM);
@@ -260,10 +260,38 @@ class LayerFileSystemTest {
             "read of layer sha256:test at offset 2024 (10 bytes) not tried: a read of an"
                 + " overlapping range just failed: java.io.IOException: registry returned 503");
     assertThat(calls.get()).isEqualTo(1);
-    // Another range is read as usual, and clears nothing of the failed one.
+    // The failure answers one read only: the next read of the range tries again.
+    assertThat(bytes(fs.read(a, 1000, 10))).isEqualTo(streamRange(2024, 10));
+    assertThat(calls.get()).isEqualTo(2);
+  }
+
+  @Test
+  void read_afterFailure_otherRangeReadAsUsual() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    AtomicBoolean failing = new AtomicBoolean(true);
+    ByteArrayContentReader whole = new ByteArrayContentReader(STREAM);
+    ContentReader flaky =
+        (offset, destination) -> {
+          calls.incrementAndGet();
+          if (failing.get()) {
+            throw new IOException("registry returned 503");
+          }
+          return whole.read(offset, destination);
+        };
+    FileSystemOptions options = UNVERIFIED.toBuilder().failureHold(Duration.ofMinutes(1)).build();
+    LayerFileSystem fs =
+        fileSystem(flaky, options, fileAt("a", 1024, 4096), fileAt("b", 8192, 4096));
+    Node a = resolve(fs, "/a");
+    Node b = resolve(fs, "/b");
+
+    assertThrows(ErrnoException.class, () -> fs.read(a, 0, 4096));
+    failing.set(false);
+
     assertThat(bytes(fs.read(b, 0, 10))).isEqualTo(streamRange(8192, 10));
     assertThat(calls.get()).isEqualTo(2);
+    // The failure still answers the next read of its own range.
     assertThrows(ErrnoException.class, () -> fs.read(a, 0, 1));
+    assertThat(calls.get()).isEqualTo(2);
   }
 
   @Test
