@@ -10,10 +10,6 @@ import org.jspecify.annotations.Nullable;
  * Settings of one layer's filesystem.
  *
  * @param readTimeout how long a content read may take before the reading process gets {@code EIO}
- * @param failureHold how long after a failed content read the next read of an overlapping range
- *     fails at once instead of trying again; zero turns this off. The kernel follows a failed
- *     readahead with a read of the same page, which would otherwise wait a second {@code
- *     readTimeout}
  * @param opaqueXattr the xattr that marks opaque directories
  * @param xattrsDisabled whether getxattr returns {@code ENOSYS} for every name, so the kernel stops
  *     calling it; set for layers whose SOCI index annotates {@code
@@ -21,14 +17,14 @@ import org.jspecify.annotations.Nullable;
  * @param readExecutor runs content reads, or null for a cached pool of daemon threads owned by the
  *     filesystem. A bounded executor must have room for every read in flight, because otherwise
  *     reads wait behind each other
- * @param layerStatus supplies the content of the state file, or null for no state directory
+ * @param layerStatus supplies the content of the state file, or
+ *     null for no state directory
  * @param verifyTarHeaders whether the first read of each regular file first checks the file's tar
  *     header in the layer against its TOC entry, and fails with {@code EIO} on a difference
  * @param listener receives every operation the mount serves, with its duration and error
  */
 public record FileSystemOptions(
     Duration readTimeout,
-    Duration failureHold,
     OpaqueXattr opaqueXattr,
     boolean xattrsDisabled,
     @Nullable ExecutorService readExecutor,
@@ -43,22 +39,16 @@ public record FileSystemOptions(
    */
   public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofMinutes(5);
 
-  /** The default failure hold, 1 second: far longer than the kernel takes to retry a page. */
-  public static final Duration DEFAULT_FAILURE_HOLD = Duration.ofSeconds(1);
-
   public FileSystemOptions {
     if (readTimeout.isNegative() || readTimeout.isZero()) {
       throw new IllegalArgumentException("readTimeout must be positive: " + readTimeout);
-    }
-    if (failureHold.isNegative()) {
-      throw new IllegalArgumentException("failureHold must not be negative: " + failureHold);
     }
     Objects.requireNonNull(listener, "listener");
   }
 
   /**
-   * Returns the defaults: 5-minute reads, a 1-second failure hold, the trusted opaque xattr, xattrs
-   * on, no state directory, tar headers verified, no listener.
+   * Returns the defaults: 5-minute reads, the trusted opaque xattr, xattrs on, no state directory,
+   * tar headers verified, no listener.
    */
   public static FileSystemOptions defaults() {
     return builder().build();
@@ -71,7 +61,6 @@ public record FileSystemOptions(
   public Builder toBuilder() {
     return new Builder()
         .readTimeout(readTimeout)
-        .failureHold(failureHold)
         .opaqueXattr(opaqueXattr)
         .xattrsDisabled(xattrsDisabled)
         .readExecutor(readExecutor)
@@ -83,7 +72,6 @@ public record FileSystemOptions(
   /** Builder of {@link FileSystemOptions}; each method sets the record component of its name. */
   public static final class Builder {
     private Duration readTimeout = DEFAULT_READ_TIMEOUT;
-    private Duration failureHold = DEFAULT_FAILURE_HOLD;
     private OpaqueXattr opaqueXattr = OpaqueXattr.TRUSTED;
     private boolean xattrsDisabled;
     private @Nullable ExecutorService readExecutor;
@@ -95,11 +83,6 @@ public record FileSystemOptions(
 
     public Builder readTimeout(Duration readTimeout) {
       this.readTimeout = readTimeout;
-      return this;
-    }
-
-    public Builder failureHold(Duration failureHold) {
-      this.failureHold = failureHold;
       return this;
     }
 
@@ -136,7 +119,6 @@ public record FileSystemOptions(
     public FileSystemOptions build() {
       return new FileSystemOptions(
           readTimeout,
-          failureHold,
           opaqueXattr,
           xattrsDisabled,
           readExecutor,

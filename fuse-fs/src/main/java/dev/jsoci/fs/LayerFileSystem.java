@@ -57,12 +57,7 @@ public final class LayerFileSystem {
     this.tree = tree;
     this.options = options;
     this.reader =
-        new DeadlineReader(
-            content,
-            tree.layer(),
-            options.readTimeout(),
-            options.failureHold(),
-            options.readExecutor());
+        new DeadlineReader(content, tree.layer(), options.readTimeout(), options.readExecutor());
 
     Supplier<LayerStatus> status = options.layerStatus();
     if (status == null) {

@@ -22,8 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -205,11 +203,7 @@ class LayerFileSystemTest {
           }
           return whole.read(offset, destination);
         };
-    FileSystemOptions options =
-        UNVERIFIED.toBuilder()
-            .readTimeout(Duration.ofMillis(300))
-            .failureHold(Duration.ZERO)
-            .build();
+    FileSystemOptions options = UNVERIFIED.toBuilder().readTimeout(Duration.ofMillis(300)).build();
     LayerFileSystem fs = fileSystem(hanging, options, fileAt("f", 512, 10));
     Node f = resolve(fs, "/f");
 
@@ -227,95 +221,6 @@ class LayerFileSystemTest {
 
     gate.get().countDown();
     assertThat(bytes(fs.read(f, 0, 10))).isEqualTo(streamRange(512, 10));
-  }
-
-  @Test
-  void read_afterFailure_nextOverlappingReadFailsAtOnceDuringHold() throws Exception {
-    AtomicInteger calls = new AtomicInteger();
-    AtomicBoolean failing = new AtomicBoolean(true);
-    ByteArrayContentReader whole = new ByteArrayContentReader(STREAM);
-    ContentReader flaky =
-        (offset, destination) -> {
-          calls.incrementAndGet();
-          if (failing.get()) {
-            throw new IOException("registry returned 503");
-          }
-          return whole.read(offset, destination);
-        };
-    FileSystemOptions options = UNVERIFIED.toBuilder().failureHold(Duration.ofMinutes(1)).build();
-    LayerFileSystem fs =
-        fileSystem(flaky, options, fileAt("a", 1024, 4096), fileAt("b", 8192, 4096));
-    Node a = resolve(fs, "/a");
-    Node b = resolve(fs, "/b");
-
-    ErrnoException first = assertThrows(ErrnoException.class, () -> fs.read(a, 0, 4096));
-    failing.set(false);
-    ErrnoException retry = assertThrows(ErrnoException.class, () -> fs.read(a, 1000, 10));
-
-    assertThat(first.errno()).isEqualTo(Errno.EIO);
-    assertThat(retry.errno()).isEqualTo(Errno.EIO);
-    assertThat(retry)
-        .hasMessageThat()
-        .isEqualTo(
-            "read of layer sha256:test at offset 2024 (10 bytes) not tried: a read of an"
-                + " overlapping range just failed: java.io.IOException: registry returned 503");
-    assertThat(calls.get()).isEqualTo(1);
-    // The failure answers one read only: the next read of the range tries again.
-    assertThat(bytes(fs.read(a, 1000, 10))).isEqualTo(streamRange(2024, 10));
-    assertThat(calls.get()).isEqualTo(2);
-  }
-
-  @Test
-  void read_afterFailure_otherRangeReadAsUsual() throws Exception {
-    AtomicInteger calls = new AtomicInteger();
-    AtomicBoolean failing = new AtomicBoolean(true);
-    ByteArrayContentReader whole = new ByteArrayContentReader(STREAM);
-    ContentReader flaky =
-        (offset, destination) -> {
-          calls.incrementAndGet();
-          if (failing.get()) {
-            throw new IOException("registry returned 503");
-          }
-          return whole.read(offset, destination);
-        };
-    FileSystemOptions options = UNVERIFIED.toBuilder().failureHold(Duration.ofMinutes(1)).build();
-    LayerFileSystem fs =
-        fileSystem(flaky, options, fileAt("a", 1024, 4096), fileAt("b", 8192, 4096));
-    Node a = resolve(fs, "/a");
-    Node b = resolve(fs, "/b");
-
-    assertThrows(ErrnoException.class, () -> fs.read(a, 0, 4096));
-    failing.set(false);
-
-    assertThat(bytes(fs.read(b, 0, 10))).isEqualTo(streamRange(8192, 10));
-    assertThat(calls.get()).isEqualTo(2);
-    // The failure still answers the next read of its own range.
-    assertThrows(ErrnoException.class, () -> fs.read(a, 0, 1));
-    assertThat(calls.get()).isEqualTo(2);
-  }
-
-  @Test
-  void read_afterFailure_withoutHoldTriesAgain() throws Exception {
-    AtomicInteger calls = new AtomicInteger();
-    AtomicBoolean failing = new AtomicBoolean(true);
-    ByteArrayContentReader whole = new ByteArrayContentReader(STREAM);
-    ContentReader flaky =
-        (offset, destination) -> {
-          calls.incrementAndGet();
-          if (failing.get()) {
-            throw new IOException("registry returned 503");
-          }
-          return whole.read(offset, destination);
-        };
-    FileSystemOptions options = UNVERIFIED.toBuilder().failureHold(Duration.ZERO).build();
-    LayerFileSystem fs = fileSystem(flaky, options, fileAt("a", 1024, 4096));
-    Node a = resolve(fs, "/a");
-
-    assertThrows(ErrnoException.class, () -> fs.read(a, 0, 4096));
-    failing.set(false);
-
-    assertThat(bytes(fs.read(a, 1000, 10))).isEqualTo(streamRange(2024, 10));
-    assertThat(calls.get()).isEqualTo(2);
   }
 
   @Test

@@ -22,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -148,9 +147,7 @@ class MountedReadTest {
           }
         };
     Duration timeout = Duration.ofSeconds(1);
-    // Without the failure hold, so that each read below reaches the reader.
-    FileSystemOptions options =
-        FileSystemOptions.builder().readTimeout(timeout).failureHold(Duration.ZERO).build();
+    FileSystemOptions options = FileSystemOptions.builder().readTimeout(timeout).build();
     Path mountPoint = temp.resolve("mnt");
     mounts.mount(layer.fileSystem(reader, options), mountPoint);
     Path file = mountPoint.resolve("file5");
@@ -184,43 +181,6 @@ class MountedReadTest {
               log.messages(Level.DEBUG).stream().anyMatch(m -> m.contains("timed out after PT1S")))
           .isTrue();
     }
-  }
-
-  @Test
-  void read_hangingReaderWithFailureHold_kernelRetryDoesNotWaitAgain() throws Exception {
-    AtomicReference<Behavior> behavior = new AtomicReference<>(Behavior.HANG);
-    AtomicInteger hungReads = new AtomicInteger();
-    ContentReader tar = layer.contentReader();
-    ContentReader reader =
-        (offset, destination) -> {
-          if (behavior.get() == Behavior.SERVE) {
-            return tar.read(offset, destination);
-          }
-          hungReads.incrementAndGet();
-          try {
-            new CountDownLatch(1).await();
-          } catch (InterruptedException e) {
-            throw new InterruptedIOException("read cancelled");
-          }
-          throw new AssertionError("unreachable");
-        };
-    Duration timeout = Duration.ofSeconds(2);
-    Duration hold = Duration.ofSeconds(3);
-    FileSystemOptions options =
-        FileSystemOptions.builder().readTimeout(timeout).failureHold(hold).build();
-    Path mountPoint = temp.resolve("mnt");
-    mounts.mount(layer.fileSystem(reader, options), mountPoint);
-    Path file = mountPoint.resolve("file5");
-
-    IOException hung = assertThrows(IOException.class, () -> Files.readAllBytes(file));
-
-    assertThat(hung).hasMessageThat().contains("Input/output error");
-    // The readahead reached the reader; the kernel's read of the same page after it did not.
-    assertThat(hungReads.get()).isEqualTo(1);
-
-    // The kernel's retry took the failure, so a read right after it reaches the reader again.
-    behavior.set(Behavior.SERVE);
-    assertThat(Files.readAllBytes(file)).isEqualTo(Files.readAllBytes(source.resolve("file5")));
   }
 
   @Test
