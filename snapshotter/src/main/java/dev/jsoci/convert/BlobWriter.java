@@ -3,6 +3,7 @@ package dev.jsoci.convert;
 import dev.jsoci.oci.Digest;
 import java.io.IOException;
 import java.io.OutputStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A blob being written to an {@link ImageStore}. Bytes go through {@link #write}; {@link #commit}
@@ -12,7 +13,7 @@ import java.io.OutputStream;
  * behind. Not thread-safe.
  */
 public abstract class BlobWriter extends OutputStream {
-  private final Digest.Hasher hasher = Digest.sha256Hasher();
+  private Digest.@Nullable Hasher hasher = Digest.sha256Hasher();
   private long sizeBytes;
   private boolean committed;
   private boolean stored;
@@ -27,9 +28,26 @@ public abstract class BlobWriter extends OutputStream {
     if (committed) {
       throw new IllegalStateException("blob writer already committed");
     }
-    hasher.update(buffer, offset, length);
+    if (hasher != null) {
+      hasher.update(buffer, offset, length);
+    }
     sizeBytes += length;
     writeContent(buffer, offset, length);
+  }
+
+  /**
+   * Stops hashing the bytes written, for a caller that checks their digest itself, such as one that
+   * writes every byte of an {@link ImageStore#openBlob} stream and reads that stream to its end
+   * before the commit. {@link #commit(Digest)} then publishes the blob under the given digest
+   * without comparing, and {@link #commit()} throws {@link IllegalStateException}.
+   *
+   * @throws IllegalStateException if bytes were written already
+   */
+  public final void skipDigestCheck() {
+    if (sizeBytes > 0) {
+      throw new IllegalStateException("skipDigestCheck after " + sizeBytes + " bytes were written");
+    }
+    hasher = null;
   }
 
   /** Returns the number of bytes written so far. */
@@ -38,13 +56,20 @@ public abstract class BlobWriter extends OutputStream {
   }
 
   /**
-   * Checks that the bytes written hash to {@code expected}, then publishes the blob.
+   * Checks that the bytes written hash to {@code expected}, unless {@link #skipDigestCheck} was
+   * called, then publishes the blob.
    *
    * @return whether the bytes were sent or stored; false when the store already had the blob
    * @throws BlobDigestMismatchException when the bytes hash to another digest; the blob is then not
    *     published
    */
   public final boolean commit(Digest expected) throws IOException {
+    if (hasher == null) {
+      checkNotCommitted();
+      committed = true;
+      stored = publish(expected, sizeBytes);
+      return stored;
+    }
     Digest actual = digest();
     if (!actual.equals(expected)) {
       throw new BlobDigestMismatchException(
@@ -77,10 +102,17 @@ public abstract class BlobWriter extends OutputStream {
   }
 
   private Digest digest() {
+    checkNotCommitted();
+    if (hasher == null) {
+      throw new IllegalStateException("the digest check was skipped: commit with the digest");
+    }
+    return hasher.digest();
+  }
+
+  private void checkNotCommitted() {
     if (committed) {
       throw new IllegalStateException("blob writer already committed");
     }
-    return hasher.digest();
   }
 
   /** Takes the next bytes of the blob. */

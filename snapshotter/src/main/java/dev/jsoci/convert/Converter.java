@@ -16,6 +16,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -93,6 +95,13 @@ public final class Converter {
     } finally {
       layerThreads.shutdownNow();
     }
+  }
+
+  /** Returns {@code layers} ordered by size, largest first. Equal sizes keep their order. */
+  static List<Descriptor> largestFirst(List<Descriptor> layers) {
+    List<Descriptor> ordered = new ArrayList<>(layers);
+    ordered.sort(Comparator.comparingLong(Descriptor::size).reversed());
+    return ordered;
   }
 
   private static Thread layerThread(Runnable task) {
@@ -165,11 +174,8 @@ public final class Converter {
             SociIndex.builder(SociIndex.Version.V2)
                 .buildToolIdentifier(options.buildToolIdentifier());
         boolean anyZtoc = false;
-        List<Future<LayerReport>> reports = new ArrayList<>();
         List<@Nullable Digest> diffIds = diffIdsToCheck(source, manifest, image);
-        for (int j = 0; j < manifest.layers().size(); j++) {
-          reports.add(run.submitLayer(manifest.layers().get(j), diffIds.get(j), platform));
-        }
+        List<Future<LayerReport>> reports = run.submitLayers(manifest.layers(), diffIds, platform);
         for (Future<LayerReport> pending : reports) {
           LayerReport report = Run.await(pending);
           layers.add(report.layer());
@@ -369,14 +375,32 @@ public final class Converter {
     }
 
     /**
-     * Starts processing a layer on a layer thread, once per conversion: a layer that is shared by
-     * several platforms returns the same future.
+     * Starts processing {@code layers} on the layer threads and returns their futures in the order
+     * of {@code layers}. Each layer is processed once per conversion: a layer that is shared by
+     * several platforms returns the same future. The largest layers start first, so that a large
+     * layer does not run alone at the end while the other layer threads have nothing left to do.
      */
-    synchronized Future<LayerReport> submitLayer(
-        Descriptor layer, @Nullable Digest diffId, String platform) {
-      return submitted.computeIfAbsent(
-          layer.digest(),
-          digest -> layerThreads.submit(() -> processLayer(layer, diffId, platform)));
+    synchronized List<Future<LayerReport>> submitLayers(
+        List<Descriptor> layers, List<@Nullable Digest> diffIds, String platform) {
+      List<Future<LayerReport>> futures = new ArrayList<>();
+      Map<Descriptor, FutureTask<LayerReport>> created = new LinkedHashMap<>();
+      for (int i = 0; i < layers.size(); i++) {
+        Descriptor layer = layers.get(i);
+        @Nullable Digest diffId = diffIds.get(i);
+        futures.add(
+            submitted.computeIfAbsent(
+                layer.digest(),
+                digest -> {
+                  FutureTask<LayerReport> task =
+                      new FutureTask<>(() -> processLayer(layer, diffId, platform));
+                  created.put(layer, task);
+                  return task;
+                }));
+      }
+      for (Descriptor layer : largestFirst(List.copyOf(created.keySet()))) {
+        layerThreads.execute(created.get(layer));
+      }
+      return futures;
     }
 
     /** Returns the report of a submitted layer, unwrapping the failure of its pass. */

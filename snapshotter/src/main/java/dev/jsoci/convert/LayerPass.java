@@ -158,6 +158,11 @@ final class LayerPass {
 
     try (InputStream blob = source.openBlob(layer);
         BlobWriter writer = newCopyWriter(layer)) {
+      if (writer != null) {
+        // The writer gets every byte of the blob stream, which checks the digest when drain
+        // reaches its end, before the commit. Hashing the bytes a second time would only cost CPU.
+        writer.skipDigestCheck();
+      }
       InputStream in = writer == null ? blob : new TeeInputStream(blob, writer);
       try {
         ztoc = builder.build(new KeptOpen(in), layer.digest().toString());

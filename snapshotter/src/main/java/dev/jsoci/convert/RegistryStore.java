@@ -40,7 +40,14 @@ import org.jspecify.annotations.Nullable;
  * client. Not thread-safe.
  */
 public final class RegistryStore implements ImageStore {
-  private static final int PIPE_CHUNKS = 8;
+  /**
+   * Chunks of {@link #PIPE_CHUNK_BYTES} a writer may be ahead of its upload: 16 MiB, twice the
+   * registry client's default upload chunk. The client reads a whole chunk before it sends it and
+   * then waits for the registry's response, so a smaller pipe would stall the layer pass for each
+   * round trip.
+   */
+  private static final int PIPE_CHUNKS = 64;
+
   private static final int PIPE_CHUNK_BYTES = 256 * 1024;
   private static final long ABORT_WAIT_SECONDS = 30;
 

@@ -93,6 +93,20 @@ class ConverterTest {
   }
 
   @Test
+  void largestFirst_ordersBySizeDescending() {
+    Descriptor small = Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[1]), 10);
+    Descriptor large = Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[2]), 30);
+    Descriptor middle =
+        Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[3]), 20);
+    Descriptor alsoMiddle =
+        Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[4]), 20);
+
+    List<Descriptor> ordered = Converter.largestFirst(List.of(small, middle, large, alsoMiddle));
+
+    assertThat(ordered).containsExactly(large, middle, alsoMiddle, small).inOrder();
+  }
+
+  @Test
   void convert_multiPlatformIndex_linksHostPlatform() throws IOException {
     twoPlatformImage(false);
 

@@ -62,6 +62,33 @@ class OciLayoutStoreTest {
   }
 
   @Test
+  void blobWriter_skipDigestCheck_publishes() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    Descriptor blob = descriptorOf("x", "content".getBytes());
+
+    try (BlobWriter writer = store.newBlobWriter(blob)) {
+      writer.skipDigestCheck();
+      writer.write("content".getBytes());
+      assertThat(writer.commit(blob.digest())).isTrue();
+    }
+
+    try (InputStream in = store.openBlob(blob)) {
+      assertThat(in.readAllBytes()).isEqualTo("content".getBytes());
+    }
+  }
+
+  @Test
+  void blobWriter_skipDigestCheckAfterWrite_throws() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+
+    try (BlobWriter writer = store.newBlobWriter(null)) {
+      writer.write("content".getBytes());
+      IllegalStateException e = assertThrows(IllegalStateException.class, writer::skipDigestCheck);
+      assertThat(e).hasMessageThat().isEqualTo("skipDigestCheck after 7 bytes were written");
+    }
+  }
+
+  @Test
   void openBlob_corruptFile_failsAtEnd() throws IOException {
     OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
     Descriptor blob = descriptorOf("x", "content".getBytes());

@@ -7,6 +7,7 @@ import dev.jsoci.ztoc.tar.TarIndexer;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PushbackInputStream;
 import java.util.List;
 
 /**
@@ -49,18 +50,22 @@ public final class ZtocBuilder {
    *     corrupt; {@link UnsupportedLayerException} if it contains sparse files
    */
   public Ztoc build(InputStream blob, String layer) throws IOException {
-    BufferedInputStream in = new BufferedInputStream(blob, DRAIN_BUFFER_BYTES);
-    in.mark(2);
+    // The gzip reader buffers large reads itself, so a gzip blob gets no buffer in between, which
+    // would copy every byte once more.
+    PushbackInputStream in = new PushbackInputStream(blob, 2);
     int first = in.read();
-    int second = in.read();
-    in.reset();
     if (first == -1) {
       throw new LayerFormatException(layer, 0, "empty blob, not a gzip or tar layer");
     }
+    int second = in.read();
+    if (second != -1) {
+      in.unread(second);
+    }
+    in.unread(first);
     if (first == GZIP_MAGIC_1 && second == GZIP_MAGIC_2) {
       return buildGzip(in, layer);
     }
-    return buildTar(in, layer);
+    return buildTar(new BufferedInputStream(in, DRAIN_BUFFER_BYTES), layer);
   }
 
   private Ztoc buildGzip(InputStream in, String layer) throws IOException {

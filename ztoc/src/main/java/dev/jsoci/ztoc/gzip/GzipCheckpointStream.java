@@ -1,6 +1,7 @@
 package dev.jsoci.ztoc.gzip;
 
 import dev.jsoci.ztoc.LayerFormatException;
+import dev.jsoci.ztoc.tar.ExactlySkippable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -47,7 +48,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Warning: the stream uses about 300 KiB of native memory, freed when {@code read} returns -1,
  * when it throws, or on {@link #close()}. Close a stream that is abandoned early. Not thread-safe.
  */
-public final class GzipCheckpointStream extends InputStream {
+public final class GzipCheckpointStream extends InputStream implements ExactlySkippable {
   private static final int INPUT_BUFFER_SIZE = 256 * 1024;
   private static final int OUTPUT_CHUNK_SIZE = 256 * 1024;
   private static final int WINDOW_SIZE = GzipCheckpoint.WINDOW_SIZE;
@@ -172,6 +173,20 @@ public final class GzipCheckpointStream extends InputStream {
     System.arraycopy(output, outputDelivered, buffer, offset, count);
     outputDelivered += count;
     return count;
+  }
+
+  /**
+   * Skips up to {@code count} inflated bytes without copying them, inflating more when no output is
+   * left, and returns the number skipped: 0 only at the end of the blob or for {@code count <= 0}.
+   */
+  @Override
+  public long skip(long count) throws IOException {
+    if (count <= 0 || !fillOutput()) {
+      return 0;
+    }
+    int skipped = (int) Math.min(count, outputEnd - outputDelivered);
+    outputDelivered += skipped;
+    return skipped;
   }
 
   /** Returns the number of inflated bytes that can be read without inflating more. */

@@ -44,6 +44,9 @@ final class TarInput {
    * {@code count} only when the stream ended.
    */
   long skip(long count) throws IOException {
+    if (in instanceof ExactlySkippable) {
+      return skipExactly(count);
+    }
     // InputStream.skip may skip nothing on inflating streams and may skip past the end of a file,
     // so the bytes are read into a buffer instead.
     if (count > 0 && skipBuffer.length == 0) {
@@ -53,6 +56,19 @@ final class TarInput {
     while (total < count) {
       int n = readSome(skipBuffer, 0, (int) Math.min(skipBuffer.length, count - total));
       if (n < 0) {
+        break;
+      }
+      total += n;
+      position += n;
+    }
+    return total;
+  }
+
+  private long skipExactly(long count) throws IOException {
+    long total = 0;
+    while (total < count) {
+      long n = in.skip(count - total);
+      if (n <= 0) {
         break;
       }
       total += n;

@@ -171,6 +171,28 @@ class GzipCheckpointStreamTest {
   }
 
   @Test
+  void skip_mixedWithReads_matchesFullRead() throws IOException {
+    byte[] tar = tarOfLayer();
+    try (GzipCheckpointStream stream =
+        new GzipCheckpointStream(new ByteArrayInputStream(LAYER), 1000, "l")) {
+      byte[] head = stream.readNBytes(100);
+      long skipped = 0;
+      while (skipped < 5000) {
+        long n = stream.skip(5000 - skipped);
+        assertThat(n).isGreaterThan(0L);
+        skipped += n;
+      }
+      byte[] rest = readAll(stream);
+
+      assertThat(head).isEqualTo(Arrays.copyOfRange(tar, 0, 100));
+      assertThat(rest).isEqualTo(Arrays.copyOfRange(tar, 5100, tar.length));
+      assertThat(stream.skip(10)).isEqualTo(0L);
+      assertThat(stream.checkpoints()).isEqualTo(drained(LAYER, 1000).checkpoints());
+      assertThat(stream.spanDigests()).isEqualTo(drained(LAYER, 1000).spanDigests());
+    }
+  }
+
+  @Test
   void accessors_beforeEndOfStream_throw() throws IOException {
     try (GzipCheckpointStream stream =
         new GzipCheckpointStream(new ByteArrayInputStream(LAYER), 1000, "l")) {
