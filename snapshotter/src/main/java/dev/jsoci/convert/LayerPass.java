@@ -267,21 +267,7 @@ final class LayerPass {
         gzipLayer = gzipDescriptor(layer, digest, gzipSize);
       }
 
-      if (ztoc != null && gzipLayer.size() < options.minLayerSizeBytes()) {
-        return skipped(
-            layer,
-            gzipLayer,
-            platform,
-            "below the minimum layer size of "
-                + options.minLayerSizeBytes()
-                + " bytes after re-compression to gzip",
-            uploaded,
-            start);
-      }
-      if (ztoc == null) {
-        return report(layer, gzipLayer, platform, Outcome.FAILED, failure, null, uploaded, start);
-      }
-      return indexed(layer, gzipLayer, platform, ztoc, uploaded, start);
+      return recompressed(layer, gzipLayer, platform, ztoc, failure, uploaded, start);
     }
   }
 
@@ -367,21 +353,7 @@ final class LayerPass {
       return report(layer, layer, platform, Outcome.FAILED, e.getMessage(), null, copied, start);
     }
 
-    if (ztoc != null && gzipLayer.size() < options.minLayerSizeBytes()) {
-      return skipped(
-          layer,
-          gzipLayer,
-          platform,
-          "below the minimum layer size of "
-              + options.minLayerSizeBytes()
-              + " bytes after re-compression to gzip",
-          uploaded,
-          start);
-    }
-    if (ztoc == null) {
-      return report(layer, gzipLayer, platform, Outcome.FAILED, failure, null, uploaded, start);
-    }
-    return indexed(layer, gzipLayer, platform, ztoc, uploaded, start);
+    return recompressed(layer, gzipLayer, platform, ztoc, failure, uploaded, start);
   }
 
   // ---- Copy without indexing ------------------------------------------------------------------
@@ -406,6 +378,36 @@ final class LayerPass {
   }
 
   // ---- Results --------------------------------------------------------------------------------
+
+  /**
+   * Returns the report of a layer re-compressed to {@code gzipLayer}: indexed, skipped as too small
+   * after re-compression, or failed with {@code failure} when no zTOC was built.
+   */
+  private LayerReport recompressed(
+      Descriptor layer,
+      Descriptor gzipLayer,
+      String platform,
+      @Nullable Ztoc ztoc,
+      String failure,
+      long uploaded,
+      long start)
+      throws IOException {
+    if (ztoc == null) {
+      return report(layer, gzipLayer, platform, Outcome.FAILED, failure, null, uploaded, start);
+    }
+    if (gzipLayer.size() < options.minLayerSizeBytes()) {
+      return skipped(
+          layer,
+          gzipLayer,
+          platform,
+          "below the minimum layer size of "
+              + options.minLayerSizeBytes()
+              + " bytes after re-compression to gzip",
+          uploaded,
+          start);
+    }
+    return indexed(layer, gzipLayer, platform, ztoc, uploaded, start);
+  }
 
   private LayerReport indexed(
       Descriptor source, Descriptor layer, String platform, Ztoc ztoc, long uploaded, long start)
