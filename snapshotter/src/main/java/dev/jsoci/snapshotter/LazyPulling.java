@@ -23,7 +23,10 @@ import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
@@ -41,9 +44,13 @@ final class LazyPulling implements AutoCloseable {
 
   private static final Duration UNMOUNT_TIMEOUT = Duration.ofSeconds(30);
 
+  /** How long an idle read thread waits for the next read before it ends. */
+  private static final Duration READ_THREAD_KEEP_ALIVE = Duration.ofSeconds(10);
+
   private final RegistryClient client;
   private final SpanEngine engine;
   private final ExecutorService discoveryExecutor;
+  private final ExecutorService readExecutor;
   private final FuseLayerMounter mounter;
   private final RegistryLayerUnpacker localUnpacker;
 
@@ -51,11 +58,13 @@ final class LazyPulling implements AutoCloseable {
       RegistryClient client,
       SpanEngine engine,
       ExecutorService discoveryExecutor,
+      ExecutorService readExecutor,
       FuseLayerMounter mounter,
       RegistryLayerUnpacker localUnpacker) {
     this.client = client;
     this.engine = engine;
     this.discoveryExecutor = discoveryExecutor;
+    this.readExecutor = readExecutor;
     this.mounter = mounter;
     this.localUnpacker = localUnpacker;
   }
@@ -106,12 +115,25 @@ final class LazyPulling implements AutoCloseable {
     SociIndexDiscovery discovery =
         new SociIndexDiscovery(
             IndexRegistry.of(client), LazyOptions.discoveryOptions(config), discoveryExecutor);
+    // Every mount reads through one pool, so the daemon keeps about as many read threads as reads
+    // in flight. With a pool per mount, each of 50 mounts kept its own idle threads.
+    ExecutorService readExecutor =
+        new ThreadPoolExecutor(
+            0,
+            Integer.MAX_VALUE,
+            READ_THREAD_KEEP_ALIVE.toSeconds(),
+            TimeUnit.SECONDS,
+            new SynchronousQueue<>(),
+            daemonThreads("jsoci-fs-read-"));
     LazyLayers layers =
         new LazyLayers(
             client,
             engine,
             discovery,
-            LazyOptions.fileSystemOptions(config).toBuilder().listener(fileSystemListener).build(),
+            LazyOptions.fileSystemOptions(config).toBuilder()
+                .listener(fileSystemListener)
+                .readExecutor(readExecutor)
+                .build(),
             fsname -> LazyOptions.mountOptions(config, fsname),
             ConvertOptions.detectHostPlatform());
     FuseLayerMounter mounter =
@@ -128,7 +150,8 @@ final class LazyPulling implements AutoCloseable {
     RegistryLayerUnpacker localUnpacker =
         new RegistryLayerUnpacker(
             client, LayerUnpacker.forCurrentUser(opaqueXattr), ConvertOptions.detectHostPlatform());
-    return new LazyPulling(client, engine, discoveryExecutor, mounter, localUnpacker);
+    return new LazyPulling(
+        client, engine, discoveryExecutor, readExecutor, mounter, localUnpacker);
   }
 
   RemoteLayerMounter mounter() {
@@ -157,13 +180,17 @@ final class LazyPulling implements AutoCloseable {
     };
   }
 
-  /** Stops the span engine (and its background fetcher), discovery and the registry client. */
+  /**
+   * Stops the span engine (and its background fetcher), discovery, the read threads and the
+   * registry client.
+   */
   @Override
   public void close() {
     try {
       engine.close();
     } finally {
       discoveryExecutor.shutdownNow();
+      readExecutor.shutdownNow();
       client.close();
     }
   }

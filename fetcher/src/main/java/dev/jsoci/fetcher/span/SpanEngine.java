@@ -34,6 +34,7 @@ public final class SpanEngine implements AutoCloseable {
   private final Executor executor;
   private final @Nullable ExecutorService ownedExecutor;
   private final ForegroundActivity foreground = new ForegroundActivity();
+  private final FetchMemoryBudget fetchMemory;
   private final @Nullable BackgroundFetcher background;
   private final FetchCounters counters;
   private final Set<SpanManager> openLayers = ConcurrentHashMap.newKeySet();
@@ -44,6 +45,7 @@ public final class SpanEngine implements AutoCloseable {
     this.memory =
         new MemorySpanCache(options.memoryCacheBytes(), ForkJoinPool.commonPool(), listener);
     this.disk = disk;
+    this.fetchMemory = new FetchMemoryBudget(options.fetchMemoryBytes());
     Executor given = options.fetchExecutor();
     this.ownedExecutor = given == null ? Executors.newCachedThreadPool(new FetchThreads()) : null;
     this.executor = given != null ? given : ownedExecutor;
@@ -112,6 +114,7 @@ public final class SpanEngine implements AutoCloseable {
             options,
             executor,
             foreground,
+            fetchMemory,
             counters,
             this::release);
     openLayers.add(manager);
@@ -189,6 +192,10 @@ public final class SpanEngine implements AutoCloseable {
   /** Returns the bytes of the span files on disk now, or empty without a disk cache. */
   public OptionalLong diskCacheSizeBytes() {
     return disk == null ? OptionalLong.empty() : OptionalLong.of(disk.sizeBytes());
+  }
+
+  FetchMemoryBudget fetchMemory() {
+    return fetchMemory;
   }
 
   MemorySpanCache memoryCache() {

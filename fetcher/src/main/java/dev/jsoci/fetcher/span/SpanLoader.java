@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -36,6 +37,7 @@ final class SpanLoader {
   private final @Nullable DiskSpanCache disk;
   private final SpanOptions options;
   private final Executor executor;
+  private final FetchMemoryBudget fetchMemory;
   private final FetchCounters counters;
   private final SpanTable table;
   private final AtomicBoolean diskWriteFailureLogged = new AtomicBoolean();
@@ -49,6 +51,7 @@ final class SpanLoader {
       @Nullable DiskSpanCache disk,
       SpanOptions options,
       Executor executor,
+      FetchMemoryBudget fetchMemory,
       FetchCounters counters,
       SpanTable table) {
     this.layer = layer;
@@ -59,6 +62,7 @@ final class SpanLoader {
     this.disk = disk;
     this.options = options;
     this.executor = executor;
+    this.fetchMemory = fetchMemory;
     this.counters = counters;
     this.table = table;
   }
@@ -103,17 +107,13 @@ final class SpanLoader {
         missing.add(ticket);
         continue;
       }
-      byte[] cached = disk.load(key, expectedDigest(ticket));
-      if (cached == null) {
+      if (!disk.contains(layer, ticket.spanId())) {
         counters.diskMiss();
         missing.add(ticket);
         continue;
       }
-      counters.diskHit();
-      try {
-        publish(ticket, cached, purpose, true);
-      } catch (IOException e) {
-        table.fail(ticket, e);
+      if (!loadFromDisk(ticket, key, purpose)) {
+        missing.add(ticket);
       }
     }
 
@@ -133,6 +133,34 @@ final class SpanLoader {
     if (!runs.isEmpty()) {
       fetchRun(runs.get(0), purpose);
     }
+  }
+
+  /**
+   * Resolves the ticket from the disk cache within the fetch memory budget. Returns false when the
+   * span's file is gone or invalid, which leaves the ticket unresolved.
+   */
+  private boolean loadFromDisk(Ticket ticket, SpanKey key, FetchPurpose purpose) {
+    try (FetchMemoryBudget.Reservation reserved = fetchMemory.acquire(workBytes(key.span()))) {
+      byte[] cached = Objects.requireNonNull(disk).load(key, expectedDigest(ticket));
+      if (cached == null) {
+        counters.diskMiss();
+        return false;
+      }
+      counters.diskHit();
+      publish(ticket, cached, purpose, true);
+    } catch (IOException e) {
+      table.fail(ticket, e);
+    }
+    return true;
+  }
+
+  /**
+   * Returns the heap that fetching, verifying and inflating {@code span} uses at its peak: the
+   * compressed bytes, one copy of them (a run's slice or a disk file's header and payload), and the
+   * inflated bytes.
+   */
+  private static long workBytes(Span span) {
+    return 2 * span.compressedLength() + Math.max(0, span.uncompressedLength());
   }
 
   private @Nullable String expectedDigest(Ticket ticket) {
@@ -176,7 +204,11 @@ final class SpanLoader {
     Span first = zinfo.span(run.get(0).spanId());
     Span last = zinfo.span(run.get(run.size() - 1).spanId());
     long start = first.compressedStart();
-    try {
+    long runBytes = 0;
+    for (Ticket ticket : run) {
+      runBytes += workBytes(zinfo.span(ticket.spanId()));
+    }
+    try (FetchMemoryBudget.Reservation reserved = fetchMemory.acquire(runBytes)) {
       byte[] bytes = read(start, last.compressedEnd() - start, purpose);
       for (Ticket ticket : run) {
         Span span = zinfo.span(ticket.spanId());

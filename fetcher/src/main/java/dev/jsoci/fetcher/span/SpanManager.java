@@ -49,6 +49,7 @@ public final class SpanManager implements AutoCloseable {
   private final @Nullable DiskSpanCache disk;
   private final Executor executor;
   private final ForegroundActivity foreground;
+  private final FetchMemoryBudget fetchMemory;
   private final FetchCounters counters;
   private final Consumer<SpanManager> onClose;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -68,6 +69,7 @@ public final class SpanManager implements AutoCloseable {
       SpanOptions options,
       Executor executor,
       ForegroundActivity foreground,
+      FetchMemoryBudget fetchMemory,
       FetchCounters engineCounters,
       Consumer<SpanManager> onClose) {
     this.layer = layer;
@@ -77,6 +79,7 @@ public final class SpanManager implements AutoCloseable {
     this.disk = disk;
     this.executor = executor;
     this.foreground = foreground;
+    this.fetchMemory = fetchMemory;
     this.counters = new FetchCounters(engineCounters);
     this.onClose = onClose;
     this.readaheadSpans = options.readaheadSpans();
@@ -88,7 +91,17 @@ public final class SpanManager implements AutoCloseable {
     this.table = new SpanTable(layer.toString(), empty);
     this.loader =
         new SpanLoader(
-            layer, zinfo, spanDigests, source, memory, disk, options, executor, counters, table);
+            layer,
+            zinfo,
+            spanDigests,
+            source,
+            memory,
+            disk,
+            options,
+            executor,
+            fetchMemory,
+            counters,
+            table);
   }
 
   /** Returns the layer's digest. */
@@ -282,7 +295,7 @@ public final class SpanManager implements AutoCloseable {
       for (int i = 0; i < tickets.size(); i++) {
         Ticket ticket = tickets.get(i);
         VerifiedSpan span = await(ticket);
-        byte[] inflated = span.inflate(zinfo);
+        byte[] inflated = inflate(span);
         if (!ticket.owner()) {
           // A background fetch may have left the span on disk only; keep it for the next read.
           memory.put(loader.keyOf(ticket.spanId()), inflated);
@@ -294,6 +307,20 @@ public final class SpanManager implements AutoCloseable {
       foreground.end();
     }
     return result;
+  }
+
+  /**
+   * Returns the span's inflated bytes. A span that a background fetch or a prefetch left compressed
+   * is inflated within the fetch memory budget.
+   */
+  private byte[] inflate(VerifiedSpan span) throws IOException {
+    if (span.isInflated()) {
+      return span.inflate(zinfo);
+    }
+    try (FetchMemoryBudget.Reservation reserved =
+        fetchMemory.acquire(span.span().uncompressedLength())) {
+      return span.inflate(zinfo);
+    }
   }
 
   /** Claims or joins the fetch of every span, and loads the claimed ones. */

@@ -28,6 +28,9 @@ import org.jspecify.annotations.Nullable;
  * @param readaheadSpans how many spans after the current one a sequential reader fetches ahead,
  *     in parallel with its own reads; 0 turns readahead off. A read is sequential when it starts in
  *     the span where the previous read of the layer ended, or in the span after it
+ * @param fetchMemoryBytes the cap on the heap that span work in progress uses at once, summed over
+ *     every fetch, disk cache load and inflation: twice the compressed bytes plus the inflated
+ *     bytes of each. Work beyond the cap waits; a single span larger than the cap runs alone
  * @param fetchExecutor runs background fetches, prefetches and the extra requests of a read that
  *     needs several runs of spans. When null, the engine creates a pool of daemon threads and shuts
  *     it down on close
@@ -43,6 +46,7 @@ public record SpanOptions(
     long backgroundBytesPerSecond,
     int backgroundConcurrency,
     int readaheadSpans,
+    long fetchMemoryBytes,
     Ticker ticker,
     Scheduler scheduler,
     @Nullable Executor fetchExecutor) {
@@ -78,12 +82,22 @@ public record SpanOptions(
       throw new IllegalArgumentException(
           "backgroundConcurrency must be positive, found " + backgroundConcurrency);
     }
+    if (fetchMemoryBytes < 1024) {
+      throw new IllegalArgumentException(
+          "fetchMemoryBytes must be at least 1024, found " + fetchMemoryBytes);
+    }
     if (readaheadSpans < 0) {
       throw new IllegalArgumentException(
           "readaheadSpans must not be negative, found " + readaheadSpans);
     }
     Objects.requireNonNull(ticker, "ticker");
     Objects.requireNonNull(scheduler, "scheduler");
+  }
+
+  /** Returns an eighth of the maximum heap, kept between 8 MiB and 256 MiB. */
+  static long defaultFetchMemoryBytes() {
+    long eighth = Runtime.getRuntime().maxMemory() / 8;
+    return Math.max(8L << 20, Math.min(256L << 20, eighth));
   }
 
   /** Returns the default options: {@code builder().build()}. */
@@ -95,7 +109,8 @@ public record SpanOptions(
    * Returns a builder with the defaults. Spans are verified, with one refetch after a digest
    * mismatch, and requests are at most 32 MiB. The memory cache keeps 256 MiB of inflated spans,
    * and there is no disk cache (8 GiB when a directory is set). Background fetching runs at 4 MiB/s
-   * with 2 fetches in flight, on the system ticker and scheduler. There is no readahead.
+   * with 2 fetches in flight, on the system ticker and scheduler. There is no readahead. Span work in
+   * progress may hold an eighth of the JVM's maximum heap, between 8 MiB and 256 MiB.
    */
   public static Builder builder() {
     return new Builder();
@@ -113,6 +128,7 @@ public record SpanOptions(
         .backgroundBytesPerSecond(backgroundBytesPerSecond)
         .backgroundConcurrency(backgroundConcurrency)
         .readaheadSpans(readaheadSpans)
+        .fetchMemoryBytes(fetchMemoryBytes)
         .ticker(ticker)
         .scheduler(scheduler)
         .fetchExecutor(fetchExecutor);
@@ -130,6 +146,7 @@ public record SpanOptions(
     private long backgroundBytesPerSecond = 4L << 20;
     private int backgroundConcurrency = 2;
     private int readaheadSpans = 0;
+    private long fetchMemoryBytes = defaultFetchMemoryBytes();
     private Ticker ticker = Ticker.systemTicker();
     private Scheduler scheduler = Scheduler.systemScheduler();
     private @Nullable Executor fetchExecutor;
@@ -186,6 +203,11 @@ public record SpanOptions(
       return this;
     }
 
+    public Builder fetchMemoryBytes(long fetchMemoryBytes) {
+      this.fetchMemoryBytes = fetchMemoryBytes;
+      return this;
+    }
+
     public Builder ticker(Ticker ticker) {
       this.ticker = ticker;
       return this;
@@ -213,6 +235,7 @@ public record SpanOptions(
           backgroundBytesPerSecond,
           backgroundConcurrency,
           readaheadSpans,
+          fetchMemoryBytes,
           ticker,
           scheduler,
           fetchExecutor);

@@ -40,6 +40,11 @@ final class VerifiedSpan {
     return span;
   }
 
+  /** Returns whether {@link #inflate} has the tar bytes already and so allocates nothing. */
+  synchronized boolean isInflated() {
+    return inflated != null;
+  }
+
   /**
    * Returns the span's tar bytes, {@code [uncompressedStart, uncompressedEnd)}, inflating them on
    * the first call; callers must not modify them. A span whose uncompressed range is empty or

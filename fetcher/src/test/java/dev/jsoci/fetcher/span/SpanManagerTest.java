@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -257,6 +258,46 @@ class SpanManagerTest {
             java.util.stream.IntStream.range(0, layer.spanCount())
                 .filter(id -> manager.state(id) == SpanState.READY)
                 .count());
+  }
+
+  @Test
+  void read_fetchMemoryOfOneSpan_fetchesOneAtATime() throws Exception {
+    RecordingSource source = new RecordingSource(layer.blob());
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger maxInFlight = new AtomicInteger();
+    source.fault(
+        (request, bytes) -> {
+          maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+          try {
+            // Gives the other readers time to start their fetches if the budget let them.
+            Thread.sleep(20);
+            return bytes;
+          } finally {
+            inFlight.decrementAndGet();
+          }
+        });
+    SpanManager manager = open(source, SpanOptions.builder().fetchMemoryBytes(1024));
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> readers = new ArrayList<>();
+
+    int readerCount = Math.min(16, layer.spanCount());
+    for (int r = 0; r < readerCount; r++) {
+      long offset = middleOf(r);
+      readers.add(
+          threads.submit(
+              () -> {
+                start.await();
+                assertThat(read(manager, offset, 100)).isEqualTo(layer.tarRange(offset, 100));
+                return null;
+              }));
+    }
+    start.countDown();
+    for (Future<?> reader : readers) {
+      reader.get(60, TimeUnit.SECONDS);
+    }
+
+    assertThat(source.requestCount()).isEqualTo(readerCount);
+    assertThat(maxInFlight.get()).isEqualTo(1);
   }
 
   @Test

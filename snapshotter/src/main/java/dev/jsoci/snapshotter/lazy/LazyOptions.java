@@ -31,7 +31,7 @@ public final class LazyOptions {
    * Bytes of inflated spans kept on the heap in front of the disk cache. The disk cache files stay
    * in the kernel's page cache, so a larger heap tier mostly duplicates them.
    */
-  static final long MEMORY_TIER_BYTES = 32L << 20;
+  static final long MEMORY_TIER_BYTES = 16L << 20;
 
   /** The maximum of inflated spans, in bytes, kept on the heap when the disk cache is off. */
   static final long MEMORY_ONLY_CACHE_BYTES = 256L << 20;
@@ -60,8 +60,9 @@ public final class LazyOptions {
    * rate, a readahead of {@link #READAHEAD_SPANS}, and a disk cache of up to {@code
    * filesystem_cache_max_bytes} in {@code cacheDirectory} unless {@code filesystem_cache_type} is
    * {@code memory}. The heap keeps {@link #MEMORY_TIER_BYTES} of spans in front of the disk cache;
-   * without a disk cache it keeps up to {@link #MEMORY_ONLY_CACHE_BYTES}, but never more than half
-   * of the JVM's maximum heap.
+   * without a disk cache it keeps up to {@link #MEMORY_ONLY_CACHE_BYTES}, but never more than a
+   * quarter of the JVM's maximum heap, because span fetches in progress, the young generation and
+   * the layers' trees and zTOCs need the rest.
    */
   public static SpanOptions spanOptions(JsociConfig config, Path cacheDirectory) {
     return spanOptions(config, cacheDirectory, Runtime.getRuntime().maxMemory());
@@ -81,7 +82,7 @@ public final class LazyOptions {
           .diskCacheBytes(config.spanCacheMaxBytes())
           .memoryCacheBytes(MEMORY_TIER_BYTES);
     } else {
-      options.memoryCacheBytes(Math.min(MEMORY_ONLY_CACHE_BYTES, maxHeapBytes / 2));
+      options.memoryCacheBytes(Math.min(MEMORY_ONLY_CACHE_BYTES, maxHeapBytes / 4));
     }
     return options.build();
   }

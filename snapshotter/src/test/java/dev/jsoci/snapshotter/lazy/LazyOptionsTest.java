@@ -17,7 +17,7 @@ class LazyOptionsTest {
     SpanOptions options = LazyOptions.spanOptions(JsociConfig.DEFAULTS, CACHE, 4096 * MIB);
 
     assertThat(options.diskCacheDirectory()).isEqualTo(CACHE);
-    assertThat(options.memoryCacheBytes()).isEqualTo(32 * MIB);
+    assertThat(options.memoryCacheBytes()).isEqualTo(16 * MIB);
   }
 
   @Test
@@ -31,11 +31,11 @@ class LazyOptionsTest {
   }
 
   @Test
-  void spanOptions_memoryCache_smallHeap_keepsHalfOfHeap() throws Exception {
+  void spanOptions_memoryCache_smallHeap_keepsQuarterOfHeap() throws Exception {
     JsociConfig config = ConfigFile.parse("filesystem_cache_type = \"memory\"", "t.toml").config();
 
     SpanOptions options = LazyOptions.spanOptions(config, CACHE, 200 * MIB);
 
-    assertThat(options.memoryCacheBytes()).isEqualTo(100 * MIB);
+    assertThat(options.memoryCacheBytes()).isEqualTo(50 * MIB);
   }
 }
