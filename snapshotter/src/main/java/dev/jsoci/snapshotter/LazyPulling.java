@@ -44,6 +44,7 @@ final class LazyPulling implements AutoCloseable {
   private final RegistryClient client;
   private final SpanEngine engine;
   private final ExecutorService discoveryExecutor;
+  private final LazyLayers layers;
   private final FuseLayerMounter mounter;
   private final RegistryLayerUnpacker localUnpacker;
 
@@ -51,11 +52,13 @@ final class LazyPulling implements AutoCloseable {
       RegistryClient client,
       SpanEngine engine,
       ExecutorService discoveryExecutor,
+      LazyLayers layers,
       FuseLayerMounter mounter,
       RegistryLayerUnpacker localUnpacker) {
     this.client = client;
     this.engine = engine;
     this.discoveryExecutor = discoveryExecutor;
+    this.layers = layers;
     this.mounter = mounter;
     this.localUnpacker = localUnpacker;
   }
@@ -128,7 +131,7 @@ final class LazyPulling implements AutoCloseable {
     RegistryLayerUnpacker localUnpacker =
         new RegistryLayerUnpacker(
             client, LayerUnpacker.forCurrentUser(opaqueXattr), ConvertOptions.detectHostPlatform());
-    return new LazyPulling(client, engine, discoveryExecutor, mounter, localUnpacker);
+    return new LazyPulling(client, engine, discoveryExecutor, layers, mounter, localUnpacker);
   }
 
   RemoteLayerMounter mounter() {
@@ -157,12 +160,16 @@ final class LazyPulling implements AutoCloseable {
     };
   }
 
-  /** Stops the span engine (and its background fetcher), discovery and the registry client. */
+  /**
+   * Stops the span engine (and its background fetcher), the zTOC prefetch, discovery and the
+   * registry client.
+   */
   @Override
   public void close() {
     try {
       engine.close();
     } finally {
+      layers.close();
       discoveryExecutor.shutdownNow();
       client.close();
     }
