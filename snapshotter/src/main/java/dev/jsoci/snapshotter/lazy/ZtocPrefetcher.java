@@ -41,10 +41,13 @@ final class ZtocPrefetcher implements AutoCloseable {
   private static final int QUEUE_CAPACITY = 512;
 
   /**
-   * The maximum total encoded size of the cached zTOCs. A decoded zTOC takes several times its
-   * encoded size on the heap; the zTOCs of a 2 GiB image come to about 20 MB encoded.
+   * The maximum total encoded size of the cached zTOCs. The zTOCs of a 2 GiB image with 4 MiB spans
+   * come to about 20 MB encoded. A mounted layer keeps the same decoded zTOC, so the cache adds heap
+   * only for the layers not mounted yet.
    */
-  private static final long MAX_CACHED_BYTES = 64L << 20;
+  // NOTE: the bound counts encoded bytes, and a decoded zTOC takes more heap than that (the factor
+  // was not measured). The default daemon heap is 192 MiB.
+  private static final long MAX_CACHED_BYTES = 32L << 20;
 
   /**
    * How long a read zTOC stays cached. containerd prepares the layers of an image one after
