@@ -118,7 +118,7 @@ final class ZtocPrefetcher implements AutoCloseable {
 
   /**
    * Returns the checked zTOC {@code requested}: from the cache, by joining its read in flight, or by
-   * reading it on the calling thread. The first call for the index {@code indexDigest} also starts
+   * reading it on the calling thread. The first call for the index {@code indexDigest} then starts
    * reading {@code all} in the background, in their order, a few at a time.
    *
    * <p>A lookup that joins another lookup's failed read gets that read's error. A lookup that finds
@@ -129,23 +129,26 @@ final class ZtocPrefetcher implements AutoCloseable {
    */
   Ztoc get(ImageRef image, Digest indexDigest, Descriptor requested, List<Descriptor> all)
       throws IOException {
-    // Claim the requested zTOC before queueing the rest, so that it is read first and here.
     Key key = Key.of(requested);
     CompletableFuture<Outcome> claim = new CompletableFuture<>();
     CompletableFuture<Outcome> existing = ztocs.asMap().putIfAbsent(key, claim);
+    boolean firstOfIndex = prefetchedIndexes.asMap().putIfAbsent(indexDigest, Boolean.TRUE) == null;
 
-    if (prefetchedIndexes.asMap().putIfAbsent(indexDigest, Boolean.TRUE) == null) {
+    // The prefetch starts once the requested zTOC is read, so that the background reads and
+    // decoding do not compete with it for the network and the CPU.
+    Outcome outcome;
+    if (existing == null) {
+      outcome = readInto(claim, key, image, requested, false);
+    } else {
+      outcome = await(existing, requested.digest());
+      if (outcome.ztoc() == null && outcome.background()) {
+        outcome = readInto(new CompletableFuture<>(), key, image, requested, false);
+      }
+    }
+    if (firstOfIndex) {
       prefetch(image, indexDigest, all);
     }
-
-    if (existing == null) {
-      return unwrap(readInto(claim, key, image, requested, false));
-    }
-    Outcome joined = await(existing, requested.digest());
-    if (joined.ztoc() != null || !joined.background()) {
-      return unwrap(joined);
-    }
-    return unwrap(readInto(new CompletableFuture<>(), key, image, requested, false));
+    return unwrap(outcome);
   }
 
   /**

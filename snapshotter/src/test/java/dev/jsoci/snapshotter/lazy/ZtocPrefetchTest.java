@@ -336,8 +336,9 @@ class ZtocPrefetchTest {
   void close_stopsPrefetch() throws Exception {
     int layerCount = 2 + ZtocPrefetcher.THREADS * 2;
     TestImage image = pushImage(layerCount, Set.of());
+    // The first layer's own zTOC is not held, because the prefetch starts after it is read.
     Set<String> held = new HashSet<>();
-    for (Digest ztoc : image.ztocs()) {
+    for (Digest ztoc : image.ztocs().subList(1, layerCount)) {
       held.add(ztoc.toString());
     }
     release = new CountDownLatch(1);
@@ -345,7 +346,7 @@ class ZtocPrefetchTest {
     ExecutorService first = Executors.newSingleThreadExecutor();
     try {
       Future<LazyLayers.Lookup> firstLookup = first.submit(() -> lookup(image, 0));
-      // The lookup reads its own zTOC, and each prefetch thread reads one more.
+      // The lookup reads its own zTOC, then each prefetch thread starts one more read.
       int inFlight = 1 + ZtocPrefetcher.THREADS;
       waitUntil(
           inFlight + " zTOC requests are held", () -> blobReads(image.ztocs()) >= inFlight);
