@@ -136,15 +136,16 @@ final class MountCommand implements Callable<Integer> {
               LazyOptions.fileSystemOptions(config),
               fsname -> LazyOptions.mountOptions(config, fsname),
               wanted);
-      try (ImageMount mounted =
-          ImageMount.start(
-              client,
-              lazyLayers,
-              image,
-              LayerUnpacker.forCurrentUser(OpaqueXattr.TRUSTED),
-              state,
-              writable,
-              out)) {
+      try (lazyLayers;
+          ImageMount mounted =
+              ImageMount.start(
+                  client,
+                  lazyLayers,
+                  image,
+                  LayerUnpacker.forCurrentUser(OpaqueXattr.TRUSTED),
+                  state,
+                  writable,
+                  out)) {
         out.printf(
             "mounted %s at %s (%s)%n",
             ref, state.mountPoint(), writable ? "writable" : "read-only");

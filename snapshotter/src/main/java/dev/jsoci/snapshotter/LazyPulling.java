@@ -50,6 +50,7 @@ final class LazyPulling implements AutoCloseable {
   private final RegistryClient client;
   private final SpanEngine engine;
   private final ExecutorService discoveryExecutor;
+  private final LazyLayers layers;
   private final ExecutorService readExecutor;
   private final FuseLayerMounter mounter;
   private final RegistryLayerUnpacker localUnpacker;
@@ -58,12 +59,14 @@ final class LazyPulling implements AutoCloseable {
       RegistryClient client,
       SpanEngine engine,
       ExecutorService discoveryExecutor,
+      LazyLayers layers,
       ExecutorService readExecutor,
       FuseLayerMounter mounter,
       RegistryLayerUnpacker localUnpacker) {
     this.client = client;
     this.engine = engine;
     this.discoveryExecutor = discoveryExecutor;
+    this.layers = layers;
     this.readExecutor = readExecutor;
     this.mounter = mounter;
     this.localUnpacker = localUnpacker;
@@ -151,7 +154,7 @@ final class LazyPulling implements AutoCloseable {
         new RegistryLayerUnpacker(
             client, LayerUnpacker.forCurrentUser(opaqueXattr), ConvertOptions.detectHostPlatform());
     return new LazyPulling(
-        client, engine, discoveryExecutor, readExecutor, mounter, localUnpacker);
+        client, engine, discoveryExecutor, layers, readExecutor, mounter, localUnpacker);
   }
 
   RemoteLayerMounter mounter() {
@@ -181,14 +184,15 @@ final class LazyPulling implements AutoCloseable {
   }
 
   /**
-   * Stops the span engine (and its background fetcher), discovery, the read threads and the
-   * registry client.
+   * Stops the span engine (and its background fetcher), the zTOC prefetch, discovery, the read
+   * threads and the registry client.
    */
   @Override
   public void close() {
     try {
       engine.close();
     } finally {
+      layers.close();
       discoveryExecutor.shutdownNow();
       readExecutor.shutdownNow();
       client.close();

@@ -102,6 +102,9 @@ class CorruptZtocTest {
 
   @AfterAll
   static void stop() throws IOException {
+    if (layers != null) {
+      layers.close();
+    }
     if (engine != null) {
       engine.close();
     }

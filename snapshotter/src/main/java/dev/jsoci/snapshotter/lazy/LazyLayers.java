@@ -26,6 +26,9 @@ import dev.jsoci.ztoc.ZtocCodec;
 import dev.jsoci.ztoc.ZtocFormatException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -34,10 +37,12 @@ import org.jspecify.annotations.Nullable;
  * Finds the zTOCs of image layers and mounts those layers lazily through FUSE.
  *
  * <p>Image manifests and SOCI indexes are content-addressed, so they are kept in small caches by
- * digest: preparing the layers of one image resolves its index once. zTOCs are fetched one layer
- * at a time, when that layer is needed. Safe for concurrent use.
+ * digest: preparing the layers of one image resolves its index once. The first lookup of a layer
+ * of an image with a SOCI index also starts fetching the zTOCs of the image's other layers in the
+ * background, so that their lookups do not wait for a registry round trip each. Safe for
+ * concurrent use. Closing it stops those background fetches.
  */
-public final class LazyLayers {
+public final class LazyLayers implements AutoCloseable {
   private static final int CACHED_DOCUMENTS = 256;
 
   private final RegistryClient client;
@@ -50,6 +55,7 @@ public final class LazyLayers {
       Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
   private final Cache<Digest, SociIndex> indexes =
       Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
+  private final ZtocPrefetcher ztocs;
 
   /**
    * @param mountOptions the FUSE mount options of a layer, given the layer's digest as fsname
@@ -68,6 +74,7 @@ public final class LazyLayers {
     this.fileSystemOptions = fileSystemOptions;
     this.mountOptions = mountOptions;
     this.platform = platform;
+    this.ztocs = new ZtocPrefetcher(this::readZtoc);
   }
 
   /**
@@ -118,11 +125,14 @@ public final class LazyLayers {
     if (found.isEmpty()) {
       return new Lookup(false, Optional.empty());
     }
-    Optional<Descriptor> ztocDescriptor = index(image, found.get().digest()).ztocFor(layerDigest);
+    Digest foundIndex = found.get().digest();
+    SociIndex index = index(image, foundIndex);
+    Optional<Descriptor> ztocDescriptor = index.ztocFor(layerDigest);
     if (ztocDescriptor.isEmpty()) {
       return new Lookup(true, Optional.empty());
     }
-    Ztoc ztoc = readZtoc(image, ztocDescriptor.get());
+    Ztoc ztoc =
+        ztocs.get(image, foundIndex, ztocDescriptor.get(), ztocsInLayerOrder(imageManifest, index));
     return new Lookup(true, Optional.of(new LazyLayer(image, layer, ztoc)));
   }
 
@@ -183,6 +193,29 @@ public final class LazyLayers {
       spans.close();
       throw e;
     }
+  }
+
+  /**
+   * Returns the zTOCs of the image's layers in manifest order, the order in which containerd
+   * prepares them.
+   */
+  private static List<Descriptor> ztocsInLayerOrder(ImageManifest manifest, SociIndex index) {
+    List<Descriptor> ordered = new ArrayList<>();
+    for (Descriptor layer : manifest.layers()) {
+      index.ztocFor(layer.digest()).ifPresent(ordered::add);
+    }
+    return ordered;
+  }
+
+  /** Stops the background zTOC fetches; lookups waiting for one of them fail. */
+  @Override
+  public void close() {
+    ztocs.close();
+  }
+
+  /** Waits until the background zTOC fetches have ended after {@link #close}; for tests. */
+  boolean awaitPrefetchStopped(Duration timeout) throws InterruptedException {
+    return ztocs.awaitTermination(timeout);
   }
 
   private ImageManifest manifest(ImageRef image, Digest digest) throws IOException {
