@@ -46,7 +46,7 @@ final class ZtocPrefetcher implements AutoCloseable {
    * only for the layers not mounted yet.
    */
   // NOTE: the bound counts encoded bytes, and a decoded zTOC takes more heap than that (the factor
-  // was not measured). The default daemon heap is 192 MiB.
+  // was not measured). bin/jsoci-snapshotter caps the daemon heap at 128 MiB.
   private static final long MAX_CACHED_BYTES = 32L << 20;
 
   /**
