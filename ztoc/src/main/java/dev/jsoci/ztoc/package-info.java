@@ -3,7 +3,7 @@
  * span layout, encoding and decoding of the flatbuffer, and decompression of any range.
  *
  * <p>This module is a leaf: it may use {@code dev.jsoci.oci} and flatbuffers-java, and the system
- * zlib through jnr-ffi. It opens no sockets, starts no threads and never logs.
+ * zlib and libzstd through jnr-ffi. It opens no sockets, starts no threads and never logs.
  */
 @NullMarked
 package dev.jsoci.ztoc;

@@ -1,7 +1,6 @@
 package dev.jsoci.ztoc.gzip;
 
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.LibraryOption;
+import dev.jsoci.ztoc.internal.NativeLibraries;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.types.size_t;
@@ -76,33 +75,15 @@ final class Zlib {
   private static Zlib load() {
     // Try the development symlink first, then the runtime soname: a machine without the zlib
     // development package has only libz.so.1.
-    UnsatisfiedLinkError failure = null;
-    for (String name : ZLIB_NAMES) {
-      try {
-        // zlib reports errors through return codes, so jnr-ffi need not save errno after calls.
-        Library library =
-            LibraryLoader.create(Library.class)
-                .option(LibraryOption.IgnoreError, true)
-                .failImmediately()
-                .load(name);
-        CLibrary c =
-            LibraryLoader.create(CLibrary.class)
-                .option(LibraryOption.IgnoreError, true)
-                .failImmediately()
-                .load("c");
-        return new Zlib(library, c);
-      } catch (UnsatisfiedLinkError e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
+    try {
+      Library library = NativeLibraries.loadFirst(Library.class, ZLIB_NAMES);
+      return new Zlib(library, NativeLibraries.loadFirst(CLibrary.class, "c"));
+    } catch (UnsatisfiedLinkError e) {
+      UnsatisfiedLinkError error =
+          new UnsatisfiedLinkError("cannot load the system zlib as libz.so or libz.so.1");
+      error.initCause(e);
+      throw error;
     }
-    UnsatisfiedLinkError error =
-        new UnsatisfiedLinkError("cannot load the system zlib as libz.so or libz.so.1");
-    error.initCause(failure);
-    throw error;
   }
 
   Library library() {

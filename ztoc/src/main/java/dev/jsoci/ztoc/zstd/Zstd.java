@@ -1,7 +1,6 @@
 package dev.jsoci.ztoc.zstd;
 
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.LibraryOption;
+import dev.jsoci.ztoc.internal.NativeLibraries;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.types.size_t;
@@ -101,30 +100,8 @@ final class Zstd {
   }
 
   private static Zstd load() {
-    UnsatisfiedLinkError failure = null;
-    for (String name : NAMES) {
-      try {
-        // libzstd reports errors through return codes, so jnr-ffi need not save errno after calls.
-        Library library =
-            LibraryLoader.create(Library.class)
-                .option(LibraryOption.IgnoreError, true)
-                .failImmediately()
-                .load(name);
-        CLibrary c =
-            LibraryLoader.create(CLibrary.class)
-                .option(LibraryOption.IgnoreError, true)
-                .failImmediately()
-                .load("c");
-        return new Zstd(library, c);
-      } catch (UnsatisfiedLinkError e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
-      }
-    }
-    throw failure;
+    Library library = NativeLibraries.loadFirst(Library.class, NAMES);
+    return new Zstd(library, NativeLibraries.loadFirst(CLibrary.class, "c"));
   }
 
   Library library() {
