@@ -24,10 +24,8 @@ import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -114,7 +112,8 @@ final class LazyPulling implements AutoCloseable {
       metrics.watch(engine);
     }
     ExecutorService discoveryExecutor =
-        Executors.newFixedThreadPool(DISCOVERY_THREADS, daemonThreads("jsoci-discovery-"));
+        Executors.newFixedThreadPool(
+            DISCOVERY_THREADS, DaemonThreads.numbered("jsoci-discovery-"));
     SociIndexDiscovery discovery =
         new SociIndexDiscovery(
             IndexRegistry.of(client), LazyOptions.discoveryOptions(config), discoveryExecutor);
@@ -127,7 +126,7 @@ final class LazyPulling implements AutoCloseable {
             READ_THREAD_KEEP_ALIVE.toSeconds(),
             TimeUnit.SECONDS,
             new SynchronousQueue<>(),
-            daemonThreads("jsoci-fs-read-"));
+            DaemonThreads.numbered("jsoci-fs-read-"));
     LazyLayers layers =
         new LazyLayers(
             client,
@@ -172,15 +171,6 @@ final class LazyPulling implements AutoCloseable {
     if (size.isEmpty()) {
       throw new IOException("the registry no longer has blob " + layer + " of " + repository);
     }
-  }
-
-  private static ThreadFactory daemonThreads(String prefix) {
-    AtomicInteger count = new AtomicInteger();
-    return task -> {
-      Thread thread = new Thread(task, prefix + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
   }
 
   /**

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
+import dev.jsoci.snapshotter.DaemonThreads;
 import dev.jsoci.ztoc.Ztoc;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -17,7 +18,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,9 +41,9 @@ final class ZtocPrefetcher implements AutoCloseable {
   private static final int QUEUE_CAPACITY = 512;
 
   /**
-   * The maximum total encoded size of the cached zTOCs. The zTOCs of a 2 GiB image with 4 MiB spans
-   * come to about 20 MB encoded. A mounted layer keeps the same decoded zTOC, so the cache adds heap
-   * only for the layers not mounted yet.
+   * The maximum total encoded size of the cached zTOCs. The zTOCs of a 2 GiB image with 4 MiB
+   * spans come to about 20 MB encoded. A mounted layer keeps the same decoded zTOC, so the cache
+   * adds heap only for the layers not mounted yet.
    */
   // NOTE: the bound counts encoded bytes, and a decoded zTOC takes more heap than that (the factor
   // was not measured). bin/jsoci-snapshotter caps the daemon heap at 128 MiB.
@@ -100,7 +100,6 @@ final class ZtocPrefetcher implements AutoCloseable {
 
   ZtocPrefetcher(ZtocReader reader) {
     this.reader = reader;
-    AtomicInteger count = new AtomicInteger();
     this.executor =
         new ThreadPoolExecutor(
             THREADS,
@@ -108,18 +107,14 @@ final class ZtocPrefetcher implements AutoCloseable {
             30,
             TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(QUEUE_CAPACITY),
-            task -> {
-              Thread thread = new Thread(task, "jsoci-ztoc-prefetch-" + count.incrementAndGet());
-              thread.setDaemon(true);
-              return thread;
-            });
+            DaemonThreads.numbered("jsoci-ztoc-prefetch-"));
     this.executor.allowCoreThreadTimeOut(true);
   }
 
   /**
-   * Returns the checked zTOC {@code requested}: from the cache, by joining its read in flight, or by
-   * reading it on the calling thread. The first call for the index {@code indexDigest} then starts
-   * reading {@code all} in the background, in their order, a few at a time.
+   * Returns the checked zTOC {@code requested}: from the cache, by joining its read in flight, or
+   * by reading it on the calling thread. The first call for the index {@code indexDigest} then
+   * starts reading {@code all} in the background, in their order, a few at a time.
    *
    * <p>A lookup that joins another lookup's failed read gets that read's error. A lookup that finds
    * a failed prefetch reads the zTOC again itself, so that a passing fault does not stick.

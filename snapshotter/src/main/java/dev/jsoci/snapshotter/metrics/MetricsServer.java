@@ -1,5 +1,6 @@
 package dev.jsoci.snapshotter.metrics;
 
+import dev.jsoci.snapshotter.DaemonThreads;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -25,10 +26,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,9 +83,10 @@ public final class MetricsServer implements AutoCloseable {
             0,
             TimeUnit.SECONDS,
             new ArrayBlockingQueue<>(QUEUED_CONNECTIONS),
-            daemonThreads("jsoci-metrics-"));
+            DaemonThreads.numbered("jsoci-metrics-"));
     this.deadlines =
-        Executors.newSingleThreadScheduledExecutor(daemonThreads("jsoci-metrics-deadline-"));
+        Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.numbered("jsoci-metrics-deadline-"));
     this.acceptor = new Thread(this::acceptLoop, "jsoci-metrics-accept");
     acceptor.setDaemon(true);
   }
@@ -299,15 +299,6 @@ public final class MetricsServer implements AutoCloseable {
     } catch (IOException e) {
       LOG.atDebug().addKeyValue("error", e.getMessage()).log("cannot close a metrics connection");
     }
-  }
-
-  private static ThreadFactory daemonThreads(String prefix) {
-    AtomicInteger count = new AtomicInteger();
-    return task -> {
-      Thread thread = new Thread(task, prefix + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
   }
 
   /** Stops accepting connections, ends the handler threads and removes the socket file. */
