@@ -53,7 +53,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DaemonFaultIT {
-  private static final Path CTR_REMOTE = Path.of("/usr/bin/ctr-remote");
   private static final int SPAN_BYTES = 1 << 20;
   private static final long FETCHING_TIMEOUT_SECONDS = 4;
   private static final long CACHE_MAX_BYTES = 3L << 20;
@@ -95,7 +94,9 @@ class DaemonFaultIT {
     assumeTrue(Processes.isRoot(), "containerd, runc, FUSE and overlay mounts need root");
     assumeTrue(Files.exists(Path.of("/dev/fuse")), "/dev/fuse is missing");
     assumeTrue(LocalContainerd.isInstalled(), "containerd, ctr or runc is not installed");
-    assumeTrue(Files.isExecutable(CTR_REMOTE), "ctr-remote (stargz-snapshotter) is not installed");
+    assumeTrue(
+        Files.isExecutable(LocalContainerd.CTR_REMOTE),
+        "ctr-remote (stargz-snapshotter) is not installed");
     assumeTrue(LocalRegistry.isInstalled(), "docker-registry is not installed");
     assumeTrue(SampleImage.toolsInstalled(), "busybox-static, tar or gzip is not installed");
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/skopeo")), "skopeo is not installed");
@@ -157,21 +158,7 @@ class DaemonFaultIT {
   }
 
   private static void rpull(String reference) throws Exception {
-    Processes.Result result =
-        Processes.start(
-            List.of(
-                CTR_REMOTE.toString(),
-                "--address",
-                containerd.socket.toString(),
-                "--namespace",
-                containerd.namespace,
-                "images",
-                "rpull",
-                "--plain-http",
-                "--snapshotter",
-                "jsoci",
-                reference),
-            work);
+    Processes.Result result = containerd.rpull("jsoci", reference);
     assertWithMessage("ctr-remote images rpull " + reference + ": " + result.err() + logs())
         .that(result.status())
         .isEqualTo(0);

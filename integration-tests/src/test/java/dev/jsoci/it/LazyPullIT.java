@@ -35,7 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LazyPullIT {
-  private static final Path CTR_REMOTE = Path.of("/usr/bin/ctr-remote");
   private static final String REMOTE_LABEL = "containerd.io/snapshot/remote";
   private static final String STARGZ_DIGEST_LABEL = "containerd.io/snapshot/remote/stargz.digest";
   private static final String HAS_SOCI_INDEX_LABEL =
@@ -55,7 +54,9 @@ class LazyPullIT {
     assumeTrue(Processes.isRoot(), "containerd, runc, FUSE and overlay mounts need root");
     assumeTrue(Files.exists(Path.of("/dev/fuse")), "/dev/fuse is missing");
     assumeTrue(LocalContainerd.isInstalled(), "containerd, ctr or runc is not installed");
-    assumeTrue(Files.isExecutable(CTR_REMOTE), "ctr-remote (stargz-snapshotter) is not installed");
+    assumeTrue(
+        Files.isExecutable(LocalContainerd.CTR_REMOTE),
+        "ctr-remote (stargz-snapshotter) is not installed");
     assumeTrue(LocalRegistry.isInstalled(), "docker-registry is not installed");
     assumeTrue(SampleImage.toolsInstalled(), "busybox-static, tar or gzip is not installed");
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/skopeo")), "skopeo is not installed");
@@ -113,21 +114,7 @@ class LazyPullIT {
   }
 
   private static void rpullWithCtrRemote(String reference) throws Exception {
-    Processes.Result result =
-        Processes.start(
-            List.of(
-                CTR_REMOTE.toString(),
-                "--address",
-                containerd.socket.toString(),
-                "--namespace",
-                containerd.namespace,
-                "images",
-                "rpull",
-                "--plain-http",
-                "--snapshotter",
-                "jsoci",
-                reference),
-            work);
+    Processes.Result result = containerd.rpull("jsoci", reference);
     assertWithMessage("ctr-remote images rpull: " + result.err() + result.out() + logs())
         .that(result.status())
         .isEqualTo(0);

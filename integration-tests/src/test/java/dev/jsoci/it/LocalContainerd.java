@@ -28,6 +28,7 @@ final class LocalContainerd implements AutoCloseable {
   static final Path CONTAINERD = Path.of("/usr/bin/containerd");
   static final Path CTR = Path.of("/usr/bin/ctr");
   static final Path RUNC = Path.of("/usr/sbin/runc");
+  static final Path CTR_REMOTE = Path.of("/usr/bin/ctr-remote");
   private static final Path RUN_CONTAINERD = Path.of("/run/containerd");
   private static final long START_TIMEOUT_MILLIS = 20_000;
 
@@ -141,6 +142,28 @@ final class LocalContainerd implements AutoCloseable {
             List.of(CTR.toString(), "--address", socket.toString(), "--namespace", namespace));
     command.addAll(List.of(args));
     return Processes.start(command, directory);
+  }
+
+  /**
+   * Pulls {@code reference} over plain http with {@code ctr-remote images rpull}, which sends the
+   * remote-snapshot labels that {@code ctr images pull} does not, into {@code snapshotter}.
+   */
+  Processes.Result rpull(String snapshotter, String reference)
+      throws IOException, InterruptedException {
+    return Processes.start(
+        List.of(
+            CTR_REMOTE.toString(),
+            "--address",
+            socket.toString(),
+            "--namespace",
+            namespace,
+            "images",
+            "rpull",
+            "--plain-http",
+            "--snapshotter",
+            snapshotter,
+            reference),
+        directory);
   }
 
   /**
