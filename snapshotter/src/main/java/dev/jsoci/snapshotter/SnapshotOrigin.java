@@ -3,7 +3,7 @@ package dev.jsoci.snapshotter;
 import dev.jsoci.snapshotter.metadata.SnapshotInfo;
 import java.util.Map;
 
-/** How a snapshot was made, derived from the labels the snapshotter writes on commit. */
+/** The way a snapshot was made, derived from the labels the snapshotter writes on commit. */
 public enum SnapshotOrigin {
   /** A layer mounted through FUSE and read lazily: the snapshot carries the remote label. */
   LAZY,

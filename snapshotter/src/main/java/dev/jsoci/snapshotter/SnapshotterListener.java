@@ -8,7 +8,7 @@ public interface SnapshotterListener {
   /** A listener that ignores every event. */
   SnapshotterListener NONE = new SnapshotterListener() {};
 
-  /** How a {@code Prepare} that names an image layer ended. */
+  /** The outcome of a {@code Prepare} that names an image layer. */
   enum PrepareOutcome {
     /** The layer was mounted through FUSE and is read lazily. */
     LAZY,
@@ -18,7 +18,7 @@ public interface SnapshotterListener {
     DEFERRED
   }
 
-  /** Why a remote layer mount failed. */
+  /** The cause of a failed remote layer mount. */
   enum MountFailure {
     /** The image has no SOCI index, or the index could not be read. */
     NO_INDEX,

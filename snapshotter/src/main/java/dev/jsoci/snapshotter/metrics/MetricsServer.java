@@ -36,9 +36,9 @@ import org.slf4j.LoggerFactory;
  * A minimal HTTP/1.1 server for Prometheus scrapes, on a TCP port or a unix domain socket.
  *
  * <p>{@code GET /metrics} returns the registry in the Prometheus text format, or in OpenMetrics
- * when the {@code Accept} header requests {@code application/openmetrics-text}. {@code HEAD} is
- * answered too. Other paths get 404 and other methods 405. Every response closes its connection,
- * which Prometheus handles like any other.
+ * when the {@code Accept} header requests {@code application/openmetrics-text}. {@code HEAD} gets
+ * the same headers without a body. Other paths get 404 and other methods 405. Every response
+ * closes its connection, which Prometheus handles like any other.
  *
  * <p>The JDK's {@code com.sun.net.httpserver} binds only IP addresses, so this server reads
  * requests from a {@link ServerSocketChannel} itself, which serves both families. Requests are
