@@ -18,18 +18,12 @@ import org.slf4j.LoggerFactory;
 /**
  * One layer's filesystem mounted through FUSE at a directory; closing it unmounts.
  *
- * <p>libfuse's multi-threaded loop runs on a daemon thread of its own for as long as the mount
- * lives, so reads that wait on the network do not hold up other requests. A JVM shutdown hook
- * detaches the mount if the process exits without closing it; otherwise the kernel would keep a
- * dead mount that returns {@code ENOTCONN} until someone unmounts it.
+ * <p>A {@link FuseSessionLoop} serves the mount on daemon threads for as long as it lives, starting
+ * more workers when all are busy, so reads that wait on the network do not hold up other requests.
+ * A JVM shutdown hook detaches the mount if the process exits without closing it; otherwise the
+ * kernel would keep a dead mount that returns {@code ENOTCONN} until someone unmounts it.
  *
- * <p>NOTE: libfuse 2.9.9 reuses its native worker threads (it ends one only when more than 10 are
- * idle), but jffi 1.3.13 attaches a worker to the JVM (a new {@code java.lang.Thread}) before each
- * callback and detaches it afterwards until that worker has made 1000 callbacks. By a perf
- * estimate on 2 cores this costs about 40 µs of CPU per callback. Workers that are Java threads
- * calling {@code fuse_session_receive_buf} and {@code fuse_session_process_buf} would not pay it.
- *
- * <p>Warning: the mount, its loop thread and the filesystem stay alive until {@link #close}.
+ * <p>Warning: the mount, its workers and the filesystem stay alive until {@link #close}.
  */
 public final class FuseMount implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(FuseMount.class);
@@ -72,27 +66,24 @@ public final class FuseMount implements AutoCloseable {
       throw new IOException("mount point " + target + " is already mounted; unmount it first");
     }
 
-    // Start the loop: fuse_main mounts, then serves requests until the filesystem is unmounted.
+    // Mount, then serve requests on the session's workers until the filesystem is unmounted.
+    String what = "mounting layer " + fileSystem.layer() + " at " + target;
     LayerFuseAdapter adapter = new LayerFuseAdapter(fileSystem);
-    String[] arguments = {
-      "jsoci", "-f", target.toString(), "-o", String.join(",", options.fuseOptions())
-    };
-    CompletableFuture<Integer> loopEnded = new CompletableFuture<>();
-    Thread loop =
-        new Thread(
-            () -> {
-              try {
-                loopEnded.complete(adapter.runMainLoop(arguments));
-              } catch (RuntimeException | Error e) {
-                loopEnded.completeExceptionally(e);
-              }
-            },
-            "jsoci-fuse-" + target.getFileName());
-    loop.setDaemon(true);
-    loop.start();
+    FuseSessionLoop loop;
+    try {
+      loop =
+          FuseSessionLoop.start(
+              target,
+              String.join(",", options.fuseOptions()),
+              adapter,
+              adapter.operations(),
+              adapter.operationsSize());
+    } catch (IOException e) {
+      throw new IOException(what + " failed: " + e.getMessage(), e);
+    }
+    CompletableFuture<Integer> loopEnded = loop.ended();
 
     // Wait for the INIT request, which the kernel sends right after mount(2) succeeds.
-    String what = "mounting layer " + fileSystem.layer() + " at " + target;
     try {
       CompletableFuture.anyOf(adapter.initialized(), loopEnded)
           .get(options.mountTimeout().toNanos(), TimeUnit.NANOSECONDS);
@@ -110,9 +101,8 @@ public final class FuseMount implements AutoCloseable {
     if (!adapter.initialized().isDone()) {
       throw new IOException(
           what
-              + " failed: fuse_main returned "
-              + loopEnded.join()
-              + "; libfuse printed the reason on standard error");
+              + " failed: the fuse session ended before the kernel's first request; libfuse"
+              + " printed the reason on standard error");
     }
     if (!MountTable.isMounted(target)) {
       throw new IOException(what + " failed: the mount is missing from /proc/self/mountinfo");

@@ -36,7 +36,7 @@ import ru.serce.jnrfuse.struct.Timespec;
 /**
  * The libfuse 2 high-level callbacks of one layer, served from a {@link LayerFileSystem}.
  *
- * <p>Callbacks run on libfuse's worker threads, many at once. Each resolves its path from the root,
+ * <p>Callbacks run on the workers of a {@link FuseSessionLoop}, many at once. Each resolves its path from the root,
  * since the tree is immutable and lookups are hash probes. Expected failures return their errno
  * quietly; {@code EIO} and unexpected exceptions are logged through {@link FailureLog}. Every
  * mutation returns {@code EROFS}, although the {@code ro} mount option makes the kernel reject most
@@ -105,23 +105,14 @@ final class LayerFuseAdapter extends FuseStubFS {
     return initialized;
   }
 
-  /**
-   * Runs libfuse's {@code fuse_main} with {@code arguments} and returns its exit status when the
-   * filesystem is unmounted; non-zero if mounting failed. Blocks the calling thread throughout.
-   *
-   * <p>This is the call {@code AbstractFuseFS.mount} makes when blocking, without the JVM shutdown
-   * hook that method adds on every mount and never removes, which would keep each unmounted
-   * filesystem reachable for the life of the JVM.
-   *
-   * <p>NOTE: libfuse 2's {@code fuse_main} records one session per process for its signal handlers.
-   * With several mounts, ending any but the last one prints "fuse: fuse_remove_signal_handlers:
-   * unknown session" on standard error, which is harmless. libfuse installs its own handlers only
-   * for signals still at their default action, and the JVM handles SIGHUP, SIGINT and SIGTERM
-   * itself unless started with {@code -Xrs}.
-   */
-  int runMainLoop(String[] arguments) {
-    return libFuse.fuse_main_real(
-        arguments.length, arguments, fuseOperations, Struct.size(fuseOperations), null);
+  /** Returns the {@code struct fuse_operations} that points at these callbacks. */
+  Pointer operations() {
+    return Struct.getMemory(fuseOperations);
+  }
+
+  /** Returns the size of {@link #operations} in bytes. */
+  long operationsSize() {
+    return Struct.size(fuseOperations);
   }
 
   @Override
