@@ -294,8 +294,9 @@ final class SpanLoader {
 
   /**
    * Caches a verified span as {@code purpose} requires, then publishes it as {@code READY}. A span
-   * fetched from the source goes to the disk cache. Reads put the inflated span in memory, and so
-   * does every purpose when there is no disk cache.
+   * fetched from the source goes to the disk cache. Reads and prefetches (readahead among them)
+   * put the inflated span in memory, so a reader that comes next finds it inflated, and so does
+   * the background fetcher when there is no disk cache.
    */
   private void publish(Ticket ticket, byte[] compressed, FetchPurpose purpose, boolean fromDisk)
       throws IOException {
@@ -305,7 +306,7 @@ final class SpanLoader {
       counters.spanFetched(purpose);
       storeOnDisk(key, compressed);
     }
-    if (purpose == FetchPurpose.READ || disk == null) {
+    if (purpose != FetchPurpose.BACKGROUND || disk == null) {
       memory.put(key, span.inflate(zinfo));
     }
     table.complete(ticket, span);

@@ -55,8 +55,11 @@ public final class SpanManager implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final int readaheadSpans;
 
+  /** The value of {@link #lastReadSpan} before the layer's first read. */
+  private static final int NO_READ = -1;
+
   /** The last span of the latest read, by which sequential reads are told from random ones. */
-  private final AtomicInteger lastReadSpan = new AtomicInteger(-1);
+  private final AtomicInteger lastReadSpan = new AtomicInteger(NO_READ);
 
   SpanManager(
       Digest layer,
@@ -182,13 +185,16 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /**
-   * Starts fetching the spans after {@code lastSpan} when this read continues the previous one
-   * and has just entered a new span, so that inflating the next spans overlaps with the reader's
-   * work. Failures are left to the read that needs the span.
+   * Starts fetching the spans after {@code lastSpan} when this read is the layer's first or
+   * continues the previous one, and has just entered a new span, so that fetching and inflating
+   * the next spans overlaps with the reader's work. A first read counts because a process that
+   * opens a file usually reads on through it and its neighbours. Failures are left to the read
+   * that needs the span.
    */
   private void readAhead(int firstSpan, int lastSpan) {
     int previous = lastReadSpan.getAndSet(lastSpan);
-    boolean sequential = firstSpan == previous || firstSpan == previous + 1;
+    boolean sequential =
+        previous == NO_READ || firstSpan == previous || firstSpan == previous + 1;
     if (readaheadSpans == 0 || !sequential || lastSpan == previous) {
       return;
     }

@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  *     the read fails
  * @param maxRequestBytes the largest ranged request for a run of adjacent spans. A longer run is
  *     split, but a single span larger than this is still fetched in one request
- * @param memoryCacheBytes the cap on inflated spans held in memory across all layers
+ * @param memoryCacheBytes the cap on inflated spans held in memory across all layers, beyond the 4
+ *     most recently used spans, which are kept as well; 0 keeps none
  * @param diskCacheDirectory the root of the on-disk span cache, or null for none
  * @param diskCacheBytes the cap on the span files under {@code diskCacheDirectory}
  * @param backgroundFetch whether the remaining spans of open layers are fetched in the background
@@ -26,8 +27,9 @@ import org.jspecify.annotations.Nullable;
  * @param ticker the time source of the background rate limit, in nanoseconds
  * @param scheduler runs the background fetcher again when the rate limit allows the next fetch
  * @param readaheadSpans how many spans after the current one a sequential reader fetches ahead,
- *     in parallel with its own reads; 0 turns readahead off. A read is sequential when it starts in
- *     the span where the previous read of the layer ended, or in the span after it
+ *     in parallel with its own reads; 0 turns readahead off. A read is sequential when it is the
+ *     layer's first, or starts in the span where the previous read of the layer ended or in the
+ *     span after it
  * @param fetchMemoryBytes the cap on the heap that span work in progress uses at once, summed over
  *     every fetch, disk cache load and inflation: twice the compressed bytes plus the inflated
  *     bytes of each. Work beyond the cap waits; a single span larger than the cap runs alone

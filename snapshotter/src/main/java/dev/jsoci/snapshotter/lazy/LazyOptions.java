@@ -28,10 +28,11 @@ public final class LazyOptions {
   private static final Duration UNMOUNT_TIMEOUT = Duration.ofSeconds(30);
 
   /**
-   * Bytes of inflated spans kept on the heap in front of the disk cache. The disk cache files stay
-   * in the kernel's page cache, so a larger heap tier mostly duplicates them.
+   * Bytes of inflated spans kept on the heap in front of the disk cache, beyond the 4 most
+   * recently used spans that the memory cache always keeps. The disk cache files stay in the
+   * kernel's page cache, so a larger heap tier mostly duplicates them.
    */
-  static final long MEMORY_TIER_BYTES = 16L << 20;
+  static final long MEMORY_TIER_BYTES = 8L << 20;
 
   /** The maximum of inflated spans, in bytes, kept on the heap when the disk cache is off. */
   static final long MEMORY_ONLY_CACHE_BYTES = 256L << 20;
