@@ -27,6 +27,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * containerd's snapshot operations over overlayfs directories under {@code <root>/snapshotter},
@@ -183,7 +184,8 @@ public final class Snapshotter implements AutoCloseable {
       mounter.mount(request, mountpoint);
       mounted.add(mountpoint);
     } catch (IOException | IllegalArgumentException e) {
-      LOG.atWarn()
+      // A SOCI index leaves out small layers on purpose, so a layer without a zTOC is no fault.
+      LOG.atLevel(e instanceof FuseLayerMounter.NoZtocException ? Level.INFO : Level.WARN)
           .addKeyValue("key", key)
           .addKeyValue("target", target)
           .addKeyValue("remote-snapshot-prepared", "false")

@@ -38,8 +38,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Image manifests and SOCI indexes are content-addressed, so they are kept in small caches by
  * digest: preparing the layers of one image resolves its index once. The first lookup of a layer
- * of an image with a SOCI index also starts fetching the zTOCs of the image's other layers in the
- * background, so that their lookups do not wait for a registry round trip each. Safe for
+ * of an image with a SOCI index, even of a layer without a zTOC, also starts fetching the zTOCs of
+ * the image's other layers in the background, so that their lookups do not wait for a registry round trip each. Safe for
  * concurrent use. Closing it stops those background fetches.
  */
 public final class LazyLayers implements AutoCloseable {
@@ -129,6 +129,7 @@ public final class LazyLayers implements AutoCloseable {
     SociIndex index = index(image, foundIndex);
     Optional<Descriptor> ztocDescriptor = index.ztocFor(layerDigest);
     if (ztocDescriptor.isEmpty()) {
+      ztocs.prefetchIndex(image, foundIndex, ztocsInLayerOrder(imageManifest, index));
       return new Lookup(true, Optional.empty());
     }
     Ztoc ztoc =

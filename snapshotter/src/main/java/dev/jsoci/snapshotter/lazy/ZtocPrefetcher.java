@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fetches the zTOCs of an image's layers in the background once the first of its layers is looked
- * up, so that the lookups of the next layers find them ready or join their fetch in flight.
+ * up, with or without a zTOC of its own, so that the lookups of the next layers find them ready or
+ * join their fetch in flight.
  *
  * <p>Fetched zTOCs are kept by digest, bounded by their encoded size and expiring after {@link
  * #EXPIRY}. A read that fails is dropped from the cache, so a later lookup of that layer reads
@@ -144,6 +145,17 @@ final class ZtocPrefetcher implements AutoCloseable {
       prefetch(image, indexDigest, all);
     }
     return unwrap(outcome);
+  }
+
+  /**
+   * Starts reading {@code all} in the background, in their order, unless the index {@code
+   * indexDigest} was prefetched before. For a layer that has no zTOC itself: containerd prepares
+   * the next layers while this one is downloaded, so their zTOCs are ready when they are looked up.
+   */
+  void prefetchIndex(ImageRef image, Digest indexDigest, List<Descriptor> all) {
+    if (prefetchedIndexes.asMap().putIfAbsent(indexDigest, Boolean.TRUE) == null) {
+      prefetch(image, indexDigest, all);
+    }
   }
 
   /**

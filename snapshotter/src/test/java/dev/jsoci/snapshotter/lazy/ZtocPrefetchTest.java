@@ -197,6 +197,12 @@ class ZtocPrefetchTest {
    * zTOCs of the layers in {@code corrupt} are text instead.
    */
   private static TestImage pushImage(int layerCount, Set<Integer> corrupt) throws IOException {
+    return pushImage(layerCount, corrupt, Set.of());
+  }
+
+  /** Pushes an image as above, whose SOCI index has no zTOC for the layers in {@code unindexed}. */
+  private static TestImage pushImage(int layerCount, Set<Integer> corrupt, Set<Integer> unindexed)
+      throws IOException {
     String repository = "prefetch/app" + repositories.incrementAndGet();
     ImageRef direct = ImageRef.parse(registry.host() + "/" + repository + ":1");
     List<Descriptor> layerDescriptors = new ArrayList<>();
@@ -205,12 +211,15 @@ class ZtocPrefetchTest {
     for (int i = 0; i < layerCount; i++) {
       RandomLayer random = RandomLayer.gzip(1000L * repositories.get() + i, 4, 20_000);
       Descriptor layer = push(direct, MediaType.OCI_LAYER_TAR_GZIP, random.blob());
+      layerDescriptors.add(layer);
+      if (unindexed.contains(i)) {
+        continue;
+      }
       byte[] ztoc =
           corrupt.contains(i)
               ? ("not a ztoc, layer " + i).getBytes(StandardCharsets.UTF_8)
               : ZtocCodec.encode(random.ztoc());
       Descriptor pushedZtoc = push(direct, MediaType.SOCI_ZTOC, ztoc);
-      layerDescriptors.add(layer);
       ztocDigests.add(pushedZtoc.digest());
       ztocDescriptors.add(
           SociIndex.ztocDescriptor(
@@ -279,6 +288,23 @@ class ZtocPrefetchTest {
           .isEqualTo(image.layers().get(layer).digest());
     }
 
+    for (Digest ztoc : image.ztocs()) {
+      assertWithMessage("GET requests of zTOC %s", ztoc).that(blobReads(ztoc)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void layerWithoutZtoc_startsPrefetchOfOthers() throws Exception {
+    TestImage image = pushImage(3, Set.of(), Set.of(0));
+
+    LazyLayers.Lookup first = lookup(image, 0);
+
+    assertThat(first.indexFound()).isTrue();
+    assertThat(first.layer()).isEmpty();
+    waitUntil("both zTOCs were requested", () -> blobReads(image.ztocs()) >= 2);
+    for (int layer = 1; layer < 3; layer++) {
+      assertWithMessage("layer %s", layer).that(lookup(image, layer).layer()).isPresent();
+    }
     for (Digest ztoc : image.ztocs()) {
       assertWithMessage("GET requests of zTOC %s", ztoc).that(blobReads(ztoc)).isEqualTo(1);
     }
