@@ -117,8 +117,10 @@ final class SpanLoader {
       }
     }
 
-    // 2. The rest go out as runs of adjacent spans, one request each.
-    List<List<Ticket>> runs = runsOf(missing);
+    // 2. The rest go out as runs of adjacent spans, one request each. Prefetched spans go out one
+    // per request, in parallel, so that the reader that comes next waits for its own span only.
+    List<List<Ticket>> runs =
+        purpose == FetchPurpose.PREFETCH ? singleSpanRuns(missing) : runsOf(missing);
     for (int i = 1; i < runs.size(); i++) {
       List<Ticket> run = runs.get(i);
       try {
@@ -165,6 +167,14 @@ final class SpanLoader {
 
   private @Nullable String expectedDigest(Ticket ticket) {
     return options.verifySpans() ? spanDigests.get(ticket.spanId()).toString() : null;
+  }
+
+  private static List<List<Ticket>> singleSpanRuns(List<Ticket> tickets) {
+    List<List<Ticket>> runs = new ArrayList<>(tickets.size());
+    for (Ticket ticket : tickets) {
+      runs.add(List.of(ticket));
+    }
+    return runs;
   }
 
   /** Splits sorted tickets into runs of consecutive span ids within the request size limit. */

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -208,7 +209,7 @@ public final class SpanManager implements AutoCloseable {
   /**
    * Starts fetching the spans that hold the data of {@code entries}, ahead of the background
    * fetcher, which pauses until they are cached. Entries without data are ignored. Returns at once;
-   * the future completes when every span is cached, or with the first failure.
+   * the future completes when every span is cached, or with a failure once every span is resolved.
    */
   public CompletableFuture<Void> prefetch(Collection<TocEntry> entries) {
     TreeSet<Integer> spanIds = new TreeSet<>();
@@ -245,16 +246,35 @@ public final class SpanManager implements AutoCloseable {
     // Count the prefetch as foreground work from now on, so background fetching pauses at once.
     foreground.begin();
     try {
+      // The task does not wait for the spans: their runs may be queued on the same executor.
       executor.execute(
           () -> {
+            List<Ticket> tickets;
             try {
-              awaitAll(claimAndLoad(spanIds, FetchPurpose.PREFETCH));
-              done.complete(null);
-            } catch (IOException | RuntimeException | Error e) {
-              done.completeExceptionally(e);
-            } finally {
+              tickets = claimAndLoad(spanIds, FetchPurpose.PREFETCH);
+            } catch (RuntimeException | Error e) {
               foreground.end();
+              done.completeExceptionally(e);
+              return;
             }
+            CompletableFuture<?>[] spans = new CompletableFuture<?>[tickets.size()];
+            for (int i = 0; i < spans.length; i++) {
+              spans[i] = tickets.get(i).future();
+            }
+            CompletableFuture.allOf(spans)
+                .whenComplete(
+                    (ignored, failure) -> {
+                      foreground.end();
+                      if (failure == null) {
+                        done.complete(null);
+                      } else {
+                        done.completeExceptionally(
+                            failure instanceof CompletionException wrapped
+                                    && wrapped.getCause() != null
+                                ? wrapped.getCause()
+                                : failure);
+                      }
+                    });
           });
     } catch (RejectedExecutionException e) {
       foreground.end();
@@ -342,12 +362,6 @@ public final class SpanManager implements AutoCloseable {
       loader.load(owned, purpose);
     }
     return tickets;
-  }
-
-  private void awaitAll(List<Ticket> tickets) throws IOException {
-    for (Ticket ticket : tickets) {
-      await(ticket);
-    }
   }
 
   private VerifiedSpan await(Ticket ticket) throws IOException {

@@ -37,13 +37,21 @@ import org.jspecify.annotations.Nullable;
  * Finds the zTOCs of image layers and mounts those layers lazily through FUSE.
  *
  * <p>Image manifests and SOCI indexes are content-addressed, so they are kept in small caches by
- * digest: preparing the layers of one image resolves its index once. The first lookup of a layer
+ * digest: preparing the layers of one image resolves its index once. A reference without a
+ * manifest digest is resolved once per {@link #RESOLVED_IMAGE_EXPIRY} as well. The first lookup of a layer
  * of an image with a SOCI index, even of a layer without a zTOC, also starts fetching the zTOCs of
  * the image's other layers in the background, so that their lookups do not wait for a registry round trip each. Safe for
  * concurrent use. Closing it stops those background fetches.
  */
 public final class LazyLayers implements AutoCloseable {
   private static final int CACHED_DOCUMENTS = 256;
+
+  /**
+   * How long a reference stays resolved to the manifest found for it. containerd resolves a tag
+   * once per pull and then prepares the image's layers within seconds. Resolving it again for every
+   * layer costs a registry round trip each, and could find a newer manifest without the layer.
+   */
+  static final Duration RESOLVED_IMAGE_EXPIRY = Duration.ofSeconds(30);
 
   private final RegistryClient client;
   private final SpanEngine engine;
@@ -55,6 +63,11 @@ public final class LazyLayers implements AutoCloseable {
       Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
   private final Cache<Digest, SociIndex> indexes =
       Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
+  private final Cache<ImageRef, Digest> resolvedImages =
+      Caffeine.newBuilder()
+          .maximumSize(CACHED_DOCUMENTS)
+          .expireAfterWrite(RESOLVED_IMAGE_EXPIRY)
+          .build();
   private final ZtocPrefetcher ztocs;
 
   /**
@@ -113,10 +126,20 @@ public final class LazyLayers implements AutoCloseable {
       Digest layerDigest)
       throws IOException {
     Digest manifest = manifestDigest;
+    boolean resolvedBefore = false;
     if (manifest == null) {
-      manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
+      manifest = resolvedImages.getIfPresent(image);
+      resolvedBefore = manifest != null;
+      if (manifest == null) {
+        manifest = resolve(image);
+      }
     }
     ImageManifest imageManifest = manifest(image, manifest);
+    if (resolvedBefore && !contains(imageManifest, layerDigest)) {
+      // The tag may have moved since it was resolved for an earlier layer.
+      manifest = resolve(image);
+      imageManifest = manifest(image, manifest);
+    }
     Descriptor layer = layerOf(imageManifest, layerDigest, image, manifest);
 
     // Passing the cached manifest spares a registry round trip for every layer of the image.
@@ -217,6 +240,22 @@ public final class LazyLayers implements AutoCloseable {
   /** Waits until the background zTOC fetches have ended after {@link #close}; for tests. */
   boolean awaitPrefetchStopped(Duration timeout) throws InterruptedException {
     return ztocs.awaitTermination(timeout);
+  }
+
+  /** Resolves {@code image} for the platform and remembers the manifest digest for a while. */
+  private Digest resolve(ImageRef image) throws IOException {
+    Digest manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
+    resolvedImages.put(image, manifest);
+    return manifest;
+  }
+
+  private static boolean contains(ImageManifest manifest, Digest layerDigest) {
+    for (Descriptor layer : manifest.layers()) {
+      if (layer.digest().equals(layerDigest)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private ImageManifest manifest(ImageRef image, Digest digest) throws IOException {

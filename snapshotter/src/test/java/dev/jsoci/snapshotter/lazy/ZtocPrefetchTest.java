@@ -311,6 +311,52 @@ class ZtocPrefetchTest {
   }
 
   @Test
+  void layersOfOneTag_resolveItOnce() throws Exception {
+    TestImage image = pushImage(3, Set.of());
+
+    for (int layer = 0; layer < 3; layer++) {
+      LazyLayers.Lookup found =
+          layers.lookup(image.viaProxy(), null, image.index(), image.layers().get(layer).digest());
+      assertWithMessage("layer %s", layer).that(found.layer()).isPresent();
+    }
+
+    assertThat(tagRequests(image.viaProxy())).isEqualTo(1);
+  }
+
+  @Test
+  void movedTag_resolvedAgain() throws Exception {
+    TestImage first = pushImage(1, Set.of());
+    assertThat(
+            layers
+                .lookup(first.viaProxy(), null, first.index(), first.layers().get(0).digest())
+                .layer())
+        .isPresent();
+
+    // Point the tag at a manifest with another layer, as a push of a new version does.
+    ImageRef direct =
+        ImageRef.parse(registry.host() + "/" + first.viaProxy().repository() + ":1");
+    Descriptor newLayer =
+        push(direct, MediaType.OCI_LAYER_TAR_GZIP, RandomLayer.gzip(77, 4, 20_000).blob());
+    Descriptor config = push(direct, MediaType.OCI_CONFIG, "{}".getBytes(StandardCharsets.UTF_8));
+    pushClient.pushManifest(
+        direct,
+        new ImageManifest(MediaType.OCI_MANIFEST, "", config, List.of(newLayer), null, Map.of()));
+
+    LazyLayers.Lookup moved =
+        layers.lookup(first.viaProxy(), null, first.index(), newLayer.digest());
+
+    assertThat(moved.indexFound()).isTrue();
+    assertThat(moved.layer()).isEmpty();
+    assertThat(tagRequests(first.viaProxy())).isEqualTo(2);
+  }
+
+  /** Returns the number of requests for the manifest of {@code image}'s tag. */
+  private static long tagRequests(ImageRef image) {
+    String target = "/v2/" + image.repository() + "/manifests/" + image.tag();
+    return targets.stream().filter(line -> line.endsWith(" " + target)).count();
+  }
+
+  @Test
   void concurrentLookups_fetchZtocOnce() throws Exception {
     TestImage image = pushImage(1, Set.of());
     int threads = 8;
