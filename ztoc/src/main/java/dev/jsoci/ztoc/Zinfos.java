@@ -18,10 +18,15 @@ public final class Zinfos {
     try {
       zinfo =
           switch (ztoc.compressionAlgorithm()) {
-            case GZIP -> GzipZinfo.parse(
-                ztoc.checkpoints(), ztoc.compressedArchiveSize(), ztoc.uncompressedArchiveSize());
+            // The zTOC never changes its blob, so the Zinfo may share it.
+            case GZIP -> GzipZinfo.parseShared(
+                ztoc.checkpointsWithoutCopy(),
+                ztoc.compressedArchiveSize(),
+                ztoc.uncompressedArchiveSize());
             case UNCOMPRESSED -> TarZinfo.parse(
-                ztoc.checkpoints(), ztoc.compressedArchiveSize(), ztoc.uncompressedArchiveSize());
+                ztoc.checkpointsWithoutCopy(),
+                ztoc.compressedArchiveSize(),
+                ztoc.uncompressedArchiveSize());
           };
     } catch (ZtocFormatException e) {
       throw new ZtocFormatException("invalid ztoc " + source + ": " + e.getMessage(), e);

@@ -39,4 +39,12 @@ public record Ztoc(
   public byte[] checkpoints() {
     return checkpoints.clone();
   }
+
+  /**
+   * Returns the checkpoint blob itself, for decoders in this package that keep it without a copy.
+   * Callers must never modify it: a zTOC of a large layer keeps megabytes of windows there.
+   */
+  byte[] checkpointsWithoutCopy() {
+    return checkpoints;
+  }
 }

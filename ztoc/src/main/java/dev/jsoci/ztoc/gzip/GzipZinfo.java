@@ -92,6 +92,18 @@ public final class GzipZinfo implements Zinfo {
   public static GzipZinfo parse(
       byte[] blob, long compressedArchiveSize, long uncompressedArchiveSize)
       throws ZtocFormatException {
+    return parseShared(blob.clone(), compressedArchiveSize, uncompressedArchiveSize);
+  }
+
+  /**
+   * Decodes a checkpoint blob as {@link #parse} does, but keeps {@code blob} itself: the caller
+   * must never modify it afterwards. For zTOCs, whose blob holds 32 KiB per span.
+   *
+   * @throws ZtocFormatException as {@link #parse} does
+   */
+  public static GzipZinfo parseShared(
+      byte[] blob, long compressedArchiveSize, long uncompressedArchiveSize)
+      throws ZtocFormatException {
     // Check the length against the claimed count before allocating anything per checkpoint.
     if (blob.length < HEADER_SIZE) {
       throw new ZtocFormatException(
@@ -147,7 +159,7 @@ public final class GzipZinfo implements Zinfo {
       throw new ZtocFormatException(problem);
     }
     return new GzipZinfo(
-        blob.clone(),
+        blob,
         legacyLayout,
         spanSize,
         compressedOffsets,
