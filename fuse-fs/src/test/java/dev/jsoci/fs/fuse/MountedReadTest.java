@@ -1,6 +1,7 @@
 package dev.jsoci.fs.fuse;
 
 import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ch.qos.logback.classic.Level;
@@ -116,6 +117,57 @@ class MountedReadTest {
     release.countDown();
     assertThat(blocked.get(20, TimeUnit.SECONDS))
         .isEqualTo(Files.readAllBytes(source.resolve("file0")));
+  }
+
+  @Test
+  void read_manyBlocked_workersGrowThenShrink() throws Exception {
+    // The kernel keeps at most 12 background reads (readahead) in flight per mount by default.
+    int blockedReads = 8;
+    CountDownLatch allBlocked = new CountDownLatch(blockedReads);
+    CountDownLatch release = new CountDownLatch(1);
+    ContentReader tar = layer.contentReader();
+    ContentReader reader =
+        (offset, destination) -> {
+          allBlocked.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            throw new InterruptedIOException("read cancelled");
+          }
+          return tar.read(offset, destination);
+        };
+    Path mountPoint = temp.resolve("mnt");
+    mounts.mount(layer.fileSystem(reader, FileSystemOptions.defaults()), mountPoint);
+    String workerPrefix = "jsoci-fuse-" + mountPoint.getFileName() + "-";
+
+    List<Future<byte[]>> reads = new ArrayList<>();
+    for (int i = 0; i < blockedReads; i++) {
+      Path file = mountPoint.resolve("file" + i);
+      reads.add(readers.submit(() -> Files.readAllBytes(file)));
+    }
+
+    // The reads wait in the reader at once, so each has a worker of its own.
+    assertWithMessage("reads waiting in the reader at once")
+        .that(allBlocked.await(20, TimeUnit.SECONDS))
+        .isTrue();
+    assertThat(liveThreads(workerPrefix)).isGreaterThan(blockedReads);
+    release.countDown();
+    for (int i = 0; i < blockedReads; i++) {
+      assertThat(reads.get(i).get(20, TimeUnit.SECONDS))
+          .isEqualTo(Files.readAllBytes(source.resolve("file" + i)));
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (liveThreads(workerPrefix) > FuseSessionLoop.MAX_IDLE_WORKERS + 1
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(liveThreads(workerPrefix)).isAtMost(FuseSessionLoop.MAX_IDLE_WORKERS + 1);
+  }
+
+  private static long liveThreads(String namePrefix) {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(thread -> thread.getName().startsWith(namePrefix))
+        .count();
   }
 
   /** How the failing reader behaves. */

@@ -17,7 +17,7 @@ class LazyOptionsTest {
     SpanOptions options = LazyOptions.spanOptions(JsociConfig.DEFAULTS, CACHE, 4096 * MIB);
 
     assertThat(options.diskCacheDirectory()).isEqualTo(CACHE);
-    assertThat(options.memoryCacheBytes()).isEqualTo(16 * MIB);
+    assertThat(options.memoryCacheBytes()).isEqualTo(8 * MIB);
   }
 
   @Test
