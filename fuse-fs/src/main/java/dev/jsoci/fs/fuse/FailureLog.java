@@ -43,7 +43,7 @@ final class FailureLog {
   }
 
   /** Logs an exception no operation expects, with its stack trace, before it becomes EIO. */
-  void unexpected(String op, String path, RuntimeException exception) {
+  void unexpected(String op, String path, Throwable exception) {
     if (tryWarn()) {
       logger.warn(
           "unexpected failure, returning EIO: op={} path={} layer={} suppressed={}",

@@ -328,7 +328,18 @@ final class FuseSessionLoop {
           }
         }
 
-        library.fuse_session_process_buf(session, buffer, channelCell.getPointer(0));
+        // A session has one channel, which receive_buf leaves in the cell, so passing it directly
+        // saves an allocation that could fail before the request is answered.
+        try {
+          library.fuse_session_process_buf(session, buffer, channel);
+        } catch (RuntimeException | Error e) {
+          // The callbacks turn their own failures into errnos, so this came from the binding
+          // around them; one failed request does not end the session.
+          logger.warn(
+              "fuse request failed outside its callback: mountpoint={} error={}",
+              mountPointPath,
+              e.toString());
+        }
 
         synchronized (lock) {
           if (idle >= MAX_IDLE_WORKERS) {

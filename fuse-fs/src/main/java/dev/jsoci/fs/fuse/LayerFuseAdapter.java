@@ -468,7 +468,9 @@ final class LayerFuseAdapter extends FuseStubFS {
             e.getMessage());
       }
       return -ErrnoCodes.of(e.errno());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // An exception must not reach jffi, which would hand libfuse a default result: a read that
+      // ran out of heap would return 0 bytes, an end of file, instead of an error.
       error = Errno.EIO;
       failures.unexpected(op, path, e);
       return -ErrnoCodes.of(Errno.EIO);
