@@ -57,6 +57,8 @@ final class VerifiedSpan {
       long length = span.uncompressedLength();
       // The compressed bytes are set whenever the inflated ones are not (see the factories).
       byte[] input = Objects.requireNonNull(compressed);
+      // TODO: inflate into reused buffers. With the daemon's serial collector, a span that outlives
+      // a young collection is freed only by a full one: 0.7 s of pauses in a 3.5 s cold start.
       inflated =
           length == 0
               ? EMPTY
