@@ -31,7 +31,7 @@ public final class FuseMount implements AutoCloseable {
   private final Path mountPoint;
   private final String layer;
   private final Duration unmountTimeout;
-  private final CompletableFuture<Integer> loopEnded;
+  private final FuseSessionLoop loop;
   private final Thread shutdownHook;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -39,12 +39,12 @@ public final class FuseMount implements AutoCloseable {
       Path mountPoint,
       String layer,
       Duration unmountTimeout,
-      CompletableFuture<Integer> loopEnded,
+      FuseSessionLoop loop,
       Thread shutdownHook) {
     this.mountPoint = mountPoint;
     this.layer = layer;
     this.unmountTimeout = unmountTimeout;
-    this.loopEnded = loopEnded;
+    this.loop = loop;
     this.shutdownHook = shutdownHook;
   }
 
@@ -119,8 +119,7 @@ public final class FuseMount implements AutoCloseable {
         fileSystem.layer(),
         target,
         options.fuseOptions());
-    return new FuseMount(
-        target, fileSystem.layer(), options.unmountTimeout(), loopEnded, shutdownHook);
+    return new FuseMount(target, fileSystem.layer(), options.unmountTimeout(), loop, shutdownHook);
   }
 
   /**
@@ -138,6 +137,11 @@ public final class FuseMount implements AutoCloseable {
     Fusermount.Outcome outcome = Fusermount.unmount(target, timeout);
     logger.debug("unmounted a leftover mount: mountpoint={} outcome={}", target, outcome);
     return outcome != Fusermount.Outcome.NOT_MOUNTED;
+  }
+
+  /** Returns the number of threads serving the mount's requests now. */
+  int workerThreads() {
+    return loop.workers();
   }
 
   /** Returns the absolute, normalized mount point. */
@@ -173,7 +177,7 @@ public final class FuseMount implements AutoCloseable {
       return;
     }
     try {
-      loopEnded.get(unmountTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      loop.ended().get(unmountTimeout.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException | ExecutionException e) {
       logger.warn(
           "fuse loop did not end after unmount: layer={} mountpoint={} error={}",
@@ -187,16 +191,14 @@ public final class FuseMount implements AutoCloseable {
     logger.debug("unmounted: layer={} mountpoint={} outcome={}", layer, mountPoint, outcome);
   }
 
-  private static void detachAfterFailure(Path target, Duration timeout) {
+  /** Detaches whatever is mounted at {@code target} lazily, logging a failure. */
+  static void detachAfterFailure(Path target, Duration timeout) {
     try {
       if (MountTable.isMounted(target)) {
         Fusermount.run(timeout, "-u", "-z", target.toString());
       }
     } catch (IOException e) {
-      logger.warn(
-          "cannot detach a mount that failed to start: mountpoint={} error={}",
-          target,
-          e.toString());
+      logger.warn("cannot detach a failed mount: mountpoint={} error={}", target, e.toString());
     }
   }
 

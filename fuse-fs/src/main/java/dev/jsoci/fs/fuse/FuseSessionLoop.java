@@ -2,8 +2,8 @@ package dev.jsoci.fs.fuse;
 
 import dev.jsoci.ztoc.internal.NativeLibraries;
 import java.io.IOException;
-import java.nio.charset.Charset;
 import java.lang.ref.Reference;
+import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * and workers call {@code fuse_session_receive_buf} and {@code fuse_session_process_buf} in a loop,
  * as libfuse's own {@code fuse_loop_mt} does on native threads.
  *
- * <p>Callbacks therefore run on threads already attached to the JVM. On libfuse's native workers, jffi
- * 1.3.13 attaches the thread to the JVM before each callback and detaches it afterwards (until the
- * thread has made 1000 callbacks), which creates a {@code java.lang.Thread} per request.
+ * <p>Callbacks therefore run on threads already attached to the JVM. On libfuse's native workers,
+ * jffi 1.3.13 attaches the thread to the JVM before each callback and detaches it afterwards (until
+ * the thread has made 1000 callbacks), which creates a {@code java.lang.Thread} per request.
  *
  * <p>The pool grows as libfuse's does: when the last idle worker takes a request, another worker
  * starts, so a read that waits on the network never holds up other requests. A worker that
@@ -51,6 +51,8 @@ final class FuseSessionLoop {
   static final int MAX_WORKERS = 128;
 
   private static final int EINTR = 4;
+
+  private static final AtomicInteger SESSION_NUMBERS = new AtomicInteger();
 
   private static final Duration DETACH_TIMEOUT = Duration.ofSeconds(10);
 
@@ -179,7 +181,8 @@ final class FuseSessionLoop {
   private final Runtime runtime;
   private final Path mountPointPath;
   private final byte[] mountPoint;
-  private final String name;
+  /** The names of the workers, with a number per session because many mounts share a name. */
+  private final String threadNamePrefix;
   private final Pointer channel;
   private final Pointer fuse;
   private final Pointer session;
@@ -210,7 +213,7 @@ final class FuseSessionLoop {
     this.runtime = Runtime.getRuntime(library);
     this.mountPointPath = mountPointPath;
     this.mountPoint = mountPoint;
-    this.name = String.valueOf(mountPointPath.getFileName());
+    this.threadNamePrefix = "jsoci-fuse-" + SESSION_NUMBERS.incrementAndGet() + "-";
     this.channel = channel;
     this.fuse = fuse;
     this.session = session;
@@ -268,8 +271,14 @@ final class FuseSessionLoop {
             channel,
             fuse,
             library.fuse_get_session(fuse));
+    boolean started;
     synchronized (loop.lock) {
-      loop.startWorkerLocked();
+      started = loop.startWorkerLocked();
+    }
+    if (!started) {
+      versioned.fuseUnmount().call(target, channel);
+      library.fuse_destroy(fuse);
+      throw new IOException("cannot start a thread to serve " + mountPoint);
     }
     return loop;
   }
@@ -282,20 +291,35 @@ final class FuseSessionLoop {
     return ended;
   }
 
-  /** Returns the workers running now. */
+  /** Returns the number of workers running now. */
   int workers() {
     synchronized (lock) {
       return workers;
     }
   }
 
-  private void startWorkerLocked() {
+  /**
+   * Starts a worker, counted as idle. Returns false when the JVM cannot start another thread; the
+   * running workers then serve every request.
+   */
+  private boolean startWorkerLocked() {
+    Thread worker =
+        new Thread(this::work, threadNamePrefix + workerNumbers.incrementAndGet());
+    worker.setDaemon(true);
+    try {
+      worker.start();
+    } catch (OutOfMemoryError e) {
+      logger.warn(
+          "cannot start another fuse worker; requests wait for the running ones: mountpoint={}"
+              + " workers={} error={}",
+          mountPointPath,
+          workers,
+          e.toString());
+      return false;
+    }
     workers++;
     idle++;
-    Thread worker =
-        new Thread(this::work, "jsoci-fuse-" + name + "-" + workerNumbers.incrementAndGet());
-    worker.setDaemon(true);
-    worker.start();
+    return true;
   }
 
   private void work() {
@@ -371,14 +395,7 @@ final class FuseSessionLoop {
           mountPointPath,
           -failure);
       library.fuse_session_exit(session);
-      try {
-        Fusermount.run(DETACH_TIMEOUT, "-u", "-z", mountPointPath.toString());
-      } catch (IOException e) {
-        logger.warn(
-            "cannot detach the mount of a failed session: mountpoint={} error={}",
-            mountPointPath,
-            e.toString());
-      }
+      FuseMount.detachAfterFailure(mountPointPath, DETACH_TIMEOUT);
     }
     boolean last;
     synchronized (lock) {
@@ -420,7 +437,7 @@ final class FuseSessionLoop {
     return terminated;
   }
 
-  /** The charset the JVM encodes file names with, so the path reaches mount(2) unchanged. */
+  /** Returns the charset the JVM encodes file names with, so the path reaches mount(2) unchanged. */
   private static Charset pathCharset() {
     String encoding = System.getProperty("sun.jnu.encoding");
     return encoding != null && Charset.isSupported(encoding)

@@ -137,8 +137,8 @@ class MountedReadTest {
           return tar.read(offset, destination);
         };
     Path mountPoint = temp.resolve("mnt");
-    mounts.mount(layer.fileSystem(reader, FileSystemOptions.defaults()), mountPoint);
-    String workerPrefix = "jsoci-fuse-" + mountPoint.getFileName() + "-";
+    FuseMount mount =
+        mounts.mount(layer.fileSystem(reader, FileSystemOptions.defaults()), mountPoint);
 
     List<Future<byte[]>> reads = new ArrayList<>();
     for (int i = 0; i < blockedReads; i++) {
@@ -150,24 +150,18 @@ class MountedReadTest {
     assertWithMessage("reads waiting in the reader at once")
         .that(allBlocked.await(20, TimeUnit.SECONDS))
         .isTrue();
-    assertThat(liveThreads(workerPrefix)).isGreaterThan(blockedReads);
+    assertThat(mount.workerThreads()).isGreaterThan(blockedReads);
     release.countDown();
     for (int i = 0; i < blockedReads; i++) {
       assertThat(reads.get(i).get(20, TimeUnit.SECONDS))
           .isEqualTo(Files.readAllBytes(source.resolve("file" + i)));
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (liveThreads(workerPrefix) > FuseSessionLoop.MAX_IDLE_WORKERS + 1
+    while (mount.workerThreads() > FuseSessionLoop.MAX_IDLE_WORKERS + 1
         && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertThat(liveThreads(workerPrefix)).isAtMost(FuseSessionLoop.MAX_IDLE_WORKERS + 1);
-  }
-
-  private static long liveThreads(String namePrefix) {
-    return Thread.getAllStackTraces().keySet().stream()
-        .filter(thread -> thread.getName().startsWith(namePrefix))
-        .count();
+    assertThat(mount.workerThreads()).isAtMost(FuseSessionLoop.MAX_IDLE_WORKERS + 1);
   }
 
   /** How the failing reader behaves. */

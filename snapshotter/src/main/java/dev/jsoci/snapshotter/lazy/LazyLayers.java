@@ -38,10 +38,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Image manifests and SOCI indexes are content-addressed, so they are kept in small caches by
  * digest: preparing the layers of one image resolves its index once. A reference without a
- * manifest digest is resolved once per {@link #RESOLVED_IMAGE_EXPIRY} as well. The first lookup of a layer
- * of an image with a SOCI index, even of a layer without a zTOC, also starts fetching the zTOCs of
- * the image's other layers in the background, so that their lookups do not wait for a registry round trip each. Safe for
- * concurrent use. Closing it stops those background fetches.
+ * manifest digest is resolved once per {@link #RESOLVED_IMAGE_EXPIRY} as well.
+ *
+ * <p>The first lookup of a layer of an image with a SOCI index starts fetching the zTOCs of the
+ * image's other layers in the background, even when that layer has no zTOC itself. Their lookups
+ * then need no registry round trip each. Safe for concurrent use. Closing it stops those
+ * background fetches.
  */
 public final class LazyLayers implements AutoCloseable {
   private static final int CACHED_DOCUMENTS = 256;
