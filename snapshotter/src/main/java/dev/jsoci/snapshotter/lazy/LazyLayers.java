@@ -18,6 +18,7 @@ import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.SociAnnotations;
 import dev.jsoci.oci.SociIndex;
 import dev.jsoci.ztoc.TocIndex;
 import dev.jsoci.ztoc.Zinfos;
@@ -157,37 +158,33 @@ public final class LazyLayers implements AutoCloseable {
       ztocs.prefetchIndex(image, foundIndex, ztocsInLayerOrder(imageManifest, index));
       return new Lookup(true, Optional.empty());
     }
-    Ztoc ztoc =
+    CheckedZtoc checked =
         ztocs.get(image, foundIndex, ztocDescriptor.get(), ztocsInLayerOrder(imageManifest, index));
-    return new Lookup(true, Optional.of(new LazyLayer(image, layer, ztoc)));
+    return new Lookup(
+        true, Optional.of(new LazyLayer(image, layer, checked.ztoc(), checked.tree())));
   }
 
   /**
-   * Reads, decodes and checks a zTOC: its entries must lie inside the layer, and its checkpoints
-   * inside the layer blob and agree with its span count. A zTOC that fails is an error here, before
-   * anything is mounted, so that the caller can pull the layer without it.
+   * Reads, decodes and checks a zTOC, and builds the layer's file tree from it. Its entries must lie
+   * inside the layer and form a valid tree, and its checkpoints must lie inside the layer blob and
+   * agree with its span count. A zTOC that fails is an error here, before anything is mounted, so
+   * that the caller can pull the layer without it.
    *
    * @throws ZtocFormatException if the descriptor gives more than {@link
    *     ZtocCodec#MAX_ZTOC_BYTES} or the zTOC is invalid
+   * @throws dev.jsoci.fs.InvalidLayerException if the entries do not form a valid tree
    */
-  private Ztoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
+  private CheckedZtoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
     String source = descriptor.digest().toString();
     ZtocCodec.checkSize(descriptor.size(), source);
     byte[] bytes = client.readBlob(image, descriptor);
-    return checkedZtoc(bytes, source);
-  }
-
-  /**
-   * Decodes zTOC bytes and checks them as {@link #lookup} does.
-   *
-   * @throws ZtocFormatException if the bytes are not a zTOC, or its entries or spans do not fit
-   *     the sizes it gives for the layer
-   */
-  static Ztoc checkedZtoc(byte[] bytes, String source) throws ZtocFormatException {
     Ztoc ztoc = ZtocCodec.decode(bytes, source);
+    // Checked first on their own, so that a bad zTOC's message names the zTOC.
     TocIndex.of(ztoc, source);
     Zinfos.of(ztoc, source);
-    return ztoc;
+    // The tree is named after the layer, as the mount's messages and logs name it.
+    String layer = descriptor.annotation(SociAnnotations.IMAGE_LAYER_DIGEST);
+    return new CheckedZtoc(ztoc, LayerTree.of(ztoc, layer != null ? layer : source));
   }
 
   /**
@@ -203,8 +200,8 @@ public final class LazyLayers implements AutoCloseable {
         engine.openLayer(
             digest, layer.ztoc(), RegistryBlobRangeSource.of(client, layer.repository(), layer.layer()));
     try {
-      LayerTree tree = LayerTree.of(layer.ztoc(), digest.toString());
-      LayerFileSystem fileSystem = new LayerFileSystem(tree, spans::read, fileSystemOptions);
+      LayerFileSystem fileSystem =
+          new LayerFileSystem(layer.tree(), spans::read, fileSystemOptions);
       long startNanos = System.nanoTime();
       FuseMount mount;
       try {
