@@ -40,8 +40,20 @@ public final class LayerTree {
    */
   public static LayerTree of(Ztoc ztoc, String layer)
       throws ZtocFormatException, InvalidLayerException {
+    return of(TocIndex.of(ztoc, layer), layer);
+  }
+
+  /**
+   * Builds the tree of a layer from the tar-ordered entries of its zTOC, indexed and checked by the
+   * caller.
+   *
+   * @param layer the layer's digest or name, for messages and logs
+   * @throws InvalidLayerException if a hard link points to a directory or to a path that no earlier
+   *     entry creates
+   */
+  public static LayerTree of(TocIndex index, String layer) throws InvalidLayerException {
     TreeBuilder builder = new TreeBuilder(layer);
-    for (TocIndex.Entry entry : TocIndex.of(ztoc, layer).entries()) {
+    for (TocIndex.Entry entry : index.entries()) {
       builder.add(entry.toc(), entry.tarHeaderOffset());
     }
     return builder.build();

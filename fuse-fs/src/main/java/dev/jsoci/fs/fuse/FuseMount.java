@@ -72,12 +72,7 @@ public final class FuseMount implements AutoCloseable {
     FuseSessionLoop loop;
     try {
       loop =
-          FuseSessionLoop.start(
-              target,
-              String.join(",", options.fuseOptions()),
-              adapter,
-              adapter.operations(),
-              adapter.operationsSize());
+          FuseSessionLoop.start(target, String.join(",", options.fuseOptions()), adapter);
     } catch (IOException e) {
       throw new IOException(what + " failed: " + e.getMessage(), e);
     }

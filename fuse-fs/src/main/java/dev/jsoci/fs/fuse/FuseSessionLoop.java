@@ -52,6 +52,9 @@ final class FuseSessionLoop {
 
   private static final int EINTR = 4;
 
+  /** The file name of libfuse 2 on Linux. */
+  private static final String LIBFUSE = "libfuse.so.2";
+
   private static final AtomicInteger SESSION_NUMBERS = new AtomicInteger();
 
   private static final Duration DETACH_TIMEOUT = Duration.ofSeconds(10);
@@ -138,15 +141,14 @@ final class FuseSessionLoop {
   /** The functions of libfuse 2.6 and later that libfuse 2.9 also exports in older versions. */
   private record Versioned(
       FuseMountFunction fuseMount, FuseUnmountFunction fuseUnmount, FuseNewFunction fuseNew) {
-    private static final String LIBRARY = "libfuse.so.2";
     private static final String VERSION = "FUSE_2.6";
     private static final int RTLD_NOW = 2;
 
     static Versioned load() {
       LibDl dl = NativeLibraries.loadFirst(LibDl.class, "libc.so.6", "libdl.so.2");
-      Pointer handle = dl.dlopen(LIBRARY, RTLD_NOW);
+      Pointer handle = dl.dlopen(LIBFUSE, RTLD_NOW);
       if (handle == null) {
-        throw new UnsatisfiedLinkError("cannot load " + LIBRARY + ": " + dl.dlerror());
+        throw new UnsatisfiedLinkError("cannot load " + LIBFUSE + ": " + dl.dlerror());
       }
       return new Versioned(
           function(dl, handle, "fuse_mount", FuseMountFunction.class),
@@ -158,7 +160,7 @@ final class FuseSessionLoop {
       Pointer address = dl.dlvsym(handle, symbol, VERSION);
       if (address == null) {
         throw new UnsatisfiedLinkError(
-            LIBRARY + " has no " + symbol + "@" + VERSION + ": " + dl.dlerror());
+            LIBFUSE + " has no " + symbol + "@" + VERSION + ": " + dl.dlerror());
       }
       ClosureHelper helper = ClosureHelper.getInstance();
       return type.cast(
@@ -168,7 +170,7 @@ final class FuseSessionLoop {
 
   private static final class Holder {
     static final LibFuseSession LIBRARY =
-        NativeLibraries.loadFirst(LibFuseSession.class, "libfuse.so.2", "fuse");
+        NativeLibraries.loadFirst(LibFuseSession.class, LIBFUSE, "fuse");
     static final Versioned VERSIONED = Versioned.load();
   }
 
@@ -176,7 +178,7 @@ final class FuseSessionLoop {
 
   /** The callbacks' Java objects: the native closures do not keep them alive. */
   @SuppressWarnings("unused")
-  private final Object callbacks;
+  private final LayerFuseAdapter callbacks;
 
   private final Runtime runtime;
   private final Path mountPointPath;
@@ -202,7 +204,7 @@ final class FuseSessionLoop {
 
   private FuseSessionLoop(
       LibFuseSession library,
-      Object callbacks,
+      LayerFuseAdapter callbacks,
       Path mountPointPath,
       byte[] mountPoint,
       Pointer channel,
@@ -221,18 +223,15 @@ final class FuseSessionLoop {
   }
 
   /**
-   * Mounts a filesystem with {@code operations} (a filled {@code struct fuse_operations}) at
-   * {@code mountPoint} and starts serving it. mount(2) has succeeded when this returns, and the
+   * Mounts a filesystem with {@code callbacks} at {@code mountPoint} and starts serving it. mount(2) has succeeded when this returns, and the
    * kernel's INIT request is the first one the workers handle.
    *
    * @param options the {@code -o} options, comma-separated, for the mount and for libfuse
-   * @param callbacks the Java objects behind the function pointers in {@code operations}, kept
-   *     reachable until the session ends
+   * @param callbacks the callbacks to serve, kept reachable until the session ends
    * @throws IOException if libfuse rejects the options or cannot mount; it prints the reason on
    *     standard error
    */
-  static FuseSessionLoop start(
-      Path mountPoint, String options, Object callbacks, Pointer operations, long operationsSize)
+  static FuseSessionLoop start(Path mountPoint, String options, LayerFuseAdapter callbacks)
       throws IOException {
     LibFuseSession library = Holder.LIBRARY;
     Versioned versioned = Holder.VERSIONED;
@@ -249,7 +248,10 @@ final class FuseSessionLoop {
       throw new IOException(
           "fuse_mount failed at " + mountPoint + "; libfuse printed the reason on standard error");
     }
-    Pointer fuse = versioned.fuseNew().call(channel, args, operations, operationsSize, null);
+    Pointer fuse =
+        versioned
+            .fuseNew()
+            .call(channel, args, callbacks.operations(), callbacks.operationsSize(), null);
     library.fuse_opt_free_args(args);
     Reference.reachabilityFence(keepAlive);
     if (fuse == null) {
@@ -276,8 +278,7 @@ final class FuseSessionLoop {
       started = loop.startWorkerLocked();
     }
     if (!started) {
-      versioned.fuseUnmount().call(target, channel);
-      library.fuse_destroy(fuse);
+      loop.release();
       throw new IOException("cannot start a thread to serve " + mountPoint);
     }
     return loop;
@@ -352,8 +353,8 @@ final class FuseSessionLoop {
           }
         }
 
-        // A session has one channel, which receive_buf leaves in the cell, so passing it directly
-        // saves an allocation that could fail before the request is answered.
+        // A session has one channel, which receive_buf leaves in the cell. Passing it directly
+        // saves an allocation that could fail before the request gets its reply.
         try {
           library.fuse_session_process_buf(session, buffer, channel);
         } catch (RuntimeException | Error e) {
@@ -405,10 +406,17 @@ final class FuseSessionLoop {
     if (!last) {
       return;
     }
-    // fuse_unmount closes the channel; it unmounts only a mount whose connection is still alive.
+    release();
+    ended.complete(failure < 0 ? -1 : 0);
+  }
+
+  /**
+   * Closes the channel and destroys the session. fuse_unmount unmounts only a mount whose
+   * connection is still alive.
+   */
+  private void release() {
     Holder.VERSIONED.fuseUnmount().call(mountPoint, channel);
     library.fuse_destroy(fuse);
-    ended.complete(failure < 0 ? -1 : 0);
   }
 
   /** Builds a {@code struct fuse_args} whose strings stay reachable through {@code keepAlive}. */

@@ -36,11 +36,11 @@ import ru.serce.jnrfuse.struct.Timespec;
 /**
  * The libfuse 2 high-level callbacks of one layer, served from a {@link LayerFileSystem}.
  *
- * <p>Callbacks run on the workers of a {@link FuseSessionLoop}, many at once. Each resolves its path from the root,
- * since the tree is immutable and lookups are hash probes. Expected failures return their errno
- * quietly; {@code EIO} and unexpected exceptions are logged through {@link FailureLog}. Every
- * mutation returns {@code EROFS}, although the {@code ro} mount option makes the kernel reject most
- * of them first.
+ * <p>Callbacks run on the workers of a {@link FuseSessionLoop}, many at once. Each resolves its
+ * path from the root, since the tree is immutable and lookups are hash probes. Expected failures
+ * return their errno quietly; {@code EIO} and unexpected exceptions are logged through {@link
+ * FailureLog}. Every mutation returns {@code EROFS}, although the {@code ro} mount option makes the
+ * kernel reject most of them first.
  *
  * <p>Only the methods overridden here are registered with libfuse: jnr-fuse skips the methods
  * {@link FuseStubFS} marks as not implemented, and libfuse then applies its own defaults (release
@@ -469,8 +469,8 @@ final class LayerFuseAdapter extends FuseStubFS {
       }
       return -ErrnoCodes.of(e.errno());
     } catch (RuntimeException | Error e) {
-      // An exception must not reach jffi, which would hand libfuse a default result: a read that
-      // ran out of heap would return 0 bytes, an end of file, instead of an error.
+      // An Error such as OutOfMemoryError must not escape into jffi, which has no errno for it, so
+      // the request gets EIO like any other unexpected failure.
       error = Errno.EIO;
       failures.unexpected(op, path, e);
       return -ErrnoCodes.of(Errno.EIO);

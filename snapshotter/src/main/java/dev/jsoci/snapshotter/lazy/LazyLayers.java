@@ -138,7 +138,7 @@ public final class LazyLayers implements AutoCloseable {
       }
     }
     ImageManifest imageManifest = manifest(image, manifest);
-    if (resolvedBefore && !contains(imageManifest, layerDigest)) {
+    if (resolvedBefore && findLayer(imageManifest, layerDigest).isEmpty()) {
       // The tag may have moved since it was resolved for an earlier layer.
       manifest = resolve(image);
       imageManifest = manifest(image, manifest);
@@ -179,12 +179,11 @@ public final class LazyLayers implements AutoCloseable {
     ZtocCodec.checkSize(descriptor.size(), source);
     byte[] bytes = client.readBlob(image, descriptor);
     Ztoc ztoc = ZtocCodec.decode(bytes, source);
-    // Checked first on their own, so that a bad zTOC's message names the zTOC.
-    TocIndex.of(ztoc, source);
+    // The checks name the zTOC in their messages, and the tree names the layer, as a mount does.
+    TocIndex entries = TocIndex.of(ztoc, source);
     Zinfos.of(ztoc, source);
-    // The tree is named after the layer, as the mount's messages and logs name it.
     String layer = descriptor.annotation(SociAnnotations.IMAGE_LAYER_DIGEST);
-    return new CheckedZtoc(ztoc, LayerTree.of(ztoc, layer != null ? layer : source));
+    return new CheckedZtoc(ztoc, LayerTree.of(entries, layer != null ? layer : source));
   }
 
   /**
@@ -248,13 +247,13 @@ public final class LazyLayers implements AutoCloseable {
     return manifest;
   }
 
-  private static boolean contains(ImageManifest manifest, Digest layerDigest) {
+  private static Optional<Descriptor> findLayer(ImageManifest manifest, Digest layerDigest) {
     for (Descriptor layer : manifest.layers()) {
       if (layer.digest().equals(layerDigest)) {
-        return true;
+        return Optional.of(layer);
       }
     }
-    return false;
+    return Optional.empty();
   }
 
   private ImageManifest manifest(ImageRef image, Digest digest) throws IOException {
@@ -280,12 +279,11 @@ public final class LazyLayers implements AutoCloseable {
   private static Descriptor layerOf(
       ImageManifest manifest, Digest layerDigest, ImageRef image, Digest manifestDigest)
       throws IOException {
-    for (Descriptor layer : manifest.layers()) {
-      if (layer.digest().equals(layerDigest)) {
-        return layer;
-      }
+    Optional<Descriptor> layer = findLayer(manifest, layerDigest);
+    if (layer.isEmpty()) {
+      throw new IOException(
+          "layer " + layerDigest + " is not in manifest " + manifestDigest + " of " + image);
     }
-    throw new IOException(
-        "layer " + layerDigest + " is not in manifest " + manifestDigest + " of " + image);
+    return layer.get();
   }
 }

@@ -97,7 +97,7 @@ public final class GzipZinfo implements Zinfo {
 
   /**
    * Decodes a checkpoint blob as {@link #parse} does, but keeps {@code blob} itself: the caller
-   * must never modify it afterwards. For zTOCs, whose blob holds 32 KiB per span.
+   * must never modify it afterwards. For zTOCs, whose blob stores 32 KiB per span.
    *
    * @throws ZtocFormatException as {@link #parse} does
    */
