@@ -3,6 +3,7 @@ package dev.jsoci.fs;
 import dev.jsoci.ztoc.ByteString;
 import dev.jsoci.ztoc.PaxRecord;
 import dev.jsoci.ztoc.TocEntry;
+import dev.jsoci.ztoc.tar.ExactlySkippable;
 import dev.jsoci.ztoc.tar.TarIndex;
 import dev.jsoci.ztoc.tar.TarIndexer;
 import java.io.IOException;
@@ -110,13 +111,12 @@ final class TarHeaderCheck {
   }
 
   /**
-   * The header region followed by zeros: the tar reader skips the entry's data, reading zeros in
-   * its place, then finds two zero blocks and ends the archive. Skipping costs a pass over a buffer
-   * of zeros as long as the file, well under a second per gigabyte.
+   * The header region followed by endless zeros: the tar reader skips the entry's data, which
+   * costs nothing here, then reads two zero blocks and ends the archive.
    */
-  private static final class HeaderThenZeros extends InputStream {
+  private static final class HeaderThenZeros extends InputStream implements ExactlySkippable {
     private final byte[] header;
-    private int position;
+    private long position;
 
     HeaderThenZeros(byte[] header) {
       this.header = header;
@@ -124,7 +124,7 @@ final class TarHeaderCheck {
 
     @Override
     public int read() {
-      return position < header.length ? header[position++] & 0xFF : 0;
+      return position < header.length ? header[(int) position++] & 0xFF : 0;
     }
 
     @Override
@@ -133,13 +133,22 @@ final class TarHeaderCheck {
         return 0;
       }
       if (position < header.length) {
-        int count = Math.min(length, header.length - position);
-        System.arraycopy(header, position, buffer, offset, count);
+        int count = (int) Math.min(length, header.length - position);
+        System.arraycopy(header, (int) position, buffer, offset, count);
         position += count;
         return count;
       }
       Arrays.fill(buffer, offset, offset + length, (byte) 0);
       return length;
+    }
+
+    @Override
+    public long skip(long count) {
+      if (count <= 0) {
+        return 0;
+      }
+      position = count > Long.MAX_VALUE - position ? Long.MAX_VALUE : position + count;
+      return count;
     }
   }
 }

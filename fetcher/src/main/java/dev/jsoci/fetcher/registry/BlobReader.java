@@ -3,6 +3,7 @@ package dev.jsoci.fetcher.registry;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -36,6 +37,9 @@ import org.slf4j.LoggerFactory;
  */
 final class BlobReader {
   private static final Logger logger = LoggerFactory.getLogger(BlobReader.class);
+
+  /** The largest blob read whole into an array allocated before its bytes arrive. */
+  static final long PREALLOCATED_BLOB_BYTES = 64L << 20;
 
   private final RegistryOptions options;
   private final HostsDirectory hosts;
@@ -101,9 +105,27 @@ final class BlobReader {
               InputStream in =
                   new VerifyingInputStream(
                       okStream(response, what, 0), blob.digest(), blob.size(), what)) {
-            return in.readAllBytes();
+            return readExactly(in, blob.size());
           }
         });
+  }
+
+  /**
+   * Reads a stream that checks the blob's size and digest at its end. A blob of at most {@link
+   * #PREALLOCATED_BLOB_BYTES} is read into one array of its size; a larger one grows as its bytes
+   * arrive, so that a descriptor with a wrong size cannot make the reader allocate it up front.
+   */
+  private static byte[] readExactly(InputStream in, long size) throws IOException {
+    if (size > PREALLOCATED_BLOB_BYTES) {
+      return in.readAllBytes();
+    }
+    byte[] bytes = new byte[(int) size];
+    in.readNBytes(bytes, 0, bytes.length);
+    // The stream checks the size and the digest when it reaches the end, and fails on more bytes.
+    if (in.read() != -1) {
+      throw new IllegalStateException("the verifying stream passed the blob's size");
+    }
+    return bytes;
   }
 
   /**
@@ -249,7 +271,16 @@ final class BlobReader {
     try (response) {
       if (response.code() == 206) {
         checkContentRange(response, what, range, offset, offset + length - 1, blobSize);
-        return response.body().source().readByteArray(length);
+        // Reading through the stream into one array of the final size keeps okio from holding the
+        // whole body in its 8 KiB segments and then copying them, which doubled the garbage of
+        // every span fetch.
+        byte[] bytes = new byte[length];
+        int read = response.body().byteStream().readNBytes(bytes, 0, length);
+        if (read < length) {
+          throw new EOFException(
+              what + ": " + range + " ended after " + read + " of " + length + " bytes");
+        }
+        return bytes;
       }
       InputStream in = okStream(response, what, offset);
       byte[] bytes = in.readNBytes(length);
