@@ -3,7 +3,6 @@ package dev.jsoci.ztoc;
 import com.google.flatbuffers.FlatBufferBuilder;
 import dev.jsoci.ztoc.internal.fbs.FlatBufferException;
 import dev.jsoci.ztoc.internal.fbs.FlatTable;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -139,13 +138,15 @@ public final class TarZinfo implements Zinfo {
   }
 
   @Override
-  public byte[] decompress(byte[] compressed, int firstSpan, long uncompressedOffset, int length)
+  public void decompress(
+      byte[] compressed, int firstSpan, long uncompressedOffset, byte[] destination, int length)
       throws ZtocFormatException {
-    if (length < 0) {
-      throw new IllegalArgumentException("length must not be negative: " + length);
+    if (length < 0 || length > destination.length) {
+      throw new IllegalArgumentException(
+          "length is " + length + ", expected 0 to the destination's " + destination.length);
     }
     if (length == 0) {
-      return new byte[0];
+      return;
     }
     Span span = span(firstSpan);
     long start = uncompressedOffset - span.compressedStart();
@@ -160,6 +161,6 @@ public final class TarZinfo implements Zinfo {
               + " bytes given from span "
               + firstSpan);
     }
-    return Arrays.copyOfRange(compressed, (int) start, (int) start + length);
+    System.arraycopy(compressed, (int) start, destination, 0, length);
   }
 }

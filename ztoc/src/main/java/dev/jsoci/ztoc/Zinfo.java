@@ -42,6 +42,24 @@ public interface Zinfo {
    * @return exactly {@code length} bytes
    * @throws ZtocFormatException if the bytes do not decompress to the full range
    */
-  byte[] decompress(byte[] compressed, int firstSpan, long uncompressedOffset, int length)
+  default byte[] decompress(byte[] compressed, int firstSpan, long uncompressedOffset, int length)
+      throws IOException {
+    if (length < 0) {
+      throw new IllegalArgumentException("length is " + length + ", expected >= 0");
+    }
+    byte[] result = new byte[length];
+    decompress(compressed, firstSpan, uncompressedOffset, result, length);
+    return result;
+  }
+
+  /**
+   * Decompresses the same range as {@link #decompress(byte[], int, long, int)} into the first
+   * {@code length} bytes of {@code destination}, which may be longer, so that a caller can reuse
+   * arrays. The rest of {@code destination} is left as it was.
+   *
+   * @throws IllegalArgumentException if {@code destination} is shorter than {@code length}
+   */
+  void decompress(
+      byte[] compressed, int firstSpan, long uncompressedOffset, byte[] destination, int length)
       throws IOException;
 }

@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * each piece. Both tiers share the same arrays, so the heap keeps at most {@code maxBytes} plus
  * {@link #RECENT_SPANS} spans.
  *
- * <p>Cached arrays are shared with readers, which must never modify them. Thread-safe.
+ * <p>Each tier holds one reference to each span it keeps and releases it on eviction, so a span's
+ * array goes back to its pool once both tiers and every reader are done with it. Thread-safe.
  */
 final class MemorySpanCache {
   /** Bytes charged per entry beyond its array, for the key, the array header and the node. */
@@ -32,13 +33,19 @@ final class MemorySpanCache {
    */
   static final int RECENT_SPANS = 4;
 
-  private final Cache<SpanKey, byte[]> cache;
+  /**
+   * Arrays kept for reuse: as many as the recent tier holds, since in a steady state each new span
+   * takes the array of one that left both tiers.
+   */
+  static final int FREE_ARRAYS = RECENT_SPANS;
 
-  /** Whether {@link #recent} keeps spans: not when {@code maxBytes} is 0. */
-  private final boolean recentEnabled;
+  private final SpanBufferPool buffers = new SpanBufferPool(FREE_ARRAYS);
 
-  /** Recently used spans, least recent first; guarded by itself. */
-  private final LinkedHashMap<SpanKey, byte[]> recent = new LinkedHashMap<>(16, 0.75f, true);
+  /** The Caffeine tier, or null when {@code maxBytes} is 0. */
+  private final @Nullable Cache<SpanKey, InflatedSpan> cache;
+
+  /** Recently used spans, least recent first; guarded by itself. Empty when {@code cache} is null. */
+  private final LinkedHashMap<SpanKey, InflatedSpan> recent = new LinkedHashMap<>(16, 0.75f, true);
 
   /**
    * @param maxBytes the cap on the inflated bytes held by Caffeine, overhead included; 0 keeps
@@ -59,65 +66,119 @@ final class MemorySpanCache {
       throw new IllegalArgumentException("maxBytes must not be negative, found " + maxBytes);
     }
     this.cache =
-        Caffeine.newBuilder()
-            .maximumWeight(maxBytes)
-            .weigher((SpanKey key, byte[] inflated) -> weightOf(inflated))
-            .executor(maintenance)
-            .evictionListener(
-                (SpanKey key, byte[] inflated, RemovalCause cause) -> {
-                  if (cause.wasEvicted()) {
-                    listener.cacheEvicted(SpanListener.Cache.MEMORY, 1);
-                  }
-                })
-            .build();
-    this.recentEnabled = maxBytes > 0;
+        maxBytes == 0
+            ? null
+            : Caffeine.newBuilder()
+                .maximumWeight(maxBytes)
+                .weigher((SpanKey key, InflatedSpan inflated) -> weightOf(inflated))
+                .executor(maintenance)
+                // Called at once for every eviction; the cache never replaces or removes entries.
+                .evictionListener(
+                    (SpanKey key, InflatedSpan inflated, RemovalCause cause) -> {
+                      if (inflated != null) {
+                        inflated.release();
+                      }
+                      if (cause.wasEvicted()) {
+                        listener.cacheEvicted(SpanListener.Cache.MEMORY, 1);
+                      }
+                    })
+                .build();
   }
 
-  private static int weightOf(byte[] inflated) {
-    return (int) Math.min(Integer.MAX_VALUE, (long) inflated.length + ENTRY_OVERHEAD_BYTES);
+  /** Returns whether the cache keeps spans: false when {@code maxBytes} is 0. */
+  boolean isEnabled() {
+    return cache != null;
   }
 
-  /** Returns the inflated span, or null when it is not cached. */
-  byte @Nullable [] get(SpanKey key) {
+  /** Returns the pool that spans are inflated into, whose arrays come back after eviction. */
+  SpanBufferPool buffers() {
+    return buffers;
+  }
+
+  private static int weightOf(InflatedSpan inflated) {
+    return (int) Math.min(Integer.MAX_VALUE, (long) inflated.capacity() + ENTRY_OVERHEAD_BYTES);
+  }
+
+  /** Returns the inflated span with a reference for the caller, or null when it is not cached. */
+  @Nullable InflatedSpan get(SpanKey key) {
+    if (cache == null) {
+      return null;
+    }
     synchronized (recent) {
-      byte[] inflated = recent.get(key);
-      if (inflated != null) {
+      InflatedSpan inflated = recent.get(key);
+      // The tier's own reference keeps the span alive while the lock is held.
+      if (inflated != null && inflated.retain()) {
         return inflated;
       }
     }
-    byte[] inflated = cache.getIfPresent(key);
-    if (inflated != null) {
-      putRecent(key, inflated);
+    InflatedSpan inflated = cache.getIfPresent(key);
+    if (inflated == null || !inflated.retain()) {
+      // Absent, or evicted and dead since the lookup.
+      return null;
     }
+    putRecent(key, inflated);
     return inflated;
   }
 
-  void put(SpanKey key, byte[] inflated) {
-    cache.put(key, inflated);
+  /** Returns whether the span is cached now, without a reference. */
+  boolean contains(SpanKey key) {
+    if (cache == null) {
+      return false;
+    }
+    synchronized (recent) {
+      if (recent.containsKey(key)) {
+        return true;
+      }
+    }
+    return cache.asMap().containsKey(key);
+  }
+
+  /**
+   * Caches the span; each tier that takes it retains its own reference, and the caller keeps its
+   * own. A span already cached under the key stays, since both hold the same bytes.
+   */
+  void put(SpanKey key, InflatedSpan inflated) {
+    if (cache == null) {
+      return;
+    }
+    // Retained before it is visible, so an eviction cannot release the last reference first.
+    if (inflated.retain()) {
+      if (cache.asMap().putIfAbsent(key, inflated) != null) {
+        inflated.release();
+      }
+    }
     putRecent(key, inflated);
   }
 
-  private void putRecent(SpanKey key, byte[] inflated) {
-    if (!recentEnabled) {
-      return;
-    }
+  private void putRecent(SpanKey key, InflatedSpan inflated) {
+    InflatedSpan evicted = null;
     synchronized (recent) {
+      InflatedSpan present = recent.get(key);
+      if (present != null || !inflated.retain()) {
+        return;
+      }
       recent.put(key, inflated);
       if (recent.size() > RECENT_SPANS) {
-        var eldest = recent.keySet().iterator();
-        eldest.next();
+        var eldest = recent.values().iterator();
+        evicted = eldest.next();
         eldest.remove();
       }
+    }
+    if (evicted != null) {
+      evicted.release();
     }
   }
 
   /** Returns the weight of the entries held now in both tiers, in bytes, each span counted once. */
   long weightedSizeBytes() {
+    if (cache == null) {
+      return 0;
+    }
     cache.cleanUp();
     long bytes = cache.policy().eviction().orElseThrow().weightedSize().orElse(0);
-    Map<SpanKey, byte[]> main = cache.asMap();
+    Map<SpanKey, InflatedSpan> main = cache.asMap();
     synchronized (recent) {
-      for (Map.Entry<SpanKey, byte[]> entry : recent.entrySet()) {
+      for (Map.Entry<SpanKey, InflatedSpan> entry : recent.entrySet()) {
         if (!main.containsKey(entry.getKey())) {
           bytes += weightOf(entry.getValue());
         }

@@ -97,10 +97,11 @@ final class SpanLoader {
     List<Ticket> missing = new ArrayList<>(owned.size());
     for (Ticket ticket : owned) {
       SpanKey key = keyOf(ticket.spanId());
-      byte[] inflated = memory.get(key);
+      InflatedSpan inflated = memory.get(key);
       if (inflated != null) {
         counters.memoryHit();
         table.complete(ticket, VerifiedSpan.ofInflated(key.span(), inflated));
+        inflated.release();
         continue;
       }
       if (disk == null) {
@@ -316,8 +317,11 @@ final class SpanLoader {
       counters.spanFetched(purpose);
       storeOnDisk(key, compressed);
     }
-    if (purpose != FetchPurpose.BACKGROUND || disk == null) {
-      memory.put(key, span.inflate(zinfo));
+    if (memory.isEnabled() && (purpose != FetchPurpose.BACKGROUND || disk == null)) {
+      // Never null: the span has its compressed bytes.
+      InflatedSpan inflated = Objects.requireNonNull(span.acquireInflated(zinfo, memory.buffers()));
+      memory.put(key, inflated);
+      inflated.release();
     }
     table.complete(ticket, span);
   }

@@ -59,6 +59,12 @@ public final class SpanManager implements AutoCloseable {
   /** The value of {@link #lastReadSpan} before the layer's first read. */
   private static final int NO_READ = -1;
 
+  /**
+   * The most times a read loads its spans when one of them dies before the read retains it (see
+   * {@link #inflatedSpans}); the second round normally inflates it anew.
+   */
+  private static final int MAX_LOAD_ROUNDS = 4;
+
   /** The last span of the latest read, by which sequential reads are told from random ones. */
   private final AtomicInteger lastReadSpan = new AtomicInteger(NO_READ);
 
@@ -171,18 +177,29 @@ public final class SpanManager implements AutoCloseable {
     int lastSpan = zinfo.spanOf(end - 1);
     readAhead(firstSpan, lastSpan);
     int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
-    byte[][] spans = inflatedSpans(spanIds);
-
-    // Copy the part of each span that lies in the range.
-    for (int i = 0; i < spanIds.length; i++) {
-      Span span = zinfo.span(spanIds[i]);
-      long from = Math.max(uncompressedOffset, span.uncompressedStart());
-      long to = Math.min(end, span.uncompressedEnd());
-      if (from < to) {
-        destination.put(spans[i], (int) (from - span.uncompressedStart()), (int) (to - from));
+    InflatedSpan[] spans = inflatedSpans(spanIds);
+    try {
+      // Copy the part of each span that lies in the range.
+      for (int i = 0; i < spanIds.length; i++) {
+        Span span = zinfo.span(spanIds[i]);
+        long from = Math.max(uncompressedOffset, span.uncompressedStart());
+        long to = Math.min(end, span.uncompressedEnd());
+        if (from < to) {
+          spans[i].copyTo((int) (from - span.uncompressedStart()), destination, (int) (to - from));
+        }
       }
+    } finally {
+      releaseAll(spans);
     }
     return (int) (end - uncompressedOffset);
+  }
+
+  private static void releaseAll(@Nullable InflatedSpan[] spans) {
+    for (InflatedSpan span : spans) {
+      if (span != null) {
+        span.release();
+      }
+    }
   }
 
   /**
@@ -295,12 +312,52 @@ public final class SpanManager implements AutoCloseable {
     return count == ids.length ? ids : Arrays.copyOf(ids, count);
   }
 
-  /** Returns the inflated bytes of each span, in the order of {@code spanIds}. */
-  private byte[][] inflatedSpans(int[] spanIds) throws IOException {
-    byte[][] result = new byte[spanIds.length][];
+  /**
+   * Returns the inflated bytes of each span, in the order of {@code spanIds}, each with a reference
+   * for the caller.
+   *
+   * <p>A span found inflated in a finished fetch can die before this read retains it, when the
+   * memory cache evicts it and its last reader lets go; this read then loads it again, from the
+   * disk cache if it is there. Each round that loses a span that way leaves the others retained,
+   * so the rounds are few.
+   */
+  private InflatedSpan[] inflatedSpans(int[] spanIds) throws IOException {
+    InflatedSpan[] result = new InflatedSpan[spanIds.length];
+    boolean done = false;
+    try {
+      for (int round = 1; ; round++) {
+        if (acquireMissing(spanIds, result)) {
+          done = true;
+          return result;
+        }
+        if (round == MAX_LOAD_ROUNDS) {
+          throw new IOException(
+              "layer "
+                  + layer
+                  + ": a span left the memory cache before this read could copy it, "
+                  + MAX_LOAD_ROUNDS
+                  + " times in a row; the read can be tried again");
+        }
+      }
+    } finally {
+      if (!done) {
+        releaseAll(result);
+      }
+    }
+  }
+
+  /**
+   * Fills the empty slots of {@code result} with retained spans, from memory or by loading them.
+   * Returns false when a span died before it could be retained; its slot stays empty.
+   */
+  private boolean acquireMissing(int[] spanIds, @Nullable InflatedSpan[] result)
+      throws IOException {
     List<Integer> missingIndexes = new ArrayList<>();
     for (int i = 0; i < spanIds.length; i++) {
-      byte[] cached = memory.get(loader.keyOf(spanIds[i]));
+      if (result[i] != null) {
+        continue;
+      }
+      InflatedSpan cached = memory.get(loader.keyOf(spanIds[i]));
       if (cached != null) {
         counters.memoryHit();
         result[i] = cached;
@@ -310,18 +367,23 @@ public final class SpanManager implements AutoCloseable {
       }
     }
     if (missingIndexes.isEmpty()) {
-      return result;
+      return true;
     }
 
     int[] missing = missingIndexes.stream().mapToInt(i -> spanIds[i]).toArray();
     long waitStartNanos = System.nanoTime();
+    boolean complete = true;
     foreground.begin();
     try {
       List<Ticket> tickets = claimAndLoad(missing, FetchPurpose.READ);
       for (int i = 0; i < tickets.size(); i++) {
         Ticket ticket = tickets.get(i);
         VerifiedSpan span = await(ticket);
-        byte[] inflated = inflate(span);
+        InflatedSpan inflated = inflate(span);
+        if (inflated == null) {
+          complete = false;
+          continue;
+        }
         if (!ticket.owner()) {
           // A background fetch may have left the span on disk only; keep it for the next read.
           memory.put(loader.keyOf(ticket.spanId()), inflated);
@@ -332,20 +394,21 @@ public final class SpanManager implements AutoCloseable {
     } finally {
       foreground.end();
     }
-    return result;
+    return complete;
   }
 
   /**
-   * Returns the span's inflated bytes. A span that a background fetch or a prefetch left compressed
-   * is inflated within the fetch memory budget.
+   * Returns the span's inflated bytes with a reference for the caller, or null when it is known
+   * only by an inflated form that died. A span that a background fetch or a prefetch left
+   * compressed is inflated within the fetch memory budget.
    */
-  private byte[] inflate(VerifiedSpan span) throws IOException {
+  private @Nullable InflatedSpan inflate(VerifiedSpan span) throws IOException {
     if (span.isInflated()) {
-      return span.inflate(zinfo);
+      return span.acquireInflated(zinfo, memory.buffers());
     }
     try (FetchMemoryBudget.Reservation reserved =
         fetchMemory.acquire(span.span().uncompressedLength())) {
-      return span.inflate(zinfo);
+      return span.acquireInflated(zinfo, memory.buffers());
     }
   }
 
@@ -401,7 +464,7 @@ public final class SpanManager implements AutoCloseable {
       if (id < 0) {
         return null;
       }
-      if ((disk != null && disk.contains(layer, id)) || memory.get(loader.keyOf(id)) != null) {
+      if ((disk != null && disk.contains(layer, id)) || memory.contains(loader.keyOf(id))) {
         continue;
       }
       Ticket ticket = table.claimIfNotRequested(id);

@@ -4,23 +4,25 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.ztoc.Span;
 import dev.jsoci.ztoc.Zinfo;
 import java.io.IOException;
-import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The compressed bytes of one span, checked against the span digest (unless verification is off),
- * and their inflated form, computed at most once however many readers ask for it. Thread-safe.
+ * or the span's inflated form as the memory cache held it. Readers that wait for the same fetch
+ * share one inflation while its result is alive. Thread-safe.
  */
 final class VerifiedSpan {
-  private static final byte[] EMPTY = new byte[0];
-
   private final Span span;
   private final byte @Nullable [] compressed;
 
+  /**
+   * The last inflated form, without a reference of its own: it may be dead by the time a reader
+   * asks for it (see {@link InflatedSpan#retain}).
+   */
   @GuardedBy("this")
-  private byte @Nullable [] inflated;
+  private @Nullable InflatedSpan inflated;
 
-  private VerifiedSpan(Span span, byte @Nullable [] compressed, byte @Nullable [] inflated) {
+  private VerifiedSpan(Span span, byte @Nullable [] compressed, @Nullable InflatedSpan inflated) {
     this.span = span;
     this.compressed = compressed;
     this.inflated = inflated;
@@ -31,8 +33,11 @@ final class VerifiedSpan {
     return new VerifiedSpan(span, compressed, null);
   }
 
-  /** Returns a span known only by its inflated bytes, as the memory cache stores it. */
-  static VerifiedSpan ofInflated(Span span, byte[] inflated) {
+  /**
+   * Returns a span known only by its inflated form, as the memory cache holds it. The caller keeps
+   * its own reference to {@code inflated}; readers retain their own.
+   */
+  static VerifiedSpan ofInflated(Span span, InflatedSpan inflated) {
     return new VerifiedSpan(span, null, inflated);
   }
 
@@ -40,30 +45,31 @@ final class VerifiedSpan {
     return span;
   }
 
-  /** Returns whether {@link #inflate} has the tar bytes already and so allocates nothing. */
+  /** Returns whether {@link #acquireInflated} would allocate nothing, as far as can be told now. */
   synchronized boolean isInflated() {
-    return inflated != null;
+    return inflated != null && inflated.isAlive();
   }
 
   /**
-   * Returns the span's tar bytes, {@code [uncompressedStart, uncompressedEnd)}, inflating them on
-   * the first call; callers must not modify them. A span whose uncompressed range is empty or
-   * negative, such as the last span of some layers, gives an empty array.
+   * Returns the span's tar bytes, {@code [uncompressedStart, uncompressedEnd)}, with a reference
+   * for the caller, who releases it. The inflated form of an earlier call is shared while it is
+   * alive; otherwise the compressed bytes are inflated into an array of {@code pool}. A span whose
+   * uncompressed range is empty or negative, such as the last span of some layers, gives {@link
+   * InflatedSpan#EMPTY}.
    *
+   * @return null when the span is known only by an inflated form that is dead by now: the caller
+   *     must load the span again
    * @throws IOException if the bytes do not inflate to the span's full length
    */
-  synchronized byte[] inflate(Zinfo zinfo) throws IOException {
-    if (inflated == null) {
-      long length = span.uncompressedLength();
-      // The compressed bytes are set whenever the inflated ones are not (see the factories).
-      byte[] input = Objects.requireNonNull(compressed);
-      // TODO: inflate into reused buffers. With the daemon's serial collector, a span that outlives
-      // a young collection is freed only by a full one: 0.7 s of pauses in a 3.5 s cold start.
-      inflated =
-          length == 0
-              ? EMPTY
-              : zinfo.decompress(input, span.id(), span.uncompressedStart(), (int) length);
+  synchronized @Nullable InflatedSpan acquireInflated(Zinfo zinfo, SpanBufferPool pool)
+      throws IOException {
+    if (inflated != null && inflated.retain()) {
+      return inflated;
     }
+    if (compressed == null) {
+      return null;
+    }
+    inflated = pool.inflate(zinfo, span, compressed);
     return inflated;
   }
 }

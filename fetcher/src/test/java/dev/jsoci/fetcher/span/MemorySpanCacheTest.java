@@ -19,7 +19,7 @@ class MemorySpanCacheTest {
   void newSpan_afterOftenReadOnes_isKept() {
     MemorySpanCache cache = new MemorySpanCache(CAP, Runnable::run);
     for (int span = 0; span < 3; span++) {
-      cache.put(key(span), new byte[SPAN_BYTES]);
+      cache.put(key(span), unpooled());
     }
     // Read the first three often, so that Caffeine's frequency sketch favours them.
     for (int round = 0; round < 20; round++) {
@@ -28,7 +28,7 @@ class MemorySpanCacheTest {
       }
     }
 
-    byte[] newest = new byte[SPAN_BYTES];
+    InflatedSpan newest = unpooled();
     cache.put(key(3), newest);
 
     for (int read = 0; read < 32; read++) {
@@ -44,7 +44,7 @@ class MemorySpanCacheTest {
     MemorySpanCache cache = new MemorySpanCache(1, Runnable::run);
     int spans = MemorySpanCache.RECENT_SPANS + 2;
     for (int span = 0; span < spans; span++) {
-      cache.put(key(span), new byte[SPAN_BYTES]);
+      cache.put(key(span), unpooled());
     }
 
     for (int span = 0; span < 2; span++) {
@@ -61,10 +61,88 @@ class MemorySpanCacheTest {
   void zeroCap_keepsNothing() {
     MemorySpanCache cache = new MemorySpanCache(0, Runnable::run);
 
-    cache.put(key(0), new byte[SPAN_BYTES]);
+    cache.put(key(0), unpooled());
 
+    assertThat(cache.isEnabled()).isFalse();
     assertThat(cache.get(key(0))).isNull();
+    assertThat(cache.contains(key(0))).isFalse();
     assertThat(cache.weightedSizeBytes()).isEqualTo(0);
+  }
+
+  @Test
+  void evictedSpan_goesBackToPool_onlyAfterItsLastReader() {
+    MemorySpanCache cache = new MemorySpanCache(1, Runnable::run);
+    InflatedSpan first = pooled(cache);
+    cache.put(key(0), first);
+    first.release();
+    InflatedSpan reader = cache.get(key(0));
+    assertThat(reader).isSameInstanceAs(first);
+
+    // Push the first span out of the recent tier while the reader holds it.
+    for (int span = 1; span <= MemorySpanCache.RECENT_SPANS; span++) {
+      InflatedSpan other = pooled(cache);
+      cache.put(key(span), other);
+      other.release();
+    }
+
+    assertThat(cache.contains(key(0))).isFalse();
+    assertThat(first.isAlive()).isTrue();
+    assertThat(cache.buffers().freeArrays()).isEqualTo(0);
+
+    reader.release();
+
+    assertThat(first.isAlive()).isFalse();
+    assertThat(first.retain()).isFalse();
+    assertThat(cache.buffers().freeArrays()).isEqualTo(1);
+    assertThat(cache.get(key(0))).isNull();
+  }
+
+  @Test
+  void spanLeftOnlyInCaffeine_staysAlive() {
+    long oneSpan = SPAN_BYTES * 2L + MemorySpanCache.ENTRY_OVERHEAD_BYTES;
+    MemorySpanCache cache = new MemorySpanCache(oneSpan, Runnable::run);
+    InflatedSpan first = pooled(cache);
+    cache.put(key(0), first);
+    first.release();
+
+    // Caffeine, full with the first span, turns the later ones away; the recent tier takes them.
+    for (int span = 1; span <= MemorySpanCache.RECENT_SPANS; span++) {
+      InflatedSpan other = pooled(cache);
+      cache.put(key(span), other);
+      other.release();
+    }
+
+    assertThat(first.isAlive()).isTrue();
+    InflatedSpan found = cache.get(key(0));
+    assertThat(found).isSameInstanceAs(first);
+    found.release();
+  }
+
+  @Test
+  void put_sameKeyTwice_keepsTheFirstAndReleasesNothingExtra() {
+    MemorySpanCache cache = new MemorySpanCache(CAP, Runnable::run);
+    InflatedSpan first = pooled(cache);
+    InflatedSpan second = pooled(cache);
+
+    cache.put(key(0), first);
+    cache.put(key(0), second);
+    second.release();
+
+    assertThat(second.isAlive()).isFalse();
+    InflatedSpan found = cache.get(key(0));
+    assertThat(found).isSameInstanceAs(first);
+    found.release();
+    first.release();
+    // Both tiers still hold the first span.
+    assertThat(first.isAlive()).isTrue();
+  }
+
+  private static InflatedSpan unpooled() {
+    return InflatedSpan.unpooled(new byte[SPAN_BYTES], SPAN_BYTES);
+  }
+
+  private static InflatedSpan pooled(MemorySpanCache cache) {
+    return InflatedSpan.pooled(cache.buffers().take(SPAN_BYTES), SPAN_BYTES, cache.buffers());
   }
 
   private static SpanKey key(int span) {

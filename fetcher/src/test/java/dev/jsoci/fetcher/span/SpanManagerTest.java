@@ -261,6 +261,41 @@ class SpanManagerTest {
   }
 
   @Test
+  void read_concurrentReadersOverRecentTierOnly_reuseArraysAndReadCorrectBytes() throws Exception {
+    // A cap of one byte: only the recent tier keeps spans, so they leave memory while readers may
+    // still hold them, and their arrays go back to the pool for other spans.
+    SpanEngine engine =
+        SpanEngine.start(SpanOptions.builder().backgroundFetch(false).memoryCacheBytes(1).build());
+    toClose.add(engine);
+    SpanManager manager =
+        engine.openLayer(layer.digest(), layer.ztoc(), new RecordingSource(layer.blob()));
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> readers = new ArrayList<>();
+
+    for (int r = 0; r < 16; r++) {
+      Random random = new Random(200 + r);
+      readers.add(
+          threads.submit(
+              () -> {
+                start.await();
+                for (int i = 0; i < 40; i++) {
+                  long offset = random.nextLong(manager.size());
+                  int length = (int) Math.min(manager.size() - offset, 1 + random.nextInt(200_000));
+                  assertThat(read(manager, offset, length))
+                      .isEqualTo(layer.tarRange(offset, length));
+                }
+                return null;
+              }));
+    }
+    start.countDown();
+    for (Future<?> reader : readers) {
+      reader.get(60, TimeUnit.SECONDS);
+    }
+
+    assertThat(engine.memoryCache().buffers().reusedArrays()).isGreaterThan(0);
+  }
+
+  @Test
   void read_fetchMemoryOfOneSpan_fetchesOneAtATime() throws Exception {
     RecordingSource source = new RecordingSource(layer.blob());
     AtomicInteger inFlight = new AtomicInteger();

@@ -26,7 +26,7 @@ class SpanTableTest {
   @Test
   void complete_ownedTicket_makesSpanReadyAndWakesWaiters() {
     Ticket ticket = table.claimOrJoin(new int[] {1}).get(0);
-    VerifiedSpan span = VerifiedSpan.ofInflated(new Span(1, 0, 1, 0, 1), new byte[] {7});
+    VerifiedSpan span = VerifiedSpan.ofCompressed(new Span(1, 0, 1, 0, 1), new byte[] {7});
 
     table.complete(ticket, span);
 
@@ -72,7 +72,7 @@ class SpanTableTest {
   @Test
   void claimIfNotRequested_readySpan_returnsNull() {
     Ticket ticket = table.claimOrJoin(new int[] {1}).get(0);
-    table.complete(ticket, VerifiedSpan.ofInflated(new Span(1, 0, 1, 0, 1), new byte[] {7}));
+    table.complete(ticket, VerifiedSpan.ofCompressed(new Span(1, 0, 1, 0, 1), new byte[] {7}));
 
     assertThat(table.claimIfNotRequested(1)).isNull();
     assertThat(table.claimIfNotRequested(0)).isNotNull();

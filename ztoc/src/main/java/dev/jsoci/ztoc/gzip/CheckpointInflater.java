@@ -72,17 +72,24 @@ final class CheckpointInflater {
   }
 
   /**
-   * Inflates from the checkpoint, discards {@code skip} bytes and returns the next {@code length}.
+   * Inflates from the checkpoint, discards {@code skip} bytes and writes the next {@code length}
+   * to the start of {@code result}.
    *
    * @param bits the checkpoint's unused bits of {@code compressed[0]}, 0 to 7
    * @param window an array with the checkpoint's 32 KiB window at {@code windowOffset}
    * @param uncompressedOffset the offset of the first returned byte, for messages
+   * @param result an array of at least {@code length} bytes
    * @throws ZtocFormatException if the data is corrupt or ends before {@code length} bytes
    */
-  byte[] inflate(
-      int bits, byte[] window, int windowOffset, long skip, long uncompressedOffset, int length)
+  void inflate(
+      int bits,
+      byte[] window,
+      int windowOffset,
+      long skip,
+      long uncompressedOffset,
+      byte[] result,
+      int length)
       throws ZtocFormatException {
-    byte[] result = new byte[length];
     byte[] discard = new byte[(int) Math.min(DISCARD_BUFFER_SIZE, Math.max(skip, 1))];
     Inflater inflater = new Inflater(true);
     boolean dataGiven = false;
@@ -168,7 +175,6 @@ final class CheckpointInflater {
         }
         lastProgress = progress;
       }
-      return result;
     } catch (DataFormatException e) {
       long position = dataGiven ? compressed.length - inflater.getRemaining() : 0;
       throw new ZtocFormatException(

@@ -385,21 +385,24 @@ public final class GzipZinfo implements Zinfo {
    *     that are allowed
    * @param firstSpan the span that contains {@code uncompressedOffset}
    * @param uncompressedOffset the first byte of the range, an offset in the tar stream
-   * @param length the number of bytes to return; 0 returns an empty array without reading {@code
+   * @param destination receives the bytes at its start
+   * @param length the number of bytes to write; 0 writes nothing and does not read {@code
    *     compressed}
-   * @return exactly {@code length} bytes
-   * @throws IllegalArgumentException if {@code length} is negative, {@code firstSpan} is not a span
-   *     id, the offset is not in {@code firstSpan}, or {@code compressed} is too short
+   * @throws IllegalArgumentException if {@code length} is negative or longer than {@code
+   *     destination}, {@code firstSpan} is not a span id, the offset is not in {@code firstSpan},
+   *     or {@code compressed} is too short
    * @throws ZtocFormatException if the data is corrupt or ends before the range does
    */
   @Override
-  public byte[] decompress(byte[] compressed, int firstSpan, long uncompressedOffset, int length)
+  public void decompress(
+      byte[] compressed, int firstSpan, long uncompressedOffset, byte[] destination, int length)
       throws ZtocFormatException {
-    if (length < 0) {
-      throw new IllegalArgumentException("length is " + length + ", expected >= 0");
+    if (length < 0 || length > destination.length) {
+      throw new IllegalArgumentException(
+          "length is " + length + ", expected 0 to the destination's " + destination.length);
     }
     if (length == 0) {
-      return new byte[0];
+      return;
     }
     if (firstSpan < 0 || firstSpan > maxSpanId()) {
       throw new IllegalArgumentException(
@@ -436,13 +439,14 @@ public final class GzipZinfo implements Zinfo {
     }
 
     int windowOffset = windowOffset(firstSpan);
-    return new CheckpointInflater(compressed, compressedStart(firstSpan), firstSpan)
+    new CheckpointInflater(compressed, compressedStart(firstSpan), firstSpan)
         .inflate(
             bits[firstSpan],
             windowOffset < 0 ? ZERO_WINDOW : blob,
             Math.max(windowOffset, 0),
             uncompressedOffset - spanStart,
             uncompressedOffset,
+            destination,
             length);
   }
 
