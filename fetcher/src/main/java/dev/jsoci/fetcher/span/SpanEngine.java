@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
@@ -177,6 +178,28 @@ public final class SpanEngine implements AutoCloseable {
   /** Returns the counts of the span work of every layer opened so far, closed ones included. */
   public FetchStatistics statistics() {
     return counters.snapshot();
+  }
+
+  /** Work that a container waits for, counted as foreground activity until it is closed. */
+  public interface ForegroundWork extends AutoCloseable {
+    /** Ends the work; later calls do nothing. */
+    @Override
+    void close();
+  }
+
+  /**
+   * Counts work outside the span reads that a container waits for, such as reading a zTOC while
+   * containerd prepares a layer, as foreground activity: the background fetcher starts no span
+   * until the returned handle is closed, so that the work does not share the link with it.
+   */
+  public ForegroundWork beginForegroundWork() {
+    foreground.begin();
+    AtomicBoolean ended = new AtomicBoolean();
+    return () -> {
+      if (ended.compareAndSet(false, true)) {
+        foreground.end();
+      }
+    };
   }
 
   /** Returns the layers open now, in no particular order. */

@@ -185,6 +185,34 @@ class BackgroundFetcherTest {
   }
 
   @Test
+  void background_foregroundWorkOpen_startsNothingUntilClosed() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanEngine engine = engine(options());
+    SpanEngine.ForegroundWork work = engine.beginForegroundWork();
+    SpanManager manager = engine.openLayer(layer.digest(), layer.ztoc(), source);
+
+    for (int second = 0; second < 5; second++) {
+      executor.runAll();
+      scheduler.advance(Duration.ofSeconds(1));
+    }
+    executor.runAll();
+    assertThat(source.requestCount()).isEqualTo(0);
+
+    work.close();
+    // A second close must not end another piece of foreground work.
+    work.close();
+    SpanEngine.ForegroundWork other = engine.beginForegroundWork();
+    executor.runAll();
+    assertThat(source.requestCount()).isEqualTo(0);
+
+    other.close();
+    executor.runAll();
+    assertThat(manager.statistics().backgroundSpans()).isEqualTo(1);
+    runUntilReady(manager);
+    assertThat(source.requestCount()).isEqualTo(layer.spanCount());
+  }
+
+  @Test
   void background_prefetch_goesFirst() throws Exception {
     RecordingSource source = new RecordingSource(layer.blob());
     SpanEngine engine = engine(options());

@@ -177,7 +177,11 @@ public final class LazyLayers implements AutoCloseable {
   private CheckedZtoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
     String source = descriptor.digest().toString();
     ZtocCodec.checkSize(descriptor.size(), source);
-    byte[] bytes = client.readBlob(image, descriptor);
+    byte[] bytes;
+    // containerd waits for the zTOC before it prepares the next layer: the link is for it now.
+    try (SpanEngine.ForegroundWork pull = engine.beginForegroundWork()) {
+      bytes = client.readBlob(image, descriptor);
+    }
     Ztoc ztoc = ZtocCodec.decode(bytes, source);
     // The checks name the zTOC in their messages, and the tree names the layer, as a mount does.
     TocIndex entries = TocIndex.of(ztoc, source);
