@@ -105,6 +105,9 @@ read -r received_after sent_after <<< "$(link_bytes)"
 if [[ "$snapshotter" == soci ]]; then
   cp "$run_dir/jsoci/log" "${result%.json}.jsoci.log"
 fi
+# The container's output and ctr's messages, to tell a wrong output from a lost one.
+cp "$run_dir/timed/output" "${result%.json}.output"
+cp "$run_dir/timed/run.log" "${result%.json}.run.log"
 
 python3 - "$result" "$mode" "$reference" "$(< "$run_dir/timed/seconds")" \
   "$(< "$run_dir/timed/pull-seconds")" "$(head -n 1 "$run_dir/timed/output")" \
