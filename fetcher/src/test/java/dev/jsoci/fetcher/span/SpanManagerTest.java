@@ -62,6 +62,38 @@ class SpanManagerTest {
     return buffer.array();
   }
 
+  /**
+   * Starts {@code readerCount} readers at once, each making {@code reads} reads of random ranges
+   * that start before {@code offsetBound} and are at most {@code maxLength} long, checks every
+   * range against the tar, and waits for them all.
+   */
+  private void readConcurrently(
+      SpanManager manager, int readerCount, int reads, long offsetBound, int maxLength, int seed)
+      throws Exception {
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> readers = new ArrayList<>();
+    for (int r = 0; r < readerCount; r++) {
+      Random random = new Random(seed + r);
+      readers.add(
+          threads.submit(
+              () -> {
+                start.await();
+                for (int i = 0; i < reads; i++) {
+                  long offset = random.nextLong(offsetBound);
+                  int length =
+                      (int) Math.min(manager.size() - offset, 1 + random.nextInt(maxLength));
+                  assertThat(read(manager, offset, length))
+                      .isEqualTo(layer.tarRange(offset, length));
+                }
+                return null;
+              }));
+    }
+    start.countDown();
+    for (Future<?> reader : readers) {
+      reader.get(60, TimeUnit.SECONDS);
+    }
+  }
+
   /** Returns the range of tar bytes that lies entirely inside span {@code id}. */
   private static long middleOf(int id) {
     Span span = layer.span(id);
@@ -221,29 +253,8 @@ class SpanManagerTest {
   void read_64ConcurrentReaders_fetchEachSpanOnce() throws Exception {
     RecordingSource source = new RecordingSource(layer.blob());
     SpanManager manager = open(source);
-    CountDownLatch start = new CountDownLatch(1);
-    List<Future<?>> readers = new ArrayList<>();
-    int readerCount = 64;
 
-    for (int r = 0; r < readerCount; r++) {
-      Random random = new Random(100 + r);
-      readers.add(
-          threads.submit(
-              () -> {
-                start.await();
-                for (int i = 0; i < 20; i++) {
-                  long offset = random.nextLong(manager.size() / 2);
-                  int length = 1 + random.nextInt(300_000);
-                  assertThat(read(manager, offset, length))
-                      .isEqualTo(layer.tarRange(offset, length));
-                }
-                return null;
-              }));
-    }
-    start.countDown();
-    for (Future<?> reader : readers) {
-      reader.get(60, TimeUnit.SECONDS);
-    }
+    readConcurrently(manager, 64, 20, manager.size() / 2, 300_000, 100);
 
     for (int id = 0; id < layer.spanCount(); id++) {
       Span span = layer.span(id);
@@ -269,28 +280,8 @@ class SpanManagerTest {
     toClose.add(engine);
     SpanManager manager =
         engine.openLayer(layer.digest(), layer.ztoc(), new RecordingSource(layer.blob()));
-    CountDownLatch start = new CountDownLatch(1);
-    List<Future<?>> readers = new ArrayList<>();
 
-    for (int r = 0; r < 16; r++) {
-      Random random = new Random(200 + r);
-      readers.add(
-          threads.submit(
-              () -> {
-                start.await();
-                for (int i = 0; i < 40; i++) {
-                  long offset = random.nextLong(manager.size());
-                  int length = (int) Math.min(manager.size() - offset, 1 + random.nextInt(200_000));
-                  assertThat(read(manager, offset, length))
-                      .isEqualTo(layer.tarRange(offset, length));
-                }
-                return null;
-              }));
-    }
-    start.countDown();
-    for (Future<?> reader : readers) {
-      reader.get(60, TimeUnit.SECONDS);
-    }
+    readConcurrently(manager, 16, 40, manager.size(), 200_000, 200);
 
     assertThat(engine.memoryCache().buffers().reusedArrays()).isGreaterThan(0);
   }
