@@ -65,9 +65,9 @@ final class SpanBufferPool {
   }
 
   /**
-   * Returns a free array that holds {@code length} bytes and wastes at most an eighth of them (plus
-   * a page), or a new one with that much room to spare, so that spans of slightly different lengths
-   * share arrays. The bound keeps the array of an unusually long span from holding a short one,
+   * Returns a free array with room for {@code length} bytes that wastes at most an eighth of them
+   * (plus a page), or else a new one with a sixteenth to spare, so that spans of slightly different
+   * lengths share arrays. The bound keeps an unusually long span's array from serving a short span,
    * since the memory cache charges whole arrays.
    */
   byte[] take(int length) {

@@ -188,9 +188,9 @@ public final class SpanEngine implements AutoCloseable {
   }
 
   /**
-   * Counts work outside the span reads that a container waits for, such as reading a zTOC while
-   * containerd prepares a layer, as foreground activity: the background fetcher starts no span
-   * until the returned handle is closed, so that the work does not share the link with it.
+   * Counts work outside the span reads that a container waits for as foreground activity, such as
+   * reading a zTOC while containerd prepares a layer. The background fetcher starts no span until
+   * the returned handle is closed, so that the work has the link to itself.
    */
   public ForegroundWork beginForegroundWork() {
     foreground.begin();

@@ -60,8 +60,8 @@ public final class SpanManager implements AutoCloseable {
   private static final int NO_READ = -1;
 
   /**
-   * The most times a read loads its spans when one of them dies before the read retains it (see
-   * {@link #inflatedSpans}); the second round normally inflates it anew.
+   * The maximum number of times a read loads its spans when one of them dies before the read
+   * retains it (see {@link #inflatedSpans}). The second round normally inflates it anew.
    */
   private static final int MAX_LOAD_ROUNDS = 4;
 

@@ -178,7 +178,7 @@ public final class LazyLayers implements AutoCloseable {
     String source = descriptor.digest().toString();
     ZtocCodec.checkSize(descriptor.size(), source);
     byte[] bytes;
-    // containerd waits for the zTOC before it prepares the next layer: the link is for it now.
+    // containerd prepares the next layer only after this zTOC is read, so background fetches wait.
     try (SpanEngine.ForegroundWork pull = engine.beginForegroundWork()) {
       bytes = client.readBlob(image, descriptor);
     }
