@@ -51,6 +51,12 @@ class SpanManagerTest {
     return engine.openLayer(layer.digest(), layer.ztoc(), source);
   }
 
+  /** Opens the layer with a readahead of two spans, fetched when {@code executor} runs them. */
+  private SpanManager openWithReadahead(RecordingSource source, ManualExecutor executor)
+      throws IOException {
+    return open(source, SpanOptions.builder().readaheadSpans(2).fetchExecutor(executor));
+  }
+
   private SpanManager open(RecordingSource source) throws IOException {
     return open(source, SpanOptions.builder());
   }
@@ -272,7 +278,7 @@ class SpanManagerTest {
   }
 
   @Test
-  void read_concurrentReadersOverRecentTierOnly_reuseArraysAndReadCorrectBytes() throws Exception {
+  void read_recentTierOnly_reusesArrays() throws Exception {
     // A cap of one byte: only the recent tier keeps spans, so they leave memory while readers may
     // still hold them, and their arrays go back to the pool for other spans.
     SpanEngine engine =
@@ -637,8 +643,7 @@ class SpanManagerTest {
   void read_sequential_fetchesNextSpansAhead() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     ManualExecutor executor = new ManualExecutor();
-    SpanManager manager =
-        open(source, SpanOptions.builder().readaheadSpans(2).fetchExecutor(executor));
+    SpanManager manager = openWithReadahead(source, executor);
 
     read(manager, middleOf(0), 16);
     executor.runAll();
@@ -658,8 +663,7 @@ class SpanManagerTest {
   void read_firstReadMidLayer_fetchesNextSpansAhead() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     ManualExecutor executor = new ManualExecutor();
-    SpanManager manager =
-        open(source, SpanOptions.builder().readaheadSpans(2).fetchExecutor(executor));
+    SpanManager manager = openWithReadahead(source, executor);
 
     read(manager, middleOf(10), 16);
     executor.runAll();
@@ -673,8 +677,7 @@ class SpanManagerTest {
   void read_random_fetchesNothingAhead() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     ManualExecutor executor = new ManualExecutor();
-    SpanManager manager =
-        open(source, SpanOptions.builder().readaheadSpans(2).fetchExecutor(executor));
+    SpanManager manager = openWithReadahead(source, executor);
     read(manager, middleOf(10), 16);
     executor.runAll();
     int requestsAfterFirstRead = source.requestCount();
