@@ -34,8 +34,8 @@ final class MemorySpanCache {
   static final int RECENT_SPANS = 4;
 
   /**
-   * Arrays kept for reuse: as many as the recent tier holds, since in a steady state each new span
-   * takes the array of one that left both tiers.
+   * The number of arrays kept for reuse, the size of the recent tier: in a steady state, each new
+   * span takes the array of a span that left both tiers.
    */
   static final int FREE_ARRAYS = RECENT_SPANS;
 

@@ -31,7 +31,7 @@ final class SpanBufferPool {
   @GuardedBy("this")
   private long reused;
 
-  /** @param maxFreeArrays the most arrays kept for reuse; 0 turns reuse off */
+  /** @param maxFreeArrays the maximum number of arrays kept for reuse; 0 turns reuse off */
   SpanBufferPool(int maxFreeArrays) {
     if (maxFreeArrays < 0) {
       throw new IllegalArgumentException("maxFreeArrays must not be negative, found " + maxFreeArrays);

@@ -34,8 +34,8 @@ final class VerifiedSpan {
   }
 
   /**
-   * Returns a span known only by its inflated form, as the memory cache holds it. The caller keeps
-   * its own reference to {@code inflated}; readers retain their own.
+   * Returns a span known only by its inflated form, as found in the memory cache. The caller keeps
+   * its own reference to {@code inflated}, and readers retain their own.
    */
   static VerifiedSpan ofInflated(Span span, InflatedSpan inflated) {
     return new VerifiedSpan(span, null, inflated);
@@ -45,7 +45,10 @@ final class VerifiedSpan {
     return span;
   }
 
-  /** Returns whether {@link #acquireInflated} would allocate nothing, as far as can be told now. */
+  /**
+   * Returns whether the inflated form is alive now, so that {@link #acquireInflated} would probably
+   * allocate nothing. It may die before that call.
+   */
   synchronized boolean isInflated() {
     return inflated != null && inflated.isAlive();
   }

@@ -70,7 +70,7 @@ class MemorySpanCacheTest {
   }
 
   @Test
-  void evictedSpan_goesBackToPool_onlyAfterItsLastReader() {
+  void evictedSpan_waitsForLastReader() {
     MemorySpanCache cache = new MemorySpanCache(1, Runnable::run);
     InflatedSpan first = pooled(cache);
     cache.put(key(0), first);
@@ -78,7 +78,7 @@ class MemorySpanCacheTest {
     InflatedSpan reader = cache.get(key(0));
     assertThat(reader).isSameInstanceAs(first);
 
-    // Push the first span out of the recent tier while the reader holds it.
+    // Push the first span out of the recent tier while the reader still has its reference.
     for (int span = 1; span <= MemorySpanCache.RECENT_SPANS; span++) {
       InflatedSpan other = pooled(cache);
       cache.put(key(span), other);
@@ -119,7 +119,7 @@ class MemorySpanCacheTest {
   }
 
   @Test
-  void put_sameKeyTwice_keepsTheFirstAndReleasesNothingExtra() {
+  void put_sameKeyTwice_keepsFirst() {
     MemorySpanCache cache = new MemorySpanCache(CAP, Runnable::run);
     InflatedSpan first = pooled(cache);
     InflatedSpan second = pooled(cache);

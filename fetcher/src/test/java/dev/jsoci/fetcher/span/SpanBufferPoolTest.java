@@ -96,7 +96,7 @@ class SpanBufferPoolTest {
     assertThrows(IllegalStateException.class, span::release);
   }
 
-  /** A zinfo whose every decompression fails as corrupt data would. */
+  /** Returns a zinfo whose every decompression fails as it would on corrupt data. */
   private static Zinfo failing() {
     return (Zinfo)
         java.lang.reflect.Proxy.newProxyInstance(
