@@ -17,10 +17,12 @@
 #   --chart FILE    where the PNG bar chart of the medians goes (default docs/cold-start.png)
 #   --work DIR      images, registry storage and run directories (default /tmp/jsoci-bench-cold-start;
 #                   images are kept and reused)
-#   --modes LIST    comma-separated modes to time (default full-disk,full-tmpfs,lazy,lazy-no-background):
-#                   full-disk and full-tmpfs are ctr images pull with containerd's root on disk or on
-#                   a tmpfs, lazy is ctr-remote images rpull through jsoci, lazy-no-background the
-#                   same with the daemon's background fetch turned off
+#   --modes LIST    comma-separated modes to time (default full-disk,full-tmpfs,lazy,lazy-no-background,
+#                   lazy-prefetch): full-disk and full-tmpfs are ctr images pull with containerd's
+#                   root on disk or on a tmpfs, lazy is ctr-remote images rpull through jsoci,
+#                   lazy-no-background the same with the daemon's background fetch turned off, and
+#                   lazy-prefetch the lazy pull of the image converted with its start-up files as
+#                   --prefetch-files-json, so that the daemon fetches their spans at mount
 #   --build-only    build, push and convert the images, then stop
 #   --help          print this text
 # Needs root, a built checkout (mvn -q -DskipTests package), and the Debian packages
@@ -45,7 +47,7 @@ out=
 chart=
 prefix=jsoci-bench
 build_only=
-modes_spec=full-disk,full-tmpfs,lazy,lazy-no-background
+modes_spec=full-disk,full-tmpfs,lazy,lazy-no-background,lazy-prefetch
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 fail() { echo "bench-cold-start.sh: $*" >&2; exit 1; }
@@ -69,8 +71,8 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || fail "invalid --runs '$runs': expected a whole number of 1 or more"
 IFS=, read -r -a modes <<< "$modes_spec"
 for mode in "${modes[@]}"; do
-  [[ "$mode" =~ ^(full-disk|full-tmpfs|lazy|lazy-no-background)$ ]] \
-    || fail "invalid mode '$mode' in --modes: use full-disk, full-tmpfs, lazy or lazy-no-background"
+  [[ "$mode" =~ ^(full-disk|full-tmpfs|lazy|lazy-no-background|lazy-prefetch)$ ]] \
+    || fail "invalid mode '$mode' in --modes: use full-disk, full-tmpfs, lazy, lazy-no-background or lazy-prefetch"
 done
 [[ $(id -u) -eq 0 ]] || fail "needs root for network namespaces, containerd and FUSE"
 [[ -f "$root/snapshotter/target/jsoci-snapshotter.jar" ]] \
@@ -149,6 +151,22 @@ open(compressed_path, "w").write(str(sum(layer["size"] for layer in manifest["la
 PY
   touch "$dir/converted"
 done
+# The same images converted with their start-up files as prefetch files, tagged soci-prefetch.
+for name in "${image_names[@]}"; do
+  dir="$work/images/$name"
+  [[ -f "$dir/converted-prefetch" ]] && continue
+  if [[ -z "$registry_running" ]]; then
+    coldstart_registry_start "$work/registry"
+    registry_running=1
+  fi
+  loopback=$(< "$work/registry/address")
+  log "converting $name with prefetch files"
+  python3 -c 'import json, sys; json.dump(open(sys.argv[1]).read().split(), open(sys.argv[2], "w"))' \
+    "$dir/startup.list" "$dir/prefetch-files.json"
+  coldstart_image_convert "$loopback/$name:plain" "$loopback/$name:soci-prefetch" \
+    "$dir/convert-prefetch.log" --prefetch-files-json "$dir/prefetch-files.json"
+  touch "$dir/converted-prefetch"
+done
 coldstart_registry_stop "$work/registry"
 if [[ -n "$build_only" ]]; then
   log "images ready in $work/images"
@@ -206,8 +224,11 @@ for ((run = 1; run <= runs; run++)); do
     name="${image_names[$i]}"
     dir="$work/images/$name"
     for mode in "${modes[@]}"; do
-      tag=plain
-      [[ "$mode" == lazy* ]] && tag=soci
+      case "$mode" in
+        lazy-prefetch) tag=soci-prefetch ;;
+        lazy*) tag=soci ;;
+        *) tag=plain ;;
+      esac
       result="$out/run-$run-$name-$mode.json"
       nsenter --net="/run/netns/$node_netns" unshare --mount --propagation private \
         env JSOCI_BENCH_TUN=jbt-node "$lib/cold-start-run.sh" "$mode" "$registry/$name:$tag" \

@@ -10,8 +10,9 @@
 #   MODE              full-disk (ctr images pull, containerd's overlayfs snapshotter, root on
 #                     RUN_DIR's filesystem), full-tmpfs (the same with containerd's root on a
 #                     tmpfs) or lazy (ctr-remote images rpull with the jsoci snapshotter, roots on
-#                     RUN_DIR's filesystem), or lazy-no-background (lazy with the daemon's
-#                     background fetch turned off)
+#                     RUN_DIR's filesystem), lazy-no-background (lazy with the daemon's
+#                     background fetch turned off) or lazy-prefetch (lazy, for an image whose
+#                     SOCI index has prefetch artifacts)
 #   REFERENCE         the image to time, on a plain-http registry
 #   WARMUP_REFERENCE  another image, pulled and run the same way before the timing so that the
 #                     daemons' first-call costs (class loading, the FUSE library) are not timed,
@@ -32,8 +33,8 @@ mode="$1" reference="$2" warmup_reference="$3" run_dir="$4" result="$5"
 tun="${JSOCI_BENCH_TUN:?JSOCI_BENCH_TUN must name the link device of this network namespace}"
 case "$mode" in
   full-disk|full-tmpfs) puller=full snapshotter=overlayfs ;;
-  lazy|lazy-no-background) puller=ctr-remote snapshotter=soci ;;
-  *) echo "cold-start-run.sh: invalid MODE '$mode': use full-disk, full-tmpfs, lazy or lazy-no-background" >&2; exit 2 ;;
+  lazy|lazy-no-background|lazy-prefetch) puller=ctr-remote snapshotter=soci ;;
+  *) echo "cold-start-run.sh: invalid MODE '$mode': use full-disk, full-tmpfs, lazy, lazy-no-background or lazy-prefetch" >&2; exit 2 ;;
 esac
 [[ ! -e "$run_dir" ]] || { echo "cold-start-run.sh: $run_dir already exists; give a new directory" >&2; exit 2; }
 

@@ -13,15 +13,21 @@ import os
 import statistics
 import sys
 
-# The chart shows these three; the tables also list lazy-no-background.
-MODES = ("full-disk", "full-tmpfs", "lazy")
+# The chart shows these modes when they ran; the tables also list lazy-no-background.
+MODES = ("full-disk", "full-tmpfs", "lazy", "lazy-prefetch")
 TABLE_MODES = MODES + ("lazy-no-background",)
 MODE_LABELS = {
     "full-disk": "full pull, root on disk",
     "full-tmpfs": "full pull, root on tmpfs",
     "lazy": "lazy pull (jsoci)",
+    "lazy-prefetch": "lazy pull, prefetch files",
 }
-MODE_COLORS = {"full-disk": "#8c8c8c", "full-tmpfs": "#4c72b0", "lazy": "#dd8452"}
+MODE_COLORS = {
+    "full-disk": "#8c8c8c",
+    "full-tmpfs": "#4c72b0",
+    "lazy": "#dd8452",
+    "lazy-prefetch": "#55a868",
+}
 
 
 def load_runs(results):
@@ -85,11 +91,12 @@ def ratio(numerator, denominator):
 def markdown(images):
     lines = [
         "| image | gzip MiB | start-up set | full pull, disk (s) | full pull, tmpfs (s) | lazy (s) "
-        "| disk / lazy | tmpfs / lazy | limit (s) | lazy / limit | lazy, no background fetch (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| disk / lazy | tmpfs / lazy | limit (s) | lazy / limit | lazy, no background fetch (s) "
+        "| lazy, prefetch files (s) | disk / lazy, prefetch | lazy, prefetch / limit |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in images:
-        disk, tmpfs, lazy = (median_of(row, mode) for mode in MODES)
+        disk, tmpfs, lazy, prefetch = (median_of(row, mode) for mode in MODES)
         no_background = median_of(row, "lazy-no-background")
         cells = [
             f"{row['image_mib'] / 1024:.1f} GiB, {row['startup_percent']:g}%",
@@ -103,6 +110,9 @@ def markdown(images):
             f"{row['limit_seconds']:.2f}",
             ratio(lazy, row["limit_seconds"]),
             f"{no_background:.2f}" if no_background is not None else "n/a",
+            f"{prefetch:.2f}" if prefetch is not None else "n/a",
+            ratio(disk, prefetch),
+            ratio(prefetch, row["limit_seconds"]),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -128,11 +138,12 @@ def chart(images, path, subtitle):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(9, 5), dpi=120)
-    width = 0.26
+    shown = [mode for mode in MODES if any(median_of(row, mode) is not None for row in images)]
+    width = 0.8 / len(shown)
     positions = range(len(images))
-    for index, mode in enumerate(MODES):
+    for index, mode in enumerate(shown):
         values = [median_of(row, mode) or 0 for row in images]
-        offsets = [p + (index - 1) * width for p in positions]
+        offsets = [p + (index - (len(shown) - 1) / 2) * width for p in positions]
         bars = axes.bar(offsets, values, width, label=MODE_LABELS[mode], color=MODE_COLORS[mode])
         for bar, value in zip(bars, values):
             axes.annotate(f"{value:.1f} s" if value >= 1 else f"{value:.2f} s",
@@ -145,7 +156,7 @@ def chart(images, path, subtitle):
         for row in images])
     axes.set_ylabel("seconds from pull to first output (median)")
     axes.set_title("Cold start: full pull against lazy pull\n" + subtitle, fontsize=11)
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(shown), frameon=False)
     axes.spines["top"].set_visible(False)
     axes.spines["right"].set_visible(False)
     top = max((median_of(row, mode) or 0) for row in images for mode in MODES) or 1

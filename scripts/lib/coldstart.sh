@@ -390,11 +390,13 @@ coldstart_image_push() {
     || coldstart_error "pushing $2 failed; see $1/push.log"
 }
 
-# coldstart_image_convert SOURCE TARGET LOG: converts the image SOURCE into the SOCI-enabled
-# image TARGET with `jsoci convert` over plain HTTP.
+# coldstart_image_convert SOURCE TARGET LOG [OPTION...]: converts the image SOURCE into the
+# SOCI-enabled image TARGET with `jsoci convert` over plain HTTP and the given options.
 coldstart_image_convert() {
-  "$COLDSTART_ROOT/bin/jsoci" convert --plain-http "$1" "$2" > "$3" 2>&1 \
-    || coldstart_error "jsoci convert $1 $2 failed; see $3"
+  local source="$1" target="$2" log="$3"
+  shift 3
+  "$COLDSTART_ROOT/bin/jsoci" convert --plain-http "$@" "$source" "$target" > "$log" 2>&1 \
+    || coldstart_error "jsoci convert $source $target failed; see $log"
 }
 
 # coldstart_time_to_first_output PULLER CONTAINERD_DIR NAMESPACE SNAPSHOTTER REFERENCE OUT_DIR \

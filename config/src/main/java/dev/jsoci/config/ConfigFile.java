@@ -345,7 +345,7 @@ public final class ConfigFile {
   }
 
   private static PrefetchConfig readPrefetch(TableReader table) throws InvalidConfigException {
-    boolean enable = table.bool("enable", false);
+    boolean enable = table.bool("enable", PrefetchConfig.DEFAULTS.enable());
     Long concurrency = table.integerOrNull("max_concurrency");
     int maxConcurrency =
         concurrency == null || concurrency <= 0

@@ -456,6 +456,17 @@ class ConfigFileTest {
   }
 
   @Test
+  void parse_prefetch_defaultsOnAndReadsTheLimit() throws Exception {
+    assertThat(ConfigFile.parse("", FILE).config().prefetch())
+        .isEqualTo(new PrefetchConfig(true, -1));
+    assertThat(
+            ConfigFile.parse("[prefetch]\nenable = false\nmax_concurrency = 2\n", FILE)
+                .config()
+                .prefetch())
+        .isEqualTo(new PrefetchConfig(false, 2));
+  }
+
+  @Test
   void parse_mirrors() throws Exception {
     String toml =
         String.join(

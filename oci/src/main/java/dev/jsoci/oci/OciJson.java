@@ -52,6 +52,10 @@ final class OciJson {
     return readDocument(json, OciJson::readIndexMembers);
   }
 
+  static PrefetchArtifact readPrefetch(byte[] json) throws OciFormatException {
+    return readDocument(json, OciJson::readPrefetchMembers);
+  }
+
   private static ImageManifest readManifestMembers(JsonParser parser) throws IOException {
     long schemaVersion = -1;
     String mediaType = "";
@@ -143,6 +147,110 @@ final class OciJson {
   }
 
   /**
+   * Reads a prefetch artifact as Go reads it into the SOCI reference's types, then checks the
+   * version and every range.
+   */
+  private static PrefetchArtifact readPrefetchMembers(JsonParser parser) throws IOException {
+    String version = "";
+    List<PrefetchArtifact.SpanRange> spans = List.of();
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String name = memberName(parser, PREFETCH_MEMBERS);
+      parser.nextToken();
+      switch (name) {
+        case "version":
+          version = readString(parser, "version", version);
+          break;
+        case "prefetch_spans":
+          spans = readSpanRanges(parser, "prefetch_spans");
+          break;
+        default:
+          parser.skipChildren();
+          break;
+      }
+    }
+    if (!version.equals(PrefetchArtifact.VERSION)) {
+      throw new OciFormatException(
+          "unsupported prefetch artifact version \""
+              + version
+              + "\", expected "
+              + PrefetchArtifact.VERSION);
+    }
+    return new PrefetchArtifact(spans);
+  }
+
+  private static List<PrefetchArtifact.SpanRange> readSpanRanges(JsonParser parser, String path)
+      throws IOException {
+    JsonToken token = parser.currentToken();
+    if (token == JsonToken.VALUE_NULL) {
+      return List.of();
+    }
+    if (token != JsonToken.START_ARRAY) {
+      throw wrongType(path, "an array", token);
+    }
+    List<PrefetchArtifact.SpanRange> ranges = new ArrayList<>();
+    while (parser.nextToken() != JsonToken.END_ARRAY) {
+      String element = path + "[" + ranges.size() + "]";
+      if (parser.currentToken() != JsonToken.START_OBJECT) {
+        throw wrongType(element, "an object", parser.currentToken());
+      }
+      long start = 0;
+      long end = 0;
+      long priority = 0;
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = memberName(parser, SPAN_RANGE_MEMBERS);
+        parser.nextToken();
+        switch (name) {
+          case "start_span":
+            start = readInt32(parser, element + ".start_span", start);
+            break;
+          case "end_span":
+            end = readInt32(parser, element + ".end_span", end);
+            break;
+          case "priority":
+            priority = readInt32(parser, element + ".priority", priority);
+            break;
+          default:
+            parser.skipChildren();
+            break;
+        }
+      }
+      if (start < 0 || end < start) {
+        throw new OciFormatException(
+            "invalid "
+                + element
+                + ": start_span "
+                + start
+                + " and end_span "
+                + end
+                + ", expected 0 <= start_span <= end_span");
+      }
+      ranges.add(new PrefetchArtifact.SpanRange((int) start, (int) end, (int) priority));
+    }
+    return ranges;
+  }
+
+  /**
+   * Writes a prefetch artifact as the SOCI reference does: version, prefetch_spans (always), and
+   * in each range start_span, end_span and priority (omitted when 0).
+   */
+  static byte[] writePrefetch(PrefetchArtifact artifact) {
+    GoJsonWriter writer = new GoJsonWriter().beginObject();
+    writer.name("version").value(PrefetchArtifact.VERSION);
+    writer.name("prefetch_spans").beginArray();
+    for (PrefetchArtifact.SpanRange range : artifact.spans()) {
+      writer.beginObject();
+      writer.name("start_span").value(range.startSpan());
+      writer.name("end_span").value(range.endSpan());
+      if (range.priority() != 0) {
+        writer.name("priority").value(range.priority());
+      }
+      writer.endObject();
+    }
+    writer.endArray();
+    return writer.endObject().toByteArray();
+  }
+
+  /**
    * Writes a manifest with the members and omission rules of the Go type {@code v1.Manifest}:
    * schemaVersion, mediaType (omitted if empty), artifactType (omitted if empty), config, layers
    * (always), subject (omitted if null), annotations (omitted if empty).
@@ -200,6 +308,9 @@ final class OciJson {
   private static final List<String> DESCRIPTOR_MEMBERS =
       List.of(
           "mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType");
+  private static final List<String> PREFETCH_MEMBERS = List.of("version", "prefetch_spans");
+  private static final List<String> SPAN_RANGE_MEMBERS =
+      List.of("start_span", "end_span", "priority");
   private static final List<String> PLATFORM_MEMBERS =
       List.of("architecture", "os", "os.version", "os.features", "variant");
 
@@ -314,6 +425,16 @@ final class OciJson {
           "invalid " + path + ": " + parser.getText() + " does not fit in a 64-bit integer");
     }
     return parser.getLongValue();
+  }
+
+  /** Reads an integer that fits Go's {@code int32}, as span ids are. */
+  private static long readInt32(JsonParser parser, String path, long current) throws IOException {
+    long value = readInteger(parser, path, current);
+    if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+      throw new OciFormatException(
+          "invalid " + path + ": " + value + " does not fit in a 32-bit integer");
+    }
+    return value;
   }
 
   private static List<String> readStrings(JsonParser parser, String path) throws IOException {

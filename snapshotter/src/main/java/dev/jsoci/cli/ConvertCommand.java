@@ -1,5 +1,7 @@
 package dev.jsoci.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.convert.ConvertListener;
 import dev.jsoci.convert.ConvertOptions;
 import dev.jsoci.convert.ConvertResult;
@@ -16,6 +18,7 @@ import dev.jsoci.oci.Platform;
 import dev.jsoci.ztoc.ZtocBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -76,6 +79,21 @@ final class ConvertCommand implements Callable<Integer> {
   boolean forceGzip;
 
   @Option(
+      names = "--prefetch-file",
+      paramLabel = "PATH",
+      description =
+          "A file the container reads when it starts; repeat for several. Its spans are listed in "
+              + "a prefetch artifact of the top-most indexed layer that has it, and the snapshotter "
+              + "fetches them when it mounts that layer.")
+  List<String> prefetchFiles = new ArrayList<>();
+
+  @Option(
+      names = "--prefetch-files-json",
+      paramLabel = "FILE",
+      description = "A JSON array of paths, each taken as one --prefetch-file.")
+  @Nullable Path prefetchFilesJson;
+
+  @Option(
       names = "--plain-http",
       description =
           "Use http instead of https for every registry (127.0.0.1 and localhost use http anyway).")
@@ -112,7 +130,8 @@ final class ConvertCommand implements Callable<Integer> {
           new Converter(options, listener).convert(sourceStore, reference, destinationStore, tag);
     }
 
-    printSummary(out, result);
+    printSummary(out, err, result);
+    err.flush();
     out.println("new image index written to " + destination + ", digest on the next line:");
     out.println(result.index().digest());
     out.flush();
@@ -141,18 +160,64 @@ final class ConvertCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
     }
-    return ConvertOptions.builder(buildToolIdentifier)
-        .platforms(parsed)
-        .allPlatforms(allPlatforms)
-        .spanSizeBytes(spanSize)
-        .minLayerSizeBytes(minLayerSize)
-        .forceGzip(forceGzip)
-        .build();
+    List<String> prefetch = new ArrayList<>(prefetchFiles);
+    if (prefetchFilesJson != null) {
+      prefetch.addAll(readPathArray(prefetchFilesJson));
+    }
+    try {
+      return ConvertOptions.builder(buildToolIdentifier)
+          .platforms(parsed)
+          .allPlatforms(allPlatforms)
+          .spanSizeBytes(spanSize)
+          .minLayerSizeBytes(minLayerSize)
+          .forceGzip(forceGzip)
+          .prefetchFiles(prefetch)
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
-  private static void printSummary(PrintWriter out, ConvertResult result) {
+  /** Reads the paths of {@code --prefetch-files-json}: a JSON array of strings. */
+  private List<String> readPathArray(Path file) {
+    JsonNode array;
+    try {
+      array = new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "cannot read --prefetch-files-json " + file + ": " + e.getMessage());
+    }
+    if (array == null || !array.isArray()) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--prefetch-files-json " + file + " must hold a JSON array of paths, such as "
+              + "[\"/app/start.sh\", \"/usr/lib/libapp.so\"]");
+    }
+    List<String> paths = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      JsonNode path = array.get(i);
+      if (!path.isTextual()) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--prefetch-files-json " + file + ": element " + i + " is " + path + ", not a string");
+      }
+      paths.add(path.asText());
+    }
+    return paths;
+  }
+
+  private static void printSummary(PrintWriter out, PrintWriter err, ConvertResult result) {
     for (PlatformResult platform : result.platforms()) {
       String name = platform.platform() == null ? "image" : platform.platform().toString();
+      for (String path : platform.prefetchFilesNotFound()) {
+        err.println(
+            "jsoci: warning: prefetch file /"
+                + path
+                + " is in no indexed layer of "
+                + name
+                + "; it is not prefetched");
+      }
       if (platform.sociIndex() == null) {
         out.println(
             name

@@ -10,6 +10,7 @@ import dev.jsoci.convert.IndexInspector.LayerInfo;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.PrefetchArtifact;
 import dev.jsoci.oci.SociAnnotations;
 import dev.jsoci.oci.SociIndex;
 import java.io.IOException;
@@ -120,6 +121,7 @@ final class IndexCommand implements Runnable {
             "build_tool_identifier",
             index.annotations().get(SociAnnotations.BUILD_TOOL_IDENTIFIER));
         indexJson.put("ztocs", index.ztocs().size());
+        indexJson.put("prefetch_artifacts", index.prefetches().size());
         json.put("soci_index", indexJson);
       }
 
@@ -139,6 +141,19 @@ final class IndexCommand implements Runnable {
           ztocJson.put("size", ztoc.size());
           ztocJson.put("span_size", numberIfInteger(ztoc.annotation(SociAnnotations.SPAN_SIZE)));
           layer.put("ztoc", ztocJson);
+        }
+        Descriptor prefetch = info.prefetch();
+        PrefetchArtifact artifact = info.prefetchArtifact();
+        if (prefetch != null && artifact != null) {
+          Map<String, Object> prefetchJson = new LinkedHashMap<>();
+          prefetchJson.put("digest", prefetch.digest().toString());
+          prefetchJson.put("size", prefetch.size());
+          List<List<Integer>> ranges = new ArrayList<>();
+          for (PrefetchArtifact.SpanRange range : artifact.spans()) {
+            ranges.add(List.of(range.startSpan(), range.endSpan()));
+          }
+          prefetchJson.put("spans", ranges);
+          layer.put("prefetch", prefetchJson);
         }
         layers.add(layer);
       }

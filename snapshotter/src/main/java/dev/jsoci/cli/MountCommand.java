@@ -135,7 +135,8 @@ final class MountCommand implements Callable<Integer> {
                   IndexRegistry.of(client), LazyOptions.discoveryOptions(config), executor),
               LazyOptions.fileSystemOptions(config),
               fsname -> LazyOptions.mountOptions(config, fsname),
-              wanted);
+              wanted,
+              config.prefetch());
       try (lazyLayers;
           ImageMount mounted =
               ImageMount.start(

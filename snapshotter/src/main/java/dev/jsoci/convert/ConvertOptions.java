@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param forceGzip whether uncompressed layers are re-compressed to gzip and then indexed
  * @param buildToolIdentifier stored in every zTOC and SOCI index
  * @param hostPlatform the platform converted by default when the source has several
+ * @param prefetchFiles paths of files a container reads when it starts, cleaned as {@link
+ *     PrefetchFiles#clean} does; their spans go into prefetch artifacts
  */
 public record ConvertOptions(
     List<Platform> platforms,
@@ -25,7 +27,8 @@ public record ConvertOptions(
     long minLayerSizeBytes,
     boolean forceGzip,
     String buildToolIdentifier,
-    Platform hostPlatform) {
+    Platform hostPlatform,
+    List<String> prefetchFiles) {
 
   public ConvertOptions {
     platforms = List.copyOf(platforms);
@@ -42,6 +45,7 @@ public record ConvertOptions(
     }
     Objects.requireNonNull(buildToolIdentifier, "buildToolIdentifier");
     Objects.requireNonNull(hostPlatform, "hostPlatform");
+    prefetchFiles = PrefetchFiles.clean(prefetchFiles);
   }
 
   /**
@@ -59,7 +63,8 @@ public record ConvertOptions(
         .spanSizeBytes(spanSizeBytes)
         .minLayerSizeBytes(minLayerSizeBytes)
         .forceGzip(forceGzip)
-        .hostPlatform(hostPlatform);
+        .hostPlatform(hostPlatform)
+        .prefetchFiles(prefetchFiles);
   }
 
   /**
@@ -116,6 +121,7 @@ public record ConvertOptions(
     private boolean forceGzip;
     private String buildToolIdentifier;
     private Platform hostPlatform = detectHostPlatform();
+    private List<String> prefetchFiles = List.of();
 
     private Builder(String buildToolIdentifier) {
       this.buildToolIdentifier = buildToolIdentifier;
@@ -156,11 +162,17 @@ public record ConvertOptions(
       return this;
     }
 
+    /** Sets the prefetch files; they are cleaned, and blank ones dropped, when built. */
+    public Builder prefetchFiles(List<String> prefetchFiles) {
+      this.prefetchFiles = prefetchFiles;
+      return this;
+    }
+
     /**
      * Returns the options.
      *
-     * @throws IllegalArgumentException when a value is out of range or both platforms and
-     *     allPlatforms are set
+     * @throws IllegalArgumentException when a value is out of range, both platforms and
+     *     allPlatforms are set, or a prefetch file contains a NUL character
      */
     public ConvertOptions build() {
       return new ConvertOptions(
@@ -170,7 +182,8 @@ public record ConvertOptions(
           minLayerSizeBytes,
           forceGzip,
           buildToolIdentifier,
-          hostPlatform);
+          hostPlatform,
+          prefetchFiles);
     }
   }
 }

@@ -43,11 +43,16 @@ public record ConvertResult(
    * @param manifest the descriptor of the rewritten image manifest
    * @param sociIndex the descriptor of the platform's SOCI index, or null when no layer of it got a
    *     zTOC
+   * @param prefetchFilesNotFound the prefetch files that no layer with a zTOC lists
    */
   public record PlatformResult(
-      @Nullable Platform platform, Descriptor manifest, @Nullable Descriptor sociIndex) {
+      @Nullable Platform platform,
+      Descriptor manifest,
+      @Nullable Descriptor sociIndex,
+      List<String> prefetchFilesNotFound) {
     public PlatformResult {
       Objects.requireNonNull(manifest, "manifest");
+      prefetchFilesNotFound = List.copyOf(prefetchFilesNotFound);
     }
   }
 }

@@ -10,6 +10,8 @@ import dev.jsoci.oci.LayerCompression;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.OciFormatException;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.PrefetchArtifact;
+import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import dev.jsoci.oci.SociIndex;
 import java.io.IOException;
 import java.io.InputStream;
@@ -167,6 +169,7 @@ public final class Converter {
 
       List<Descriptor> layers;
       @Nullable Descriptor sociIndex = null;
+      List<String> prefetchNotFound = List.of();
       if (chosen.contains(i)) {
         String platform = entry.platform() == null ? "no platform" : entry.platform().toString();
         layers = new ArrayList<>();
@@ -176,15 +179,18 @@ public final class Converter {
         boolean anyZtoc = false;
         List<@Nullable Digest> diffIds = diffIdsToCheck(source, manifest, image);
         List<Future<LayerReport>> reports = run.submitLayers(manifest.layers(), diffIds, platform);
+        List<@Nullable Map<String, SpanRange>> prefetchSpans = new ArrayList<>();
         for (Future<LayerReport> pending : reports) {
           LayerReport report = Run.await(pending);
           layers.add(report.layer());
+          prefetchSpans.add(report.ztoc() == null ? null : report.prefetchSpans());
           if (report.ztoc() != null) {
             index.addZtoc(report.ztoc());
             anyZtoc = true;
           }
         }
         if (anyZtoc) {
+          prefetchNotFound = run.addPrefetchArtifacts(index, layers, prefetchSpans);
           sociIndex = run.writeSociIndex(index.build());
         }
       } else {
@@ -200,7 +206,7 @@ public final class Converter {
       Descriptor written = run.writeManifest(rewritten.toBytes(), MediaType.OCI_MANIFEST, null);
       entries.set(i, ImageRewrite.rewriteEntry(entry, written, rewritten.annotations()));
       if (chosen.contains(i)) {
-        platforms.add(new PlatformResult(entry.platform(), written, sociIndex));
+        platforms.add(new PlatformResult(entry.platform(), written, sociIndex, prefetchNotFound));
       }
       if (sociIndex != null) {
         sociEntries.add(ImageRewrite.sociIndexEntry(sociIndex, written.digest(), entry.platform()));
@@ -454,6 +460,42 @@ public final class Converter {
       synchronized (this) {
         uploadedBytes += bytes;
       }
+    }
+
+    /**
+     * Writes the prefetch artifacts of one image and adds them to its index: for each layer, the
+     * spans of the prefetch files found in it and in no layer above it. Returns the files found in
+     * no layer with a zTOC.
+     *
+     * @param layers the image's layers in manifest order, as converted
+     * @param prefetchSpans per layer, the spans of the prefetch files it lists, or null for a
+     *     layer without a zTOC
+     */
+    List<String> addPrefetchArtifacts(
+        SociIndex.Builder index,
+        List<Descriptor> layers,
+        List<@Nullable Map<String, SpanRange>> prefetchSpans)
+        throws IOException {
+      if (options.prefetchFiles().isEmpty()) {
+        return List.of();
+      }
+      PrefetchFiles.Resolution resolution =
+          PrefetchFiles.resolve(prefetchSpans, options.prefetchFiles());
+      for (int i = 0; i < layers.size(); i++) {
+        PrefetchArtifact artifact = resolution.artifacts().get(i);
+        if (artifact == null) {
+          continue;
+        }
+        byte[] bytes = artifact.toBytes();
+        Descriptor blob =
+            Descriptor.of(MediaType.SOCI_PREFETCH, Digest.sha256Of(bytes), bytes.length);
+        if (destination.writeBlob(blob, bytes)) {
+          addUploaded(bytes.length);
+        }
+        index.addPrefetch(
+            SociIndex.prefetchDescriptor(blob.digest(), blob.size(), layers.get(i).digest()));
+      }
+      return resolution.notFound();
     }
 
     /** Writes the SOCI index and its {@code {}} config blob; returns the index's descriptor. */

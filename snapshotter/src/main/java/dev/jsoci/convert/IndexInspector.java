@@ -8,9 +8,11 @@ import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.OciFormatException;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.PrefetchArtifact;
 import dev.jsoci.oci.SociAnnotations;
 import dev.jsoci.oci.SociIndex;
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -52,8 +54,15 @@ public final class IndexInspector {
    * @param layer the layer descriptor from the image manifest
    * @param ztoc the zTOC descriptor from the SOCI index, or null
    * @param reason why there is no zTOC; empty when there is one
+   * @param prefetch the prefetch artifact's descriptor from the SOCI index, or null
+   * @param prefetchArtifact the prefetch artifact, or null
    */
-  public record LayerInfo(Descriptor layer, @Nullable Descriptor ztoc, String reason) {
+  public record LayerInfo(
+      Descriptor layer,
+      @Nullable Descriptor ztoc,
+      String reason,
+      @Nullable Descriptor prefetch,
+      @Nullable PrefetchArtifact prefetchArtifact) {
     public LayerInfo {
       Objects.requireNonNull(layer, "layer");
       Objects.requireNonNull(reason, "reason");
@@ -101,26 +110,54 @@ public final class IndexInspector {
 
     List<LayerInfo> layers = new ArrayList<>();
     for (Descriptor layer : manifest.layers()) {
-      layers.add(describe(layer, sociIndex, minLayerSizeBytes));
+      layers.add(describe(store, layer, sociIndex, minLayerSizeBytes));
     }
     return new Report(manifestDescriptor, entryPlatform, sociDescriptor, sociIndex, layers);
   }
 
   private static LayerInfo describe(
-      Descriptor layer, @Nullable SociIndex index, long minLayerSizeBytes) {
+      ImageStore store, Descriptor layer, @Nullable SociIndex index, long minLayerSizeBytes)
+      throws IOException {
     if (index == null) {
-      return new LayerInfo(layer, null, "no SOCI index for the image");
+      return new LayerInfo(layer, null, "no SOCI index for the image", null, null);
     }
+    @Nullable Descriptor prefetch = index.prefetchFor(layer.digest()).orElse(null);
+    @Nullable PrefetchArtifact artifact = prefetch == null ? null : readPrefetch(store, prefetch);
     Optional<Descriptor> ztoc = index.ztocFor(layer.digest());
     if (ztoc.isPresent()) {
-      return new LayerInfo(layer, ztoc.get(), "");
+      return new LayerInfo(layer, ztoc.get(), "", prefetch, artifact);
     }
     LayerIndexDecision decision = LayerIndexDecision.of(layer, minLayerSizeBytes);
     String reason = LayerPass.skipReason(decision, layer, minLayerSizeBytes);
     if (reason.isEmpty()) {
       reason = "the SOCI index has no zTOC for this layer";
     }
-    return new LayerInfo(layer, null, reason);
+    return new LayerInfo(layer, null, reason, prefetch, artifact);
+  }
+
+  private static PrefetchArtifact readPrefetch(ImageStore store, Descriptor prefetch)
+      throws IOException {
+    String source = prefetch.digest().toString();
+    PrefetchArtifact.checkSize(prefetch.size(), source);
+    byte[] bytes;
+    try (InputStream in = store.openBlob(prefetch)) {
+      bytes = in.readNBytes((int) PrefetchArtifact.MAX_BYTES + 1);
+    }
+    if (bytes.length != prefetch.size() || !Digest.sha256Of(bytes).equals(prefetch.digest())) {
+      throw new OciFormatException(
+          "prefetch artifact "
+              + source
+              + ": read "
+              + bytes.length
+              + " bytes with another digest or size than the SOCI index gives ("
+              + prefetch.size()
+              + " bytes)");
+    }
+    try {
+      return PrefetchArtifact.parse(bytes);
+    } catch (OciFormatException e) {
+      throw new OciFormatException("prefetch artifact " + source + ": " + e.getMessage(), e);
+    }
   }
 
   private static Digest parseLink(String link, String image) throws OciFormatException {

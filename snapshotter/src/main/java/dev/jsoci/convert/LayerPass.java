@@ -6,9 +6,12 @@ import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.LayerCompression;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.MediaType;
+import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import dev.jsoci.oci.SociIndex;
 import dev.jsoci.ztoc.CompressionAlgorithm;
 import dev.jsoci.ztoc.LayerFormatException;
+import dev.jsoci.ztoc.Zinfo;
+import dev.jsoci.ztoc.Zinfos;
 import dev.jsoci.ztoc.Ztoc;
 import dev.jsoci.ztoc.ZtocBuilder;
 import dev.jsoci.ztoc.ZtocCodec;
@@ -20,6 +23,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -419,7 +423,22 @@ final class LayerPass {
     }
     Descriptor ztocDescriptor =
         SociIndex.ztocDescriptor(blob.digest(), blob.size(), layer, options.spanSizeBytes(), false);
-    return report(source, layer, platform, Outcome.INDEXED, "", ztocDescriptor, uploaded, start);
+    Map<String, SpanRange> prefetchSpans = Map.of();
+    if (!options.prefetchFiles().isEmpty()) {
+      Zinfo zinfo = Zinfos.of(ztoc, layer.digest().toString());
+      prefetchSpans = PrefetchFiles.spansIn(ztoc, zinfo, options.prefetchFiles());
+    }
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    return new LayerReport(
+        platform,
+        source,
+        layer,
+        Outcome.INDEXED,
+        "",
+        ztocDescriptor,
+        prefetchSpans,
+        uploaded,
+        elapsed);
   }
 
   private static LayerReport skipped(
@@ -447,7 +466,8 @@ final class LayerPass {
       long uploaded,
       long start) {
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    return new LayerReport(platform, source, layer, outcome, reason, ztoc, uploaded, elapsed);
+    return new LayerReport(
+        platform, source, layer, outcome, reason, ztoc, Map.of(), uploaded, elapsed);
   }
 
   private static void drain(InputStream in) throws IOException {

@@ -1,7 +1,9 @@
 package dev.jsoci.convert;
 
 import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -16,6 +18,8 @@ import org.jspecify.annotations.Nullable;
  * @param outcome whether the layer got a zTOC
  * @param reason why it got none; empty when it got one
  * @param ztoc the zTOC's descriptor as listed in the SOCI index, or null
+ * @param prefetchSpans for each prefetch file the layer lists, the spans of its data; empty without
+ *     a zTOC
  * @param uploadedBytes bytes of the layer and its zTOC that were sent to or stored in the
  *     destination
  * @param elapsed the time the layer took
@@ -27,6 +31,7 @@ public record LayerReport(
     Outcome outcome,
     String reason,
     @Nullable Descriptor ztoc,
+    Map<String, SpanRange> prefetchSpans,
     long uploadedBytes,
     Duration elapsed) {
 
@@ -53,6 +58,7 @@ public record LayerReport(
               + " and zTOC "
               + ztoc);
     }
+    prefetchSpans = Map.copyOf(prefetchSpans);
     Objects.requireNonNull(elapsed, "elapsed");
   }
 

@@ -137,7 +137,8 @@ final class LazyPulling implements AutoCloseable {
                 .readExecutor(readExecutor)
                 .build(),
             fsname -> LazyOptions.mountOptions(config, fsname),
-            ConvertOptions.detectHostPlatform());
+            ConvertOptions.detectHostPlatform(),
+            config.prefetch());
     FuseLayerMounter mounter =
         new FuseLayerMounter(
             layers,

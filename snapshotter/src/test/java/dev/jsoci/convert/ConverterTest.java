@@ -14,8 +14,13 @@ import dev.jsoci.oci.ImageIndex;
 import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.oci.PrefetchArtifact;
+import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import dev.jsoci.oci.SociAnnotations;
 import dev.jsoci.oci.SociIndex;
+import dev.jsoci.ztoc.Zinfo;
+import dev.jsoci.ztoc.Zinfos;
+import dev.jsoci.ztoc.ZtocCodec;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -189,6 +194,84 @@ class ConverterTest {
         .isEqualTo("below the minimum layer size of 1000 bytes");
     assertThat(result.index().digest()).isEqualTo(destination.resolve("converted").digest());
     assertThat(result.uploadedBytes()).isGreaterThan(amd64Big.blob().length);
+  }
+
+  @Test
+  void convert_prefetchFiles_listsTheirSpansInTheTopMostIndexedLayer() throws IOException {
+    Map<String, byte[]> lowerFiles =
+        files(
+            "app/a", randomBytes(300_000, 3),
+            "app/shared", randomBytes(100_000, 4),
+            "./app/dotted", randomBytes(200_000, 5));
+    Map<String, byte[]> upperFiles =
+        files("app/b", randomBytes(300_000, 6), "app/shared", randomBytes(150_000, 7));
+    Layer lower = Layer.gzip(lowerFiles);
+    Layer upper = Layer.gzip(upperFiles);
+    Layer middle = Layer.gzip(files("app/small", "below the minimum size\n"));
+    Descriptor manifest = images.image(AMD64, false, List.of(lower, middle, upper));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+    ConvertOptions options =
+        options()
+            .prefetchFiles(
+                List.of("/app/a", "app/shared", " /app/./x/../dotted ", "/app/small", "/missing"))
+            .build();
+
+    ConvertResult result = convert(options, source, "v1", destination);
+
+    // Each file is found in the top-most layer with a zTOC that has it, by its cleaned name.
+    assertThat(result.platforms().get(0).prefetchFilesNotFound())
+        .containsExactly("app/small", "missing")
+        .inOrder();
+    SociIndex soci =
+        SociIndex.parse(destination.readManifest(result.platforms().get(0).sociIndex().digest()));
+    List<Descriptor> layersInIndex = soci.manifest().layers();
+    assertThat(layersInIndex).hasSize(4);
+    assertThat(layersInIndex.subList(0, 2)).isEqualTo(soci.ztocs());
+    assertThat(layersInIndex.subList(2, 4)).isEqualTo(soci.prefetches());
+    assertThat(soci.prefetches().get(0).annotations())
+        .containsExactly(SociAnnotations.IMAGE_LAYER_DIGEST, lower.descriptorDigest());
+    assertThat(soci.prefetches().get(1).annotations())
+        .containsExactly(SociAnnotations.IMAGE_LAYER_DIGEST, upper.descriptorDigest());
+
+    // The spans run from the one holding a file's first byte to the one holding the offset after
+    // its last, computed here from the tar layout.
+    PrefetchArtifact lowerArtifact = readPrefetch(soci.prefetches().get(0));
+    Zinfo lowerZinfo = zinfoOf(soci.ztocs().get(0));
+    List<SpanRange> expectedLower = new ArrayList<>();
+    expectedLower.add(spansOfFile(lowerZinfo, lowerFiles, "app/a"));
+    expectedLower.add(spansOfFile(lowerZinfo, lowerFiles, "./app/dotted"));
+    assertThat(lowerArtifact).isEqualTo(PrefetchArtifact.merging(expectedLower));
+    assertThat(lowerArtifact.spanCount()).isGreaterThan(3);
+
+    PrefetchArtifact upperArtifact = readPrefetch(soci.prefetches().get(1));
+    SpanRange shared = spansOfFile(zinfoOf(soci.ztocs().get(1)), upperFiles, "app/shared");
+    assertThat(shared.startSpan()).isGreaterThan(0);
+    assertThat(upperArtifact.spans()).containsExactly(shared);
+  }
+
+  private PrefetchArtifact readPrefetch(Descriptor prefetch) throws IOException {
+    byte[] bytes = readBlob(destination, prefetch);
+    assertThat(Digest.sha256Of(bytes)).isEqualTo(prefetch.digest());
+    assertThat(prefetch.mediaType()).isEqualTo(MediaType.SOCI_PREFETCH);
+    return PrefetchArtifact.parse(bytes);
+  }
+
+  private Zinfo zinfoOf(Descriptor ztoc) throws IOException {
+    return Zinfos.of(ZtocCodec.decode(readBlob(destination, ztoc), "test zTOC"), "test zTOC");
+  }
+
+  /** Returns the spans of {@code name}'s data in a tar written by {@link TestImages#tar}. */
+  private static SpanRange spansOfFile(Zinfo zinfo, Map<String, byte[]> files, String name) {
+    long offset = 0;
+    for (Map.Entry<String, byte[]> file : files.entrySet()) {
+      long dataOffset = offset + 512;
+      long size = file.getValue().length;
+      if (file.getKey().equals(name)) {
+        return SpanRange.of(zinfo.spanOf(dataOffset), zinfo.spanOf(dataOffset + size));
+      }
+      offset = dataOffset + (size + 511) / 512 * 512;
+    }
+    throw new IllegalArgumentException(name + " is not in the layer");
   }
 
   @Test

@@ -5,6 +5,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.jsoci.config.PrefetchConfig;
 import dev.jsoci.fetcher.discovery.DiscoveryOptions;
 import dev.jsoci.fetcher.discovery.IndexRegistry;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
@@ -89,7 +90,8 @@ class CorruptZtocTest {
             new SociIndexDiscovery(IndexRegistry.of(client), DiscoveryOptions.defaults(), executor),
             FileSystemOptions.defaults(),
             fsname -> MountOptions.builder(fsname).build(),
-            Platform.of("linux", "amd64"));
+            Platform.of("linux", "amd64"),
+            PrefetchConfig.DEFAULTS);
 
     image = ImageRef.parse(registry.host() + "/corrupt/app:1");
     layer = push(MediaType.OCI_LAYER_TAR_GZIP, LAYER.blob());

@@ -121,7 +121,9 @@ final class SpanLoader {
     // 2. The rest go out as runs of adjacent spans, one request each. Prefetched spans go out one
     // per request, in parallel, so that the reader that comes next waits for its own span only.
     List<List<Ticket>> runs =
-        purpose == FetchPurpose.PREFETCH ? singleSpanRuns(missing) : runsOf(missing);
+        purpose == FetchPurpose.READAHEAD || purpose == FetchPurpose.PREFETCH
+            ? singleSpanRuns(missing)
+            : runsOf(missing);
     for (int i = 1; i < runs.size(); i++) {
       List<Ticket> run = runs.get(i);
       try {
@@ -305,9 +307,9 @@ final class SpanLoader {
 
   /**
    * Caches a verified span as {@code purpose} requires, then publishes it as {@code READY}. A span
-   * fetched from the source goes to the disk cache. Reads and prefetches (readahead among them)
-   * put the inflated span in memory, so a reader that comes next finds it inflated, and so does
-   * the background fetcher when there is no disk cache.
+   * fetched from the source goes to the disk cache. Reads and readahead put the inflated span in
+   * memory, so a reader that comes next finds it inflated, and so do prefetches and the background
+   * fetcher when there is no disk cache.
    */
   private void publish(Ticket ticket, byte[] compressed, FetchPurpose purpose, boolean fromDisk)
       throws IOException {
@@ -317,7 +319,8 @@ final class SpanLoader {
       counters.spanFetched(purpose);
       storeOnDisk(key, compressed);
     }
-    if (memory.isEnabled() && (purpose != FetchPurpose.BACKGROUND || disk == null)) {
+    boolean readSoon = purpose == FetchPurpose.READ || purpose == FetchPurpose.READAHEAD;
+    if (memory.isEnabled() && (readSoon || disk == null)) {
       // Never null: the span has its compressed bytes.
       InflatedSpan inflated = Objects.requireNonNull(span.acquireInflated(zinfo, memory.buffers()));
       memory.put(key, inflated);

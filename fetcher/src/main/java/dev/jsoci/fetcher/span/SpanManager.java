@@ -219,7 +219,7 @@ public final class SpanManager implements AutoCloseable {
     int from = lastSpan + 1;
     int to = Math.min(zinfo.maxSpanId(), lastSpan + readaheadSpans);
     if (from <= to) {
-      prefetchSpans(from, to);
+      fetchAhead(nonEmptySpans(from, to), FetchPurpose.READAHEAD);
     }
   }
 
@@ -240,7 +240,8 @@ public final class SpanManager implements AutoCloseable {
         spanIds.add(id);
       }
     }
-    return prefetchSpans(spanIds.stream().mapToInt(Integer::intValue).toArray());
+    return fetchAhead(
+        spanIds.stream().mapToInt(Integer::intValue).toArray(), FetchPurpose.PREFETCH);
   }
 
   /**
@@ -251,10 +252,10 @@ public final class SpanManager implements AutoCloseable {
    */
   public CompletableFuture<Void> prefetchSpans(int firstSpan, int lastSpan) {
     Objects.checkFromToIndex(firstSpan, lastSpan + 1, spanCount());
-    return prefetchSpans(nonEmptySpans(firstSpan, lastSpan));
+    return fetchAhead(nonEmptySpans(firstSpan, lastSpan), FetchPurpose.PREFETCH);
   }
 
-  private CompletableFuture<Void> prefetchSpans(int[] spanIds) {
+  private CompletableFuture<Void> fetchAhead(int[] spanIds, FetchPurpose purpose) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     if (closed.get()) {
       done.completeExceptionally(new LayerClosedException(layer.toString()));
@@ -268,7 +269,7 @@ public final class SpanManager implements AutoCloseable {
           () -> {
             List<Ticket> tickets;
             try {
-              tickets = claimAndLoad(spanIds, FetchPurpose.PREFETCH);
+              tickets = claimAndLoad(spanIds, purpose);
             } catch (RuntimeException | Error e) {
               foreground.end();
               done.completeExceptionally(e);

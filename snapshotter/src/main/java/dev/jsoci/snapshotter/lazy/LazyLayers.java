@@ -2,6 +2,7 @@ package dev.jsoci.snapshotter.lazy;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.jsoci.config.PrefetchConfig;
 import dev.jsoci.fetcher.discovery.DiscoveredIndex;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
 import dev.jsoci.fetcher.registry.RegistryClient;
@@ -43,8 +44,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>The first lookup of a layer of an image with a SOCI index starts fetching the zTOCs of the
  * image's other layers in the background, even when that layer has no zTOC itself. Their lookups
- * then need no registry round trip each. Safe for concurrent use. Closing it stops those
- * background fetches.
+ * then need no registry round trip each. A mount starts fetching the spans that the layer's
+ * prefetch artifact lists, when the index has one and prefetching is on. Safe for concurrent use.
+ * Closing it stops those background fetches.
  */
 public final class LazyLayers implements AutoCloseable {
   private static final int CACHED_DOCUMENTS = 256;
@@ -72,10 +74,13 @@ public final class LazyLayers implements AutoCloseable {
           .expireAfterWrite(RESOLVED_IMAGE_EXPIRY)
           .build();
   private final ZtocPrefetcher ztocs;
+  private final @Nullable ArtifactPrefetcher artifacts;
 
   /**
    * @param mountOptions the FUSE mount options of a layer, given the layer's digest as fsname
    * @param platform the platform chosen when a request names an image by tag only
+   * @param prefetch whether mounts fetch the spans of prefetch artifacts, and for how many layers
+   *     at once
    */
   public LazyLayers(
       RegistryClient client,
@@ -83,7 +88,8 @@ public final class LazyLayers implements AutoCloseable {
       SociIndexDiscovery discovery,
       FileSystemOptions fileSystemOptions,
       Function<String, MountOptions> mountOptions,
-      Platform platform) {
+      Platform platform,
+      PrefetchConfig prefetch) {
     this.client = client;
     this.engine = engine;
     this.discovery = discovery;
@@ -91,6 +97,8 @@ public final class LazyLayers implements AutoCloseable {
     this.mountOptions = mountOptions;
     this.platform = platform;
     this.ztocs = new ZtocPrefetcher(this::readZtoc);
+    this.artifacts =
+        prefetch.enable() ? new ArtifactPrefetcher(client, prefetch.maxConcurrency()) : null;
   }
 
   /**
@@ -160,8 +168,11 @@ public final class LazyLayers implements AutoCloseable {
     }
     CheckedZtoc checked =
         ztocs.get(image, foundIndex, ztocDescriptor.get(), ztocsInLayerOrder(imageManifest, index));
+    @Nullable Descriptor prefetch =
+        artifacts == null ? null : index.prefetchFor(layerDigest).orElse(null);
     return new Lookup(
-        true, Optional.of(new LazyLayer(image, layer, checked.ztoc(), checked.tree())));
+        true,
+        Optional.of(new LazyLayer(image, layer, checked.ztoc(), checked.tree(), prefetch)));
   }
 
   /**
@@ -203,6 +214,9 @@ public final class LazyLayers implements AutoCloseable {
         engine.openLayer(
             digest, layer.ztoc(), RegistryBlobRangeSource.of(client, layer.repository(), layer.layer()));
     try {
+      if (artifacts != null && layer.prefetch() != null) {
+        artifacts.start(layer.repository(), layer.prefetch(), spans);
+      }
       LayerFileSystem fileSystem =
           new LayerFileSystem(layer.tree(), spans::read, fileSystemOptions);
       long startNanos = System.nanoTime();
@@ -233,10 +247,15 @@ public final class LazyLayers implements AutoCloseable {
     return ordered;
   }
 
-  /** Stops the background zTOC fetches; lookups waiting for one of them fail. */
+  /**
+   * Stops the background zTOC fetches and prefetches; lookups waiting for one of them fail.
+   */
   @Override
   public void close() {
     ztocs.close();
+    if (artifacts != null) {
+      artifacts.close();
+    }
   }
 
   /** Waits until the background zTOC fetches have ended after {@link #close}; for tests. */

@@ -5,6 +5,7 @@ import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.jsoci.config.PrefetchConfig;
 import dev.jsoci.fetcher.discovery.DiscoveryOptions;
 import dev.jsoci.fetcher.discovery.IndexRegistry;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
@@ -145,7 +146,8 @@ class ZtocPrefetchTest {
                 IndexRegistry.of(lazyClient), DiscoveryOptions.defaults(), discoveryExecutor),
             FileSystemOptions.defaults(),
             fsname -> MountOptions.builder(fsname).build(),
-            Platform.of("linux", "amd64"));
+            Platform.of("linux", "amd64"),
+            PrefetchConfig.DEFAULTS);
   }
 
   @AfterEach
