@@ -1,5 +1,6 @@
 package dev.jsoci.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.convert.ConvertListener;
@@ -18,6 +19,8 @@ import dev.jsoci.oci.Platform;
 import dev.jsoci.ztoc.ZtocBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -180,18 +183,33 @@ final class ConvertCommand implements Callable<Integer> {
 
   /** Reads the paths of {@code --prefetch-files-json}: a JSON array of strings. */
   private List<String> readPathArray(Path file) {
-    JsonNode array;
+    byte[] bytes;
     try {
-      array = new ObjectMapper().readTree(file.toFile());
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new ParameterException(
+          spec.commandLine(), "--prefetch-files-json " + file + ": no such file");
     } catch (IOException e) {
       throw new ParameterException(
+          spec.commandLine(), "cannot read --prefetch-files-json " + file + ": " + e);
+    }
+    JsonNode array;
+    try {
+      array = new ObjectMapper().readTree(bytes);
+    } catch (JsonProcessingException e) {
+      throw new ParameterException(
           spec.commandLine(),
-          "cannot read --prefetch-files-json " + file + ": " + e.getMessage());
+          "--prefetch-files-json " + file + " is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new ParameterException(
+          spec.commandLine(), "cannot read --prefetch-files-json " + file + ": " + e);
     }
     if (array == null || !array.isArray()) {
       throw new ParameterException(
           spec.commandLine(),
-          "--prefetch-files-json " + file + " must hold a JSON array of paths, such as "
+          "--prefetch-files-json "
+              + file
+              + " must contain a JSON array of paths, such as "
               + "[\"/app/start.sh\", \"/usr/lib/libapp.so\"]");
     }
     List<String> paths = new ArrayList<>();

@@ -8,8 +8,8 @@ import dev.jsoci.oci.PrefetchArtifact;
 import dev.jsoci.snapshotter.DaemonThreads;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -22,12 +22,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches the spans that a layer's SOCI prefetch artifact lists, from the moment the layer is
- * mounted, so that a container's first reads find them cached or in flight.
+ * Fetches the spans that a layer's SOCI prefetch artifact lists when the layer is mounted, so that
+ * a container's first reads find them cached or in flight.
  *
- * <p>The mount does not wait: the artifact is read and its spans are fetched in the background,
- * ahead of the background fetcher, which pauses until they are cached. A failure is logged and
- * leaves the spans to the reads that need them. Safe for concurrent use.
+ * <p>The mount does not wait: the artifact is read in the background, and once no zTOC read is
+ * queued or running, its spans are fetched in span order, a few at a time. They go ahead of the
+ * background fetcher, which pauses until they are cached. A failure is logged and leaves the spans
+ * to the reads that need them. Safe for concurrent use.
  */
 final class ArtifactPrefetcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ArtifactPrefetcher.class);
@@ -37,14 +38,28 @@ final class ArtifactPrefetcher implements AutoCloseable {
 
   private static final Duration IDLE_THREAD_KEEP_ALIVE = Duration.ofSeconds(30);
 
+  /**
+   * How long a prefetch waits for the queued and running zTOC reads before it fetches its spans.
+   * containerd prepares an image's next layer only once that layer's zTOC is read, so spans fetched
+   * during a zTOC read would lengthen the pull. Spans fetched after it are usually still ahead of
+   * the container's first reads.
+   */
+  private static final Duration MAX_ZTOC_WAIT = Duration.ofSeconds(2);
+
+  /** Spans of one layer fetched at the same time. */
+  private static final int SPANS_IN_FLIGHT = 2;
+
   private final RegistryClient client;
+  private final ZtocReads ztocReads;
   private final ThreadPoolExecutor executor;
 
   /**
    * @param maxLayers the number of layers that prefetch at once; 0 or negative for no limit
+   * @param ztocReads the zTOC reads that spans wait for
    */
-  ArtifactPrefetcher(RegistryClient client, int maxLayers) {
+  ArtifactPrefetcher(RegistryClient client, int maxLayers, ZtocReads ztocReads) {
     this.client = client;
+    this.ztocReads = ztocReads;
     boolean limited = maxLayers > 0;
     BlockingQueue<Runnable> queue =
         limited ? new LinkedBlockingQueue<>(QUEUE_CAPACITY) : new SynchronousQueue<>();
@@ -84,7 +99,8 @@ final class ArtifactPrefetcher implements AutoCloseable {
     try {
       PrefetchArtifact.checkSize(artifact.size(), artifact.digest().toString());
       PrefetchArtifact parsed = PrefetchArtifact.parse(client.readBlob(repository, artifact));
-      List<CompletableFuture<Void>> fetches = new ArrayList<>();
+      ztocReads.awaitNone(MAX_ZTOC_WAIT);
+      Deque<CompletableFuture<Void>> fetches = new ArrayDeque<>();
       int maxSpanId = spans.spanCount() - 1;
       long listed = 0;
       for (PrefetchArtifact.SpanRange range : parsed.spans()) {
@@ -93,7 +109,15 @@ final class ArtifactPrefetcher implements AutoCloseable {
         }
         int last = Math.min(range.endSpan(), maxSpanId);
         listed += last - range.startSpan() + 1;
-        fetches.add(spans.prefetchSpans(range.startSpan(), last));
+        for (int id = range.startSpan(); id <= last; id++) {
+          // In order and a few at a time, so that the first spans a container reads arrive first
+          // instead of sharing the link with all the others.
+          if (fetches.size() == SPANS_IN_FLIGHT) {
+            fetches.peekFirst().get();
+            fetches.removeFirst();
+          }
+          fetches.addLast(spans.prefetchSpans(id, id));
+        }
       }
       if (listed < parsed.spanCount()) {
         LOG.atWarn()

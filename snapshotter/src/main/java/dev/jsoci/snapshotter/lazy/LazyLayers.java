@@ -73,6 +73,7 @@ public final class LazyLayers implements AutoCloseable {
           .maximumSize(CACHED_DOCUMENTS)
           .expireAfterWrite(RESOLVED_IMAGE_EXPIRY)
           .build();
+  private final ZtocReads ztocReads = new ZtocReads();
   private final ZtocPrefetcher ztocs;
   private final @Nullable ArtifactPrefetcher artifacts;
 
@@ -96,9 +97,11 @@ public final class LazyLayers implements AutoCloseable {
     this.fileSystemOptions = fileSystemOptions;
     this.mountOptions = mountOptions;
     this.platform = platform;
-    this.ztocs = new ZtocPrefetcher(this::readZtoc);
+    this.ztocs = new ZtocPrefetcher(this::readZtoc, ztocReads);
     this.artifacts =
-        prefetch.enable() ? new ArtifactPrefetcher(client, prefetch.maxConcurrency()) : null;
+        prefetch.enable()
+            ? new ArtifactPrefetcher(client, prefetch.maxConcurrency(), ztocReads)
+            : null;
   }
 
   /**

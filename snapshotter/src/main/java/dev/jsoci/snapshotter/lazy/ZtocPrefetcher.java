@@ -93,6 +93,7 @@ final class ZtocPrefetcher implements AutoCloseable {
   }
 
   private final ZtocReader reader;
+  private final ZtocReads reads;
   private final ThreadPoolExecutor executor;
   private final AsyncCache<Key, Outcome> ztocs =
       Caffeine.newBuilder()
@@ -103,8 +104,12 @@ final class ZtocPrefetcher implements AutoCloseable {
   private final Cache<Digest, Boolean> prefetchedIndexes =
       Caffeine.newBuilder().maximumSize(REMEMBERED_INDEXES).expireAfterWrite(EXPIRY).build();
 
-  ZtocPrefetcher(ZtocReader reader) {
+  /**
+   * @param reads counts each read from the moment it is queued or started until it ends
+   */
+  ZtocPrefetcher(ZtocReader reader, ZtocReads reads) {
     this.reader = reader;
+    this.reads = reads;
     this.executor =
         new ThreadPoolExecutor(
             THREADS,
@@ -174,7 +179,7 @@ final class ZtocPrefetcher implements AutoCloseable {
       Descriptor descriptor,
       boolean background) {
     Outcome outcome;
-    try {
+    try (ZtocReads.Read read = reads.begin()) {
       outcome = new Outcome(reader.read(image, descriptor), null, descriptor.size(), background);
     } catch (IOException | RuntimeException e) {
       outcome = Outcome.failed(e, background);
@@ -194,11 +199,18 @@ final class ZtocPrefetcher implements AutoCloseable {
       if (ztocs.asMap().putIfAbsent(key, future) != null) {
         continue;
       }
+      ZtocReads.Read waiting = reads.begin();
       try {
-        executor.execute(() -> prefetchOne(future, key, image, descriptor));
+        executor.execute(
+            () -> {
+              try (waiting) {
+                prefetchOne(future, key, image, descriptor);
+              }
+            });
         queued++;
       } catch (RejectedExecutionException e) {
         // The queue is full or the prefetcher is closed: the layer's lookup reads the zTOC.
+        waiting.close();
         ztocs.asMap().remove(key, future);
         future.complete(Outcome.failed(e, true));
       }
