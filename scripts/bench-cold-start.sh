@@ -22,7 +22,7 @@
 #                   root on disk or on a tmpfs, lazy is ctr-remote images rpull through jsoci,
 #                   lazy-no-background the same with the daemon's background fetch turned off, and
 #                   lazy-prefetch the lazy pull of the image converted with its start-up files as
-#                   --prefetch-files-json, so that the daemon fetches their spans at mount
+#                   --prefetch-files-json, by a daemon with [prefetch] enable = true
 #   --build-only    build, push and convert the images, then stop
 #   --help          print this text
 # Needs root, a built checkout (mvn -q -DskipTests package), and the Debian packages

@@ -12,7 +12,7 @@
 #                     tmpfs) or lazy (ctr-remote images rpull with the jsoci snapshotter, roots on
 #                     RUN_DIR's filesystem), lazy-no-background (lazy with the daemon's
 #                     background fetch turned off) or lazy-prefetch (lazy, for an image whose
-#                     SOCI index has prefetch artifacts)
+#                     SOCI index has prefetch artifacts, with the daemon's prefetch turned on)
 #   REFERENCE         the image to time, on a plain-http registry
 #   WARMUP_REFERENCE  another image, pulled and run the same way before the timing so that the
 #                     daemons' first-call costs (class loading, the FUSE library) are not timed,
@@ -82,6 +82,9 @@ mount --bind "$run_dir/etc" /etc/containerd
 snapshotter_config="${JSOCI_BENCH_SNAPSHOTTER_CONFIG:-}"
 if [[ "$mode" == lazy-no-background ]]; then
   snapshotter_config+=$'\n[background_fetch]\ndisable = true'
+fi
+if [[ "$mode" == lazy-prefetch ]]; then
+  snapshotter_config+=$'\n[prefetch]\nenable = true'
 fi
 if [[ "$snapshotter" == soci ]]; then
   coldstart_snapshotter_start "$run_dir/jsoci" "$snapshotter_config" "$run_dir/jsoci-root"

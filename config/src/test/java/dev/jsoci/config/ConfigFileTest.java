@@ -456,14 +456,14 @@ class ConfigFileTest {
   }
 
   @Test
-  void parse_prefetch_defaultsOnAndReadsTheLimit() throws Exception {
+  void parse_prefetch_defaultsOffAndReadsTheLimit() throws Exception {
     assertThat(ConfigFile.parse("", FILE).config().prefetch())
-        .isEqualTo(new PrefetchConfig(true, -1));
+        .isEqualTo(new PrefetchConfig(false, -1));
     assertThat(
-            ConfigFile.parse("[prefetch]\nenable = false\nmax_concurrency = 2\n", FILE)
+            ConfigFile.parse("[prefetch]\nenable = true\nmax_concurrency = 2\n", FILE)
                 .config()
                 .prefetch())
-        .isEqualTo(new PrefetchConfig(false, 2));
+        .isEqualTo(new PrefetchConfig(true, 2));
   }
 
   @Test

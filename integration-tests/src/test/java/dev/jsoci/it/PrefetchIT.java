@@ -69,7 +69,7 @@ class PrefetchIT {
             "jsoci-prefetch-",
             "metrics_address = \"127.0.0.1:"
                 + metricsPort
-                + "\"\n[background_fetch]\n  disable = true\n");
+                + "\"\n[background_fetch]\n  disable = true\n[prefetch]\n  enable = true\n");
     containerd = LocalContainerd.start(daemon.socket());
   }
 

@@ -86,8 +86,8 @@ final class ConvertCommand implements Callable<Integer> {
       paramLabel = "PATH",
       description =
           "A file the container reads when it starts; repeat for several. Its spans are listed in "
-              + "a prefetch artifact of the top-most indexed layer that has it, and the snapshotter "
-              + "fetches them when it mounts that layer.")
+              + "a prefetch artifact of the top-most indexed layer that has it, and a snapshotter "
+              + "with prefetching on fetches them when it mounts that layer.")
   List<String> prefetchFiles = new ArrayList<>();
 
   @Option(
