@@ -96,7 +96,7 @@ class PrefetchIT {
   void mount_fetchesTheListedSpansBeforeAnyRead() throws Exception {
     assertThat(converted.err())
         .contains(
-            "warning: prefetch file /no/such/file is in no indexed layer of linux/amd64; it is"
+            "warning: linux/amd64: prefetch file /no/such/file is in no layer with a zTOC; it is"
                 + " not prefetched");
 
     // The index lists one prefetch artifact, for the layer with data/big.bin.

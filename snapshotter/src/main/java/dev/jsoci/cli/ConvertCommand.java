@@ -22,11 +22,14 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -85,15 +88,20 @@ final class ConvertCommand implements Callable<Integer> {
       names = "--prefetch-file",
       paramLabel = "PATH",
       description =
-          "A file the container reads when it starts; repeat for several. Its spans are listed in "
-              + "a prefetch artifact of the top-most indexed layer that has it, and a snapshotter "
-              + "with prefetching on fetches them when it mounts that layer.")
+          "A file the container reads when it starts; repeat for several. The path is cleaned and "
+              + "looked up as the container sees it (links followed, whiteouts applied) among the "
+              + "layers that get a zTOC, and its spans go into that layer's prefetch artifact, "
+              + "which a snapshotter with prefetching on fetches at mount. A path that gets no "
+              + "spans (missing, a directory, only in a layer under --min-layer-size) is a "
+              + "warning on stderr, not an error.")
   List<String> prefetchFiles = new ArrayList<>();
 
   @Option(
       names = "--prefetch-files-json",
       paramLabel = "FILE",
-      description = "A JSON array of paths, each taken as one --prefetch-file.")
+      description =
+          "A JSON array of paths, each taken as one --prefetch-file; given once, it adds to the "
+              + "--prefetch-file options.")
   @Nullable Path prefetchFilesJson;
 
   @Option(
@@ -122,6 +130,10 @@ final class ConvertCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
 
+    // A failed conversion removes the layout directory it created, so that it leaves no empty
+    // layout behind.
+    @Nullable Path createdLayout =
+        to.isLayout() && !Files.exists(to.layoutDirectory()) ? to.layoutDirectory() : null;
     ConvertResult result;
     try (LazyClient client = new LazyClient(plainHttp);
         ImageStore sourceStore = from.openStore(client, false);
@@ -131,6 +143,11 @@ final class ConvertCommand implements Callable<Integer> {
       ConvertListener listener = new ProgressPrinter(out, err, System.console() != null);
       result =
           new Converter(options, listener).convert(sourceStore, reference, destinationStore, tag);
+    } catch (IOException | RuntimeException e) {
+      if (createdLayout != null) {
+        deleteTree(createdLayout, e);
+      }
+      throw e;
     }
 
     printSummary(out, err, result);
@@ -139,6 +156,17 @@ final class ConvertCommand implements Callable<Integer> {
     out.println(result.index().digest());
     out.flush();
     return 0;
+  }
+
+  /** Deletes a directory tree; a failure is added to {@code failure} as suppressed. */
+  private static void deleteTree(Path directory, Exception failure) {
+    try (Stream<Path> paths = Files.walk(directory)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      failure.addSuppressed(e);
+    }
   }
 
   private ConvertOptions options() {
@@ -191,18 +219,23 @@ final class ConvertCommand implements Callable<Integer> {
           spec.commandLine(), "--prefetch-files-json " + file + ": no such file");
     } catch (IOException e) {
       throw new ParameterException(
-          spec.commandLine(), "cannot read --prefetch-files-json " + file + ": " + e);
+          spec.commandLine(), "cannot read --prefetch-files-json " + file + ": " + e.getMessage());
     }
     JsonNode array;
     try {
       array = new ObjectMapper().readTree(bytes);
     } catch (JsonProcessingException e) {
+      String where =
+          e.getLocation() == null
+              ? ""
+              : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
       throw new ParameterException(
           spec.commandLine(),
-          "--prefetch-files-json " + file + " is not valid JSON: " + e.getOriginalMessage());
+          "--prefetch-files-json " + file + " is not valid JSON" + where + ": "
+              + e.getOriginalMessage());
     } catch (IOException e) {
       throw new ParameterException(
-          spec.commandLine(), "cannot read --prefetch-files-json " + file + ": " + e);
+          spec.commandLine(), "cannot read --prefetch-files-json " + file + ": " + e.getMessage());
     }
     if (array == null || !array.isArray()) {
       throw new ParameterException(
@@ -218,7 +251,13 @@ final class ConvertCommand implements Callable<Integer> {
       if (!path.isTextual()) {
         throw new ParameterException(
             spec.commandLine(),
-            "--prefetch-files-json " + file + ": element " + i + " is " + path + ", not a string");
+            "--prefetch-files-json "
+                + file
+                + ": item "
+                + (i + 1)
+                + " of the array is "
+                + path
+                + ", not a string");
       }
       paths.add(path.asText());
     }
@@ -228,13 +267,8 @@ final class ConvertCommand implements Callable<Integer> {
   private static void printSummary(PrintWriter out, PrintWriter err, ConvertResult result) {
     for (PlatformResult platform : result.platforms()) {
       String name = platform.platform() == null ? "image" : platform.platform().toString();
-      for (String path : platform.prefetchFilesNotFound()) {
-        err.println(
-            "jsoci: warning: prefetch file /"
-                + path
-                + " is in no indexed layer of "
-                + name
-                + "; it is not prefetched");
+      for (String warning : platform.prefetchWarnings()) {
+        err.println("jsoci: warning: " + name + ": " + warning + "; it is not prefetched");
       }
       if (platform.sociIndex() == null) {
         out.println(

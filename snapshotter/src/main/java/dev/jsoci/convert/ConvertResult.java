@@ -43,16 +43,17 @@ public record ConvertResult(
    * @param manifest the descriptor of the rewritten image manifest
    * @param sociIndex the descriptor of the platform's SOCI index, or null when no layer of it got a
    *     zTOC
-   * @param prefetchFilesNotFound the prefetch files that no layer with a zTOC lists
+   * @param prefetchWarnings one sentence for each prefetch file that got no spans, such as {@code
+   *     prefetch file /app/x is in no layer with a zTOC}
    */
   public record PlatformResult(
       @Nullable Platform platform,
       Descriptor manifest,
       @Nullable Descriptor sociIndex,
-      List<String> prefetchFilesNotFound) {
+      List<String> prefetchWarnings) {
     public PlatformResult {
       Objects.requireNonNull(manifest, "manifest");
-      prefetchFilesNotFound = List.copyOf(prefetchFilesNotFound);
+      prefetchWarnings = List.copyOf(prefetchWarnings);
     }
   }
 }

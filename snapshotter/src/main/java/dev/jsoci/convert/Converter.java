@@ -11,7 +11,6 @@ import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.OciFormatException;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.PrefetchArtifact;
-import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import dev.jsoci.oci.SociIndex;
 import java.io.IOException;
 import java.io.InputStream;
@@ -169,7 +168,7 @@ public final class Converter {
 
       List<Descriptor> layers;
       @Nullable Descriptor sociIndex = null;
-      List<String> prefetchNotFound = List.of();
+      List<String> prefetchWarnings = List.of();
       if (chosen.contains(i)) {
         String platform = entry.platform() == null ? "no platform" : entry.platform().toString();
         layers = new ArrayList<>();
@@ -179,18 +178,18 @@ public final class Converter {
         boolean anyZtoc = false;
         List<@Nullable Digest> diffIds = diffIdsToCheck(source, manifest, image);
         List<Future<LayerReport>> reports = run.submitLayers(manifest.layers(), diffIds, platform);
-        List<@Nullable Map<String, SpanRange>> prefetchSpans = new ArrayList<>();
+        List<PrefetchFiles.@Nullable LayerFiles> prefetchFiles = new ArrayList<>();
         for (Future<LayerReport> pending : reports) {
           LayerReport report = Run.await(pending);
           layers.add(report.layer());
-          prefetchSpans.add(report.ztoc() == null ? null : report.prefetchSpans());
+          prefetchFiles.add(report.prefetchFiles());
           if (report.ztoc() != null) {
             index.addZtoc(report.ztoc());
             anyZtoc = true;
           }
         }
         if (anyZtoc) {
-          prefetchNotFound = run.addPrefetchArtifacts(index, layers, prefetchSpans);
+          prefetchWarnings = run.addPrefetchArtifacts(index, layers, prefetchFiles);
           sociIndex = run.writeSociIndex(index.build());
         }
       } else {
@@ -206,7 +205,7 @@ public final class Converter {
       Descriptor written = run.writeManifest(rewritten.toBytes(), MediaType.OCI_MANIFEST, null);
       entries.set(i, ImageRewrite.rewriteEntry(entry, written, rewritten.annotations()));
       if (chosen.contains(i)) {
-        platforms.add(new PlatformResult(entry.platform(), written, sociIndex, prefetchNotFound));
+        platforms.add(new PlatformResult(entry.platform(), written, sociIndex, prefetchWarnings));
       }
       if (sociIndex != null) {
         sociEntries.add(ImageRewrite.sociIndexEntry(sociIndex, written.digest(), entry.platform()));
@@ -464,23 +463,22 @@ public final class Converter {
 
     /**
      * Writes the prefetch artifacts of one image and adds them to its index: for each layer, the
-     * spans of the prefetch files found in it and in no layer above it. Returns the files found in
-     * no layer with a zTOC.
+     * spans of the prefetch files whose copy a container reads is in that layer. Returns a warning
+     * for each file that gets no spans, such as {@code prefetch file /x is a directory}.
      *
      * @param layers the image's layers in manifest order, as converted
-     * @param prefetchSpans per layer, the spans of the prefetch files it lists, or null for a
-     *     layer without a zTOC
+     * @param prefetchFiles per layer, its files, or null for a layer without a zTOC
      */
     List<String> addPrefetchArtifacts(
         SociIndex.Builder index,
         List<Descriptor> layers,
-        List<@Nullable Map<String, SpanRange>> prefetchSpans)
+        List<PrefetchFiles.@Nullable LayerFiles> prefetchFiles)
         throws IOException {
       if (options.prefetchFiles().isEmpty()) {
         return List.of();
       }
       PrefetchFiles.Resolution resolution =
-          PrefetchFiles.resolve(prefetchSpans, options.prefetchFiles());
+          PrefetchFiles.resolve(prefetchFiles, options.prefetchFiles());
       for (int i = 0; i < layers.size(); i++) {
         PrefetchArtifact artifact = resolution.artifacts().get(i);
         if (artifact == null) {
@@ -495,7 +493,11 @@ public final class Converter {
         index.addPrefetch(
             SociIndex.prefetchDescriptor(blob.digest(), blob.size(), layers.get(i).digest()));
       }
-      return resolution.notFound();
+      List<String> warnings = new ArrayList<>();
+      for (PrefetchFiles.Problem problem : resolution.problems()) {
+        warnings.add("prefetch file /" + problem.path() + " " + problem.reason());
+      }
+      return warnings;
     }
 
     /** Writes the SOCI index and its {@code {}} config blob; returns the index's descriptor. */

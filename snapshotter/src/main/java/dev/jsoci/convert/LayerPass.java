@@ -6,7 +6,6 @@ import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.LayerCompression;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.MediaType;
-import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import dev.jsoci.oci.SociIndex;
 import dev.jsoci.ztoc.CompressionAlgorithm;
 import dev.jsoci.ztoc.LayerFormatException;
@@ -23,7 +22,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -423,10 +421,10 @@ final class LayerPass {
     }
     Descriptor ztocDescriptor =
         SociIndex.ztocDescriptor(blob.digest(), blob.size(), layer, options.spanSizeBytes(), false);
-    Map<String, SpanRange> prefetchSpans = Map.of();
+    PrefetchFiles.@Nullable LayerFiles prefetchFiles = null;
     if (!options.prefetchFiles().isEmpty()) {
       Zinfo zinfo = Zinfos.of(ztoc, layer.digest().toString());
-      prefetchSpans = PrefetchFiles.spansIn(ztoc, zinfo, options.prefetchFiles());
+      prefetchFiles = PrefetchFiles.LayerFiles.of(ztoc, zinfo);
     }
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
     return new LayerReport(
@@ -436,7 +434,7 @@ final class LayerPass {
         Outcome.INDEXED,
         "",
         ztocDescriptor,
-        prefetchSpans,
+        prefetchFiles,
         uploaded,
         elapsed);
   }
@@ -467,7 +465,7 @@ final class LayerPass {
       long start) {
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
     return new LayerReport(
-        platform, source, layer, outcome, reason, ztoc, Map.of(), uploaded, elapsed);
+        platform, source, layer, outcome, reason, ztoc, null, uploaded, elapsed);
   }
 
   private static void drain(InputStream in) throws IOException {

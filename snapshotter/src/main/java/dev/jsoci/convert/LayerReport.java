@@ -1,9 +1,7 @@
 package dev.jsoci.convert;
 
 import dev.jsoci.oci.Descriptor;
-import dev.jsoci.oci.PrefetchArtifact.SpanRange;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -18,8 +16,8 @@ import org.jspecify.annotations.Nullable;
  * @param outcome whether the layer got a zTOC
  * @param reason why it got none; empty when it got one
  * @param ztoc the zTOC's descriptor as listed in the SOCI index, or null
- * @param prefetchSpans for each prefetch file the layer lists, the spans of its data; empty without
- *     a zTOC
+ * @param prefetchFiles the layer's files for the prefetch search, or null without a zTOC or
+ *     prefetch files
  * @param uploadedBytes bytes of the layer and its zTOC that were sent to or stored in the
  *     destination
  * @param elapsed the time the layer took
@@ -31,7 +29,7 @@ public record LayerReport(
     Outcome outcome,
     String reason,
     @Nullable Descriptor ztoc,
-    Map<String, SpanRange> prefetchSpans,
+    PrefetchFiles.@Nullable LayerFiles prefetchFiles,
     long uploadedBytes,
     Duration elapsed) {
 
@@ -58,7 +56,6 @@ public record LayerReport(
               + " and zTOC "
               + ztoc);
     }
-    prefetchSpans = Map.copyOf(prefetchSpans);
     Objects.requireNonNull(elapsed, "elapsed");
   }
 

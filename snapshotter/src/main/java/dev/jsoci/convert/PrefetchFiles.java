@@ -5,6 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.jsoci.oci.PrefetchArtifact;
 import dev.jsoci.oci.PrefetchArtifact.SpanRange;
+import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.TocEntry;
 import dev.jsoci.ztoc.Zinfo;
 import dev.jsoci.ztoc.Ztoc;
@@ -12,9 +13,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -22,36 +25,50 @@ import org.jspecify.annotations.Nullable;
  * The files whose spans a converted image lists in prefetch artifacts, and the search that finds
  * them in the layers.
  *
- * <p>Paths are cleaned as absolute paths and compared without their leading {@code /}. A layer's
- * tar names are compared as written and, when none matches, cleaned the same way, so that names
- * written as {@code ./etc/foo} are found too; the SOCI reference compares only the names as
- * written. Comparisons are on bytes: paths are taken as UTF-8.
+ * <p>A path is looked up the way a container resolves it in the image's root filesystem: in the
+ * top-most layer that has it, where a whiteout or an opaque directory of a higher layer hides the lower layers, and
+ * symbolic links, also in the path's directories, are followed. Only layers with a zTOC are
+ * searched: a file of a layer without one is not seen. Tar names are cleaned like the paths, so a
+ * name written {@code ./etc/foo} is found as {@code etc/foo}; the SOCI reference compares the
+ * names as written, follows no link and sees no whiteout. Paths are taken as UTF-8 and compared as
+ * bytes.
  */
 final class PrefetchFiles {
+  /** Links followed for one path at most, as Linux's path lookup allows. */
+  static final int MAX_LINKS = 40;
+
+  private static final String WHITEOUT_PREFIX = ".wh.";
+  private static final String OPAQUE_MARKER = ".wh..wh..opq";
+
   private PrefetchFiles() {}
 
   /**
    * Returns each path cleaned as an absolute path ({@code /a/../b/./c/} becomes {@code b/c}),
-   * without duplicates, in the order given. Blank paths and the root, which has no data, are
-   * dropped.
+   * without duplicates, in the order given. Spaces around a path are ignored, as the SOCI
+   * reference ignores them.
    *
-   * @throws IllegalArgumentException naming a path that contains a NUL character
+   * @throws IllegalArgumentException naming a path that is blank, names the root directory, or
+   *     contains a NUL character
    */
   static List<String> clean(List<String> paths) {
     Set<String> cleaned = new LinkedHashSet<>();
-    for (String path : paths) {
-      String trimmed = path.strip();
-      if (trimmed.isEmpty()) {
-        continue;
+    for (String given : paths) {
+      String path = given.strip();
+      if (path.isEmpty()) {
+        throw new IllegalArgumentException("invalid prefetch file \"" + given + "\": it is blank");
       }
-      if (trimmed.indexOf('\0') >= 0) {
+      if (path.indexOf('\0') >= 0) {
         throw new IllegalArgumentException(
-            "prefetch file \"" + trimmed.replace("\0", "\\0") + "\" contains a NUL character");
+            "invalid prefetch file \""
+                + path.replace("\0", "\\0")
+                + "\": it contains a NUL character");
       }
-      String clean = cleanPath(trimmed);
-      if (!clean.isEmpty()) {
-        cleaned.add(clean);
+      String clean = cleanPath(path);
+      if (clean.isEmpty()) {
+        throw new IllegalArgumentException(
+            "invalid prefetch file \"" + path + "\": it names the root directory, which has no data");
       }
+      cleaned.add(clean);
     }
     return List.copyOf(cleaned);
   }
@@ -77,32 +94,118 @@ final class PrefetchFiles {
   }
 
   /**
-   * Returns, for each of the cleaned {@code paths} that {@code ztoc} lists, the spans of its data:
-   * from the span of its first byte to the span of the offset just after its last byte, as the SOCI
-   * reference computes them. A name as written wins over a cleaned one, and the first entry of a
-   * name wins over later ones.
+   * One entry of a layer as the search needs it.
+   *
+   * @param type the tar entry type
+   * @param spans the spans of its data, from the span of its first byte to the span of the offset
+   *     just after its last byte, as the SOCI reference computes them. A hard link has those of its
+   *     target in the same layer, or null when the target is not a regular file there.
+   * @param linkTarget a symbolic link's target as written, empty for other types
    */
-  static Map<String, SpanRange> spansIn(Ztoc ztoc, Zinfo zinfo, List<String> paths) {
-    Map<String, String> byBytes = new HashMap<>();
-    for (String path : paths) {
-      byBytes.put(new String(path.getBytes(UTF_8), ISO_8859_1), path);
+  record Entry(EntryType type, @Nullable SpanRange spans, String linkTarget) {
+    Entry {
+      Objects.requireNonNull(type, "type");
+      Objects.requireNonNull(linkTarget, "linkTarget");
     }
-    Map<String, SpanRange> exact = new HashMap<>();
-    Map<String, SpanRange> cleaned = new HashMap<>();
-    for (TocEntry entry : ztoc.entries()) {
-      String name = new String(entry.name().toByteArray(), ISO_8859_1);
-      String path = byBytes.get(name);
-      if (path != null) {
-        exact.putIfAbsent(path, spansOf(entry, zinfo));
-        continue;
+  }
+
+  /**
+   * The entries of one layer with a zTOC, by cleaned name in Latin-1 form (one char per byte),
+   * with the paths its whiteouts delete and the directories it marks opaque.
+   */
+  static final class LayerFiles {
+    private final Map<String, Entry> entries;
+    private final Set<String> whiteouts;
+    private final Set<String> opaqueDirectories;
+
+    private LayerFiles(
+        Map<String, Entry> entries, Set<String> whiteouts, Set<String> opaqueDirectories) {
+      this.entries = entries;
+      this.whiteouts = whiteouts;
+      this.opaqueDirectories = opaqueDirectories;
+    }
+
+    /**
+     * Indexes the entries of a layer's zTOC. When a name occurs twice, the first entry wins, as
+     * in the SOCI reference. The directories of a name are directories of the layer even when the
+     * tar has no entry for them.
+     */
+    static LayerFiles of(Ztoc ztoc, Zinfo zinfo) {
+      Map<String, Entry> entries = new HashMap<>();
+      Set<String> whiteouts = new HashSet<>();
+      Set<String> opaque = new HashSet<>();
+      for (TocEntry entry : ztoc.entries()) {
+        String name = cleanPath(new String(entry.name().toByteArray(), ISO_8859_1));
+        if (name.isEmpty()) {
+          continue;
+        }
+        int slash = name.lastIndexOf('/');
+        String parent = slash < 0 ? "" : name.substring(0, slash);
+        String base = name.substring(slash + 1);
+        if (base.equals(OPAQUE_MARKER)) {
+          opaque.add(parent);
+          continue;
+        }
+        if (base.startsWith(WHITEOUT_PREFIX)) {
+          whiteouts.add(child(parent, base.substring(WHITEOUT_PREFIX.length())));
+          continue;
+        }
+        entries.putIfAbsent(name, entryOf(entry, zinfo, entries));
       }
-      path = byBytes.get(cleanPath(name));
-      if (path != null) {
-        cleaned.putIfAbsent(path, spansOf(entry, zinfo));
+      Entry implicitDirectory = new Entry(EntryType.DIRECTORY, null, "");
+      for (String name : List.copyOf(entries.keySet())) {
+        for (int slash = name.lastIndexOf('/'); slash > 0; slash = name.lastIndexOf('/', slash - 1)) {
+          if (entries.putIfAbsent(name.substring(0, slash), implicitDirectory) != null) {
+            break;
+          }
+        }
+      }
+      return new LayerFiles(entries, whiteouts, opaque);
+    }
+
+    private static Entry entryOf(TocEntry entry, Zinfo zinfo, Map<String, Entry> earlier) {
+      switch (entry.type()) {
+        case REGULAR:
+          return new Entry(EntryType.REGULAR, spansOf(entry, zinfo), "");
+        case HARDLINK:
+          // A hard link names an earlier entry of the same archive.
+          String target = cleanPath(new String(entry.linkname().toByteArray(), ISO_8859_1));
+          Entry linked = earlier.get(target);
+          boolean regular = linked != null && linked.type() == EntryType.REGULAR;
+          return new Entry(EntryType.HARDLINK, regular ? linked.spans() : null, "");
+        case SYMLINK:
+          return new Entry(
+              EntryType.SYMLINK, null, new String(entry.linkname().toByteArray(), ISO_8859_1));
+        default:
+          return new Entry(entry.type(), null, "");
       }
     }
-    cleaned.putAll(exact);
-    return cleaned;
+
+    @Nullable Entry get(String name) {
+      return entries.get(name);
+    }
+
+    /**
+     * Returns whether this layer hides {@code name} of the layers below it: a whiteout deletes it
+     * or one of its directories, or one of its directories is opaque.
+     */
+    boolean hidesBelow(String name) {
+      String path = name;
+      while (true) {
+        if (whiteouts.contains(path)) {
+          return true;
+        }
+        int slash = path.lastIndexOf('/');
+        String parent = slash < 0 ? "" : path.substring(0, slash);
+        if (opaqueDirectories.contains(parent)) {
+          return true;
+        }
+        if (slash < 0) {
+          return false;
+        }
+        path = parent;
+      }
+    }
   }
 
   private static SpanRange spansOf(TocEntry entry, Zinfo zinfo) {
@@ -113,47 +216,160 @@ final class PrefetchFiles {
     return SpanRange.of(start, Math.max(start, end));
   }
 
+  private static String child(String directory, String name) {
+    return directory.isEmpty() ? name : directory + "/" + name;
+  }
+
+  /**
+   * A prefetch file that gets no spans, and why.
+   *
+   * @param path the cleaned path, without its leading {@code /}
+   * @param reason a phrase such as {@code is in no layer with a zTOC}
+   */
+  record Problem(String path, String reason) {}
+
   /**
    * The prefetch artifacts of one image.
    *
    * @param artifacts per layer, in the order of the manifest's layers: the artifact, or null when
    *     no path was found in that layer
-   * @param notFound the paths no layer with a zTOC lists
+   * @param problems the paths that get no spans, in the order given
    */
-  record Resolution(List<@Nullable PrefetchArtifact> artifacts, List<String> notFound) {}
+  record Resolution(List<@Nullable PrefetchArtifact> artifacts, List<Problem> problems) {}
 
   /**
-   * Finds each path in the top-most layer that lists it, whose copy is the one a container reads:
-   * the search runs from the last layer of the manifest to the first, among the layers with a
-   * zTOC.
+   * Finds each path the way a container resolves it (see the class comment) and returns the spans
+   * to list per layer.
    *
-   * @param layerSpans per layer in manifest order: the spans of the paths it lists ({@link
-   *     #spansIn}), or null for a layer without a zTOC
+   * @param layers per layer in manifest order: its files, or null for a layer without a zTOC
+   * @param paths cleaned paths, as {@link #clean} returns them
    */
-  static Resolution resolve(List<@Nullable Map<String, SpanRange>> layerSpans, List<String> paths) {
+  static Resolution resolve(List<@Nullable LayerFiles> layers, List<String> paths) {
     List<List<SpanRange>> ranges = new ArrayList<>();
-    for (int i = 0; i < layerSpans.size(); i++) {
+    for (int i = 0; i < layers.size(); i++) {
       ranges.add(new ArrayList<>());
     }
-    List<String> notFound = new ArrayList<>();
+    List<Problem> problems = new ArrayList<>();
     for (String path : paths) {
-      boolean found = false;
-      for (int i = layerSpans.size() - 1; i >= 0 && !found; i--) {
-        Map<String, SpanRange> spans = layerSpans.get(i);
-        SpanRange range = spans == null ? null : spans.get(path);
-        if (range != null) {
-          ranges.get(i).add(range);
-          found = true;
-        }
-      }
-      if (!found) {
-        notFound.add(path);
+      String reason = new Search(layers, ranges).find(new String(path.getBytes(UTF_8), ISO_8859_1));
+      if (reason != null) {
+        problems.add(new Problem(path, reason));
       }
     }
     List<@Nullable PrefetchArtifact> artifacts = new ArrayList<>();
     for (List<SpanRange> layer : ranges) {
       artifacts.add(layer.isEmpty() ? null : PrefetchArtifact.merging(layer));
     }
-    return new Resolution(artifacts, List.copyOf(notFound));
+    return new Resolution(artifacts, List.copyOf(problems));
+  }
+
+  /** The lookup of one path, following at most {@link #MAX_LINKS} symbolic links. */
+  private static final class Search {
+    private final List<@Nullable LayerFiles> layers;
+    private final List<List<SpanRange>> ranges;
+    private int links;
+
+    Search(List<@Nullable LayerFiles> layers, List<List<SpanRange>> ranges) {
+      this.layers = layers;
+      this.ranges = ranges;
+    }
+
+    /** The top-most entry of a name, with its layer; null entry when the name is not seen. */
+    private record Found(int layer, @Nullable Entry entry, boolean hidden) {}
+
+    /**
+     * Adds the spans of {@code path} to its layer and returns null, or returns why it gets none.
+     */
+    @Nullable String find(String path) {
+      String current = path;
+      while (true) {
+        String resolved = resolveDirectories(current);
+        if (resolved == null) {
+          return "has too many levels of symbolic links";
+        }
+        Found found = top(resolved);
+        if (found.hidden()) {
+          return "is deleted by a whiteout in layer " + (found.layer() + 1);
+        }
+        Entry entry = found.entry();
+        if (entry == null) {
+          return resolved.equals(path)
+              ? "is in no layer with a zTOC"
+              : "leads to /" + utf8(resolved) + ", which is in no layer with a zTOC";
+        }
+        switch (entry.type()) {
+          case REGULAR:
+          case HARDLINK:
+            if (entry.spans() == null) {
+              return "is a hard link to a file that is not a regular file of its layer";
+            }
+            ranges.get(found.layer()).add(entry.spans());
+            return null;
+          case SYMLINK:
+            if (++links > MAX_LINKS) {
+              return "has too many levels of symbolic links";
+            }
+            current = linkTarget(resolved, entry.linkTarget());
+            break;
+          case DIRECTORY:
+            return "is a directory";
+          default:
+            return "is not a regular file";
+        }
+      }
+    }
+
+    /**
+     * Returns {@code path} with the symbolic links among its directories replaced by their targets,
+     * or null after too many links.
+     */
+    private @Nullable String resolveDirectories(String path) {
+      String[] elements = path.split("/");
+      String prefix = "";
+      for (int i = 0; i < elements.length - 1; i++) {
+        prefix = child(prefix, elements[i]);
+        Entry entry = top(prefix).entry();
+        if (entry != null && entry.type() == EntryType.SYMLINK) {
+          if (++links > MAX_LINKS) {
+            return null;
+          }
+          String rest = String.join("/", List.of(elements).subList(i + 1, elements.length));
+          String target = linkTarget(prefix, entry.linkTarget());
+          return resolveDirectories(child(target, rest));
+        }
+      }
+      return path;
+    }
+
+    private Found top(String name) {
+      for (int i = layers.size() - 1; i >= 0; i--) {
+        LayerFiles files = layers.get(i);
+        if (files == null) {
+          continue;
+        }
+        Entry entry = files.get(name);
+        if (entry != null) {
+          return new Found(i, entry, false);
+        }
+        if (files.hidesBelow(name)) {
+          return new Found(i, null, true);
+        }
+      }
+      return new Found(-1, null, false);
+    }
+
+    /** Returns the cleaned path a symbolic link at {@code link} points to. */
+    private static String linkTarget(String link, String target) {
+      return target.startsWith("/") ? cleanPath(target) : cleanPath(parentOf(link) + "/" + target);
+    }
+
+    private static String parentOf(String path) {
+      int slash = path.lastIndexOf('/');
+      return slash < 0 ? "" : path.substring(0, slash);
+    }
+
+    private static String utf8(String latin1) {
+      return new String(latin1.getBytes(ISO_8859_1), UTF_8);
+    }
   }
 }

@@ -118,6 +118,54 @@ class ConvertCommandTest {
   }
 
   @Test
+  void convert_failed_removesTheLayoutItCreated() {
+    Run run = jsoci("convert", "oci:" + temp.resolve("source") + ":no-such-tag", destination);
+
+    assertThat(run.status()).isEqualTo(Main.EXIT_FAILURE);
+    assertThat(run.err()).contains("no image tagged \"no-such-tag\"");
+    assertThat(Files.exists(temp.resolve("destination"))).isFalse();
+  }
+
+  @Test
+  void convert_prefetchFiles_warnsAboutTheUnusable() throws IOException {
+    Run run =
+        jsoci(
+            "convert",
+            "--min-layer-size",
+            "1000",
+            "--platform",
+            "linux/amd64",
+            "--prefetch-file",
+            "/bin/tool",
+            "--prefetch-file",
+            "/etc/motd",
+            "--prefetch-file",
+            "/bin",
+            source,
+            destination);
+
+    assertThat(run.status()).isEqualTo(0);
+    assertThat(run.err().lines().filter(line -> line.contains("prefetch")).toList())
+        .containsExactly(
+            "jsoci: warning: linux/amd64: prefetch file /etc/motd is in no layer with a zTOC;"
+                + " it is not prefetched",
+            "jsoci: warning: linux/amd64: prefetch file /bin is a directory; it is not"
+                + " prefetched");
+    Run info = jsoci("index", "info", destination);
+    JsonNode layers = new ObjectMapper().readTree(info.out()).path("layers");
+    assertThat(layers.get(0).path("prefetch").path("spans").isArray()).isTrue();
+    assertThat(layers.get(1).path("prefetch").isMissingNode()).isTrue();
+  }
+
+  @Test
+  void convert_blankPrefetchFile_isUsageError() {
+    Run run = jsoci("convert", "--prefetch-file", " ", source, destination);
+
+    assertThat(run.status()).isEqualTo(Main.EXIT_USAGE);
+    assertThat(run.err()).contains("invalid prefetch file \" \": it is blank");
+  }
+
+  @Test
   void convert_allPlatformsWithPlatform_isUsageError() {
     Run run = jsoci("convert", "--all-platforms", "--platform", "linux/amd64", source, destination);
 

@@ -219,8 +219,10 @@ class ConverterTest {
     ConvertResult result = convert(options, source, "v1", destination);
 
     // Each file is found in the top-most layer with a zTOC that has it, by its cleaned name.
-    assertThat(result.platforms().get(0).prefetchFilesNotFound())
-        .containsExactly("app/small", "missing")
+    assertThat(result.platforms().get(0).prefetchWarnings())
+        .containsExactly(
+            "prefetch file /app/small is in no layer with a zTOC",
+            "prefetch file /missing is in no layer with a zTOC")
         .inOrder();
     SociIndex soci =
         SociIndex.parse(destination.readManifest(result.platforms().get(0).sociIndex().digest()));

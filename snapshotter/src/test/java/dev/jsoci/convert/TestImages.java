@@ -43,26 +43,61 @@ public final class TestImages {
 
   /** Returns a USTAR archive of regular files (mode 0644, owner 0:0, mtime 1700000000). */
   public static byte[] tar(Map<String, byte[]> files) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    List<TarEntry> entries = new ArrayList<>();
     for (Map.Entry<String, byte[]> file : files.entrySet()) {
-      out.writeBytes(header(file.getKey(), file.getValue().length));
-      out.writeBytes(file.getValue());
-      int padding = (512 - file.getValue().length % 512) % 512;
+      entries.add(TarEntry.file(file.getKey(), file.getValue()));
+    }
+    return tar(entries);
+  }
+
+  /**
+   * One entry of {@link #tar(List)}.
+   *
+   * @param type the USTAR type flag: {@code '0'} file, {@code '1'} hard link, {@code '2'} symbolic
+   *     link, {@code '5'} directory
+   */
+  public record TarEntry(String name, char type, String linkname, byte[] content) {
+    public static TarEntry file(String name, byte[] content) {
+      return new TarEntry(name, '0', "", content);
+    }
+
+    public static TarEntry directory(String name) {
+      return new TarEntry(name, '5', "", new byte[0]);
+    }
+
+    public static TarEntry symlink(String name, String target) {
+      return new TarEntry(name, '2', target, new byte[0]);
+    }
+
+    public static TarEntry hardlink(String name, String target) {
+      return new TarEntry(name, '1', target, new byte[0]);
+    }
+  }
+
+  /** Returns a USTAR archive of the entries, in order, with the attributes of {@link #tar(Map)}. */
+  public static byte[] tar(List<TarEntry> entries) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (TarEntry entry : entries) {
+      out.writeBytes(header(entry));
+      out.writeBytes(entry.content());
+      int padding = (512 - entry.content().length % 512) % 512;
       out.writeBytes(new byte[padding]);
     }
     out.writeBytes(new byte[1024]);
     return out.toByteArray();
   }
 
-  private static byte[] header(String name, long size) {
+  private static byte[] header(TarEntry entry) {
+    long size = entry.content().length;
     byte[] block = new byte[512];
-    put(block, 0, name.getBytes(UTF_8));
+    put(block, 0, entry.name().getBytes(UTF_8));
     put(block, 100, octal(0644, 8));
     put(block, 108, octal(0, 8));
     put(block, 116, octal(0, 8));
     put(block, 124, octal(size, 12));
     put(block, 136, octal(1700000000L, 12));
-    block[156] = '0';
+    block[156] = (byte) entry.type();
+    put(block, 157, entry.linkname().getBytes(UTF_8));
     put(block, 257, "ustar\0".getBytes(UTF_8));
     put(block, 263, "00".getBytes(UTF_8));
     for (int i = 148; i < 156; i++) {
