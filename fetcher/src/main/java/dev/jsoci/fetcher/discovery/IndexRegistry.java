@@ -58,11 +58,8 @@ public interface IndexRegistry {
 
       @Override
       public Optional<ImageIndex> fetchReferrers(
-          ImageRef repository, Digest subject, String artifactType) {
-        // TODO: RegistryClient has no call for the referrers API yet, so this reports it missing
-        // and discovery uses the tag schema; a registry that only offers the referrers API (no
-        // sha256-<hex> tags) therefore shows no v1 index.
-        return Optional.empty();
+          ImageRef repository, Digest subject, String artifactType) throws IOException {
+        return client.fetchReferrers(repository, subject, artifactType);
       }
 
       @Override

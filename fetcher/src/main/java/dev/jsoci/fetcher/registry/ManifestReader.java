@@ -8,10 +8,15 @@ import dev.jsoci.oci.ImageIndex;
 import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.MediaType;
+import dev.jsoci.oci.OciFormatException;
 import dev.jsoci.oci.Platform;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
+import okhttp3.HttpUrl;
 import okhttp3.Request;
 import okhttp3.Response;
 import org.jspecify.annotations.Nullable;
@@ -36,6 +41,9 @@ final class ManifestReader {
           MediaType.DOCKER_MANIFEST_LIST);
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The maximum number of pages of one referrers list that are read. */
+  static final int MAX_REFERRER_PAGES = 32;
 
   private final RegistryOptions options;
   private final HostsDirectory hosts;
@@ -62,6 +70,124 @@ final class ManifestReader {
     ImageRef byDigest =
         new ImageRef(repository.registryHost(), repository.repository(), null, digest);
     return fetch(byDigest);
+  }
+
+  /**
+   * Fetches the referrers of {@code subject} whose artifact type is {@code artifactType} from the
+   * OCI referrers API, following {@code Link: <...>; rel="next"} pages, at most {@link
+   * #MAX_REFERRER_PAGES}. A registry that does not apply the filter (no {@code OCI-Filters-Applied:
+   * artifactType}) gets it applied here. Returns empty when the registry responds with 404, which means
+   * it has no referrers API.
+   *
+   * @throws OciFormatException if a page is not an image index
+   */
+  Optional<ImageIndex> fetchReferrers(ImageRef repository, Digest subject, String artifactType)
+      throws IOException {
+    List<RegistryEndpoint> endpoints =
+        hosts.endpointsFor(repository.registryHost(), Capability.RESOLVE);
+    return EndpointFallback.tryInOrder(
+        endpoints, endpoint -> fetchReferrersFrom(endpoint, repository, subject, artifactType));
+  }
+
+  private Optional<ImageIndex> fetchReferrersFrom(
+      RegistryEndpoint endpoint, ImageRef repository, Digest subject, String artifactType)
+      throws IOException {
+    List<Descriptor> referrers = new ArrayList<>();
+    HttpUrl url = endpoint.referrersUrl(repository.repository(), subject, artifactType);
+    String description = "referrers of " + subject + " in " + repository;
+    for (int page = 1; url != null; page++) {
+      if (page > MAX_REFERRER_PAGES) {
+        throw new RegistryException(description + " has more than " + MAX_REFERRER_PAGES + " pages");
+      }
+      Request request =
+          new Request.Builder().url(url).header("Accept", MediaType.OCI_INDEX).get().build();
+      Transport.Exchange exchange =
+          new Transport.Exchange(
+              repository.registryHost(),
+              endpoint,
+              request,
+              Scopes.pull(repository.repository()),
+              true,
+              false);
+      ReferrersPage result =
+          transport.execute(exchange, response -> readReferrers(response, endpoint, description));
+      if (result == null) {
+        return Optional.empty();
+      }
+      ImageIndex index;
+      try {
+        index = ImageIndex.parse(result.bytes());
+      } catch (OciFormatException e) {
+        throw new OciFormatException(description + ": " + e.getMessage(), e);
+      }
+      for (Descriptor referrer : index.manifests()) {
+        if (result.filtered() || referrer.artifactType().equals(artifactType)) {
+          referrers.add(referrer);
+        }
+      }
+      url = result.next();
+    }
+    return Optional.of(new ImageIndex(MediaType.OCI_INDEX, "", referrers, null, Map.of()));
+  }
+
+  /**
+   * One page of referrers.
+   *
+   * @param bytes the image index of the page
+   * @param filtered whether the registry applied the artifact type filter
+   * @param next the next page, or null
+   */
+  private record ReferrersPage(byte[] bytes, boolean filtered, @Nullable HttpUrl next) {}
+
+  /** Reads a referrers page; null when the registry has no referrers API. */
+  private @Nullable ReferrersPage readReferrers(
+      Response response, RegistryEndpoint endpoint, String description) throws IOException {
+    if (response.code() == 404) {
+      response.close();
+      return null;
+    }
+    if (response.code() != 200) {
+      throw ErrorResponses.failure("cannot read " + description, response, endpoint.authority());
+    }
+    byte[] bytes;
+    try (response) {
+      bytes = BoundedBody.read(response.body(), options.maxManifestBytes());
+    }
+    if (bytes == null) {
+      throw new RegistryException(
+          description + " is larger than the limit of " + options.maxManifestBytes() + " bytes");
+    }
+    boolean filtered = false;
+    for (String applied : response.headers("OCI-Filters-Applied")) {
+      for (String filter : applied.split(",")) {
+        filtered |= filter.strip().equals("artifactType");
+      }
+    }
+    return new ReferrersPage(bytes, filtered, nextPage(response));
+  }
+
+  /**
+   * Returns the {@code rel="next"} target of the response's {@code Link} headers, or null when
+   * there is none or it is on another host.
+   */
+  private static @Nullable HttpUrl nextPage(Response response) {
+    for (String link : response.headers("Link")) {
+      int open = link.indexOf('<');
+      int close = link.indexOf('>', open + 1);
+      if (open < 0 || close < 0 || !link.substring(close).replace(" ", "").contains("rel=\"next\"")) {
+        continue;
+      }
+      HttpUrl current = response.request().url();
+      HttpUrl next = current.resolve(link.substring(open + 1, close));
+      // Credentials go with the request, so a page on another host is not followed.
+      if (next != null
+          && next.scheme().equals(current.scheme())
+          && next.host().equals(current.host())
+          && next.port() == current.port()) {
+        return next;
+      }
+    }
+    return null;
   }
 
   /**

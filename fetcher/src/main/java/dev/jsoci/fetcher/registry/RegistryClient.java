@@ -9,6 +9,7 @@ import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -70,6 +71,16 @@ public final class RegistryClient implements AutoCloseable {
    */
   public ResolvedImage resolveImage(ImageRef reference, Platform platform) throws IOException {
     return manifests.resolve(reference, platform);
+  }
+
+  /**
+   * Returns the referrers of {@code subject} whose artifact type is {@code artifactType}, from the
+   * OCI referrers API ({@code GET /v2/<repository>/referrers/<subject>?artifactType=...}), every
+   * page of it, or empty when the registry has no referrers API.
+   */
+  public Optional<ImageIndex> fetchReferrers(
+      ImageRef repository, Digest subject, String artifactType) throws IOException {
+    return manifests.fetchReferrers(repository, subject, artifactType);
   }
 
   /**

@@ -59,6 +59,14 @@ record RegistryEndpoint(
     return url(repository, "manifests", reference);
   }
 
+  /** Returns the referrers API URL of {@code subject}, filtered by {@code artifactType}. */
+  HttpUrl referrersUrl(String repository, Digest subject, String artifactType) {
+    return url(repository, "referrers", subject.toString())
+        .newBuilder()
+        .addQueryParameter("artifactType", artifactType)
+        .build();
+  }
+
   HttpUrl blobUrl(String repository, Digest digest) {
     return url(repository, "blobs", digest.toString());
   }

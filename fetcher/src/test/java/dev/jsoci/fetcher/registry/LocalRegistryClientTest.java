@@ -72,6 +72,13 @@ class LocalRegistryClientTest {
     }
   }
 
+  @Test
+  void fetchReferrers_registryWithoutTheApi_isEmpty() throws IOException {
+    Digest subject = Digest.sha256Of(new byte[] {1});
+
+    assertThat(client.fetchReferrers(ref("app:1"), subject, MediaType.SOCI_INDEX_V1)).isEmpty();
+  }
+
   private static ImageRef ref(String nameAndTag) {
     return ImageRef.parse(registry.host() + "/" + nameAndTag);
   }
