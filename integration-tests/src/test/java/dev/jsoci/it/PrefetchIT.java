@@ -136,8 +136,15 @@ class PrefetchIT {
     // A container reads the file from the prefetched spans without fetching any.
     Processes.Result run =
         containerd.ctr(
-            "run", "--rm", "--snapshotter", "jsoci", reference, "prefetched",
-            "/bin/busybox", "sha256sum", "/data/big.bin");
+            "run",
+            "--rm",
+            "--snapshotter",
+            "jsoci",
+            reference,
+            "prefetched",
+            "/bin/busybox",
+            "sha256sum",
+            "/data/big.bin");
     assertWithMessage("ctr run: " + run.err() + "\n" + daemon.log())
         .that(run.status())
         .isEqualTo(0);

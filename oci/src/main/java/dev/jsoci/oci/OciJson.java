@@ -230,8 +230,8 @@ final class OciJson {
   }
 
   /**
-   * Writes a prefetch artifact as the SOCI reference does: version, prefetch_spans (always), and
-   * in each range start_span, end_span and priority (omitted when 0).
+   * Writes a prefetch artifact as the SOCI reference does: version, prefetch_spans (always), and in
+   * each range start_span, end_span and priority (omitted when 0).
    */
   static byte[] writePrefetch(PrefetchArtifact artifact) {
     GoJsonWriter writer = new GoJsonWriter().beginObject();

@@ -5,9 +5,9 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * A SOCI prefetch artifact: the spans of one layer that a container reads when it starts, listed
- * in the SOCI index next to the layer's zTOC ({@link MediaType#SOCI_PREFETCH}). A snapshotter
- * fetches these spans when it mounts the layer, before any read requests them.
+ * A SOCI prefetch artifact: the spans of one layer that a container reads when it starts, listed in
+ * the SOCI index next to the layer's zTOC ({@link MediaType#SOCI_PREFETCH}). A snapshotter fetches
+ * these spans when it mounts the layer, before any read requests them.
  *
  * <p>The JSON form, compact and in member order: {@code
  * {"version":"1.0","prefetch_spans":[{"start_span":10,"end_span":15}]}}, with {@code priority}
@@ -74,8 +74,8 @@ public record PrefetchArtifact(List<SpanRange> spans) {
   /**
    * Parses a prefetch artifact.
    *
-   * @throws OciFormatException when the JSON is invalid, the version is not {@value #VERSION}, or
-   *     a range is negative or ends before it starts
+   * @throws OciFormatException when the JSON is invalid, the version is not {@value #VERSION}, or a
+   *     range is negative or ends before it starts
    */
   public static PrefetchArtifact parse(byte[] json) throws OciFormatException {
     return OciJson.readPrefetch(json);

@@ -97,13 +97,11 @@ class PrefetchArtifactTest {
 
   @Test
   void parse_notJsonObject_isRejected() {
-    assertThrows(
-        OciFormatException.class, () -> PrefetchArtifact.parse("[1,2]".getBytes(UTF_8)));
+    assertThrows(OciFormatException.class, () -> PrefetchArtifact.parse("[1,2]".getBytes(UTF_8)));
     assertThrows(
         OciFormatException.class,
         () ->
-            PrefetchArtifact.parse(
-                "{\"version\":\"1.0\",\"prefetch_spans\":[3]}".getBytes(UTF_8)));
+            PrefetchArtifact.parse("{\"version\":\"1.0\",\"prefetch_spans\":[3]}".getBytes(UTF_8)));
   }
 
   @Test

@@ -228,10 +228,17 @@ final class ConvertCommand implements Callable<Integer> {
       String where =
           e.getLocation() == null
               ? ""
-              : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+              : " at line "
+                  + e.getLocation().getLineNr()
+                  + ", column "
+                  + e.getLocation().getColumnNr();
       throw new ParameterException(
           spec.commandLine(),
-          "--prefetch-files-json " + file + " is not valid JSON" + where + ": "
+          "--prefetch-files-json "
+              + file
+              + " is not valid JSON"
+              + where
+              + ": "
               + e.getOriginalMessage());
     } catch (IOException e) {
       throw new ParameterException(

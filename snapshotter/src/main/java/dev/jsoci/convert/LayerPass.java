@@ -464,8 +464,7 @@ final class LayerPass {
       long uploaded,
       long start) {
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    return new LayerReport(
-        platform, source, layer, outcome, reason, ztoc, null, uploaded, elapsed);
+    return new LayerReport(platform, source, layer, outcome, reason, ztoc, null, uploaded, elapsed);
   }
 
   private static void drain(InputStream in) throws IOException {

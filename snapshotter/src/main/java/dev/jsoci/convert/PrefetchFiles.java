@@ -26,12 +26,12 @@ import org.jspecify.annotations.Nullable;
  * them in the layers.
  *
  * <p>A path is looked up the way a container resolves it in the image's root filesystem: in the
- * top-most layer that has it, where a whiteout or an opaque directory of a higher layer hides the lower layers, and
- * symbolic links, also in the path's directories, are followed. Only layers with a zTOC are
- * searched: a file of a layer without one is not seen. Tar names are cleaned like the paths, so a
- * name written {@code ./etc/foo} is found as {@code etc/foo}; the SOCI reference compares the
- * names as written, follows no link and sees no whiteout. Paths are taken as UTF-8 and compared as
- * bytes.
+ * top-most layer that has it, where a whiteout or an opaque directory of a higher layer hides the
+ * lower layers, and symbolic links, also in the path's directories, are followed. Only layers with
+ * a zTOC are searched: a file of a layer without one is not seen. Tar names are cleaned like the
+ * paths, so a name written {@code ./etc/foo} is found as {@code etc/foo}; the SOCI reference
+ * compares the names as written, follows no link and applies no whiteout. Paths are taken as UTF-8
+ * and compared as bytes.
  */
 final class PrefetchFiles {
   /** Links followed for one path at most, as Linux's path lookup allows. */
@@ -44,8 +44,8 @@ final class PrefetchFiles {
 
   /**
    * Returns each path cleaned as an absolute path ({@code /a/../b/./c/} becomes {@code b/c}),
-   * without duplicates, in the order given. Spaces around a path are ignored, as the SOCI
-   * reference ignores them.
+   * without duplicates, in the order given. Spaces around a path are ignored, as the SOCI reference
+   * ignores them.
    *
    * @throws IllegalArgumentException naming a path that is blank, names the root directory, or
    *     contains a NUL character
@@ -66,7 +66,9 @@ final class PrefetchFiles {
       String clean = cleanPath(path);
       if (clean.isEmpty()) {
         throw new IllegalArgumentException(
-            "invalid prefetch file \"" + path + "\": it names the root directory, which has no data");
+            "invalid prefetch file \""
+                + path
+                + "\": it names the root directory, which has no data");
       }
       cleaned.add(clean);
     }
@@ -74,9 +76,9 @@ final class PrefetchFiles {
   }
 
   /**
-   * Cleans {@code path} lexically as an absolute path and returns it without the leading {@code
-   * /}: repeated slashes become one, {@code .} elements go, and {@code ..} removes the element
-   * before it (at the root it is dropped). The root itself becomes the empty string.
+   * Cleans {@code path} lexically as an absolute path and returns it without the leading {@code /}:
+   * repeated slashes become one, {@code .} elements go, and {@code ..} removes the element before
+   * it (at the root it is dropped). The root itself becomes the empty string.
    */
   static String cleanPath(String path) {
     Deque<String> elements = new ArrayDeque<>();
@@ -110,8 +112,8 @@ final class PrefetchFiles {
   }
 
   /**
-   * The entries of one layer with a zTOC, by cleaned name in Latin-1 form (one char per byte),
-   * with the paths its whiteouts delete and the directories it marks opaque.
+   * The entries of one layer with a zTOC, by cleaned name in Latin-1 form (one char per byte), with
+   * the paths its whiteouts delete and the directories it marks opaque.
    */
   static final class LayerFiles {
     private final Map<String, Entry> entries;
@@ -126,9 +128,9 @@ final class PrefetchFiles {
     }
 
     /**
-     * Indexes the entries of a layer's zTOC. When a name occurs twice, the first entry wins, as
-     * in the SOCI reference. The directories of a name are directories of the layer even when the
-     * tar has no entry for them.
+     * Indexes the entries of a layer's zTOC. When a name occurs twice, the first entry wins, as in
+     * the SOCI reference. The directories of a name are directories of the layer even when the tar
+     * has no entry for them.
      */
     static LayerFiles of(Ztoc ztoc, Zinfo zinfo) {
       Map<String, Entry> entries = new HashMap<>();
@@ -154,7 +156,9 @@ final class PrefetchFiles {
       }
       Entry implicitDirectory = new Entry(EntryType.DIRECTORY, null, "");
       for (String name : List.copyOf(entries.keySet())) {
-        for (int slash = name.lastIndexOf('/'); slash > 0; slash = name.lastIndexOf('/', slash - 1)) {
+        for (int slash = name.lastIndexOf('/');
+            slash > 0;
+            slash = name.lastIndexOf('/', slash - 1)) {
           if (entries.putIfAbsent(name.substring(0, slash), implicitDirectory) != null) {
             break;
           }

@@ -108,7 +108,9 @@ class PrefetchFilesTest {
     PrefetchFiles.LayerFiles lower =
         layer(TarEntry.file("app/gone", BIG), TarEntry.file("data/old", OTHER));
     PrefetchFiles.LayerFiles upper =
-        layer(TarEntry.file("app/.wh.gone", new byte[0]), TarEntry.file("data/.wh..wh..opq", new byte[0]));
+        layer(
+            TarEntry.file("app/.wh.gone", new byte[0]),
+            TarEntry.file("data/.wh..wh..opq", new byte[0]));
 
     PrefetchFiles.Resolution resolution =
         PrefetchFiles.resolve(Arrays.asList(lower, upper), List.of("app/gone", "data/old"));

@@ -76,8 +76,8 @@ final class ManifestReader {
    * Fetches the referrers of {@code subject} whose artifact type is {@code artifactType} from the
    * OCI referrers API, following {@code Link: <...>; rel="next"} pages, at most {@link
    * #MAX_REFERRER_PAGES}. A registry that does not apply the filter (no {@code OCI-Filters-Applied:
-   * artifactType}) gets it applied here. Returns empty when the registry responds with 404, which means
-   * it has no referrers API.
+   * artifactType}) gets it applied here. Returns empty when the registry responds with 404, which
+   * means it has no referrers API.
    *
    * @throws OciFormatException if a page is not an image index
    */
@@ -97,7 +97,8 @@ final class ManifestReader {
     String description = "referrers of " + subject + " in " + repository;
     for (int page = 1; url != null; page++) {
       if (page > MAX_REFERRER_PAGES) {
-        throw new RegistryException(description + " has more than " + MAX_REFERRER_PAGES + " pages");
+        throw new RegistryException(
+            description + " has more than " + MAX_REFERRER_PAGES + " pages");
       }
       Request request =
           new Request.Builder().url(url).header("Accept", MediaType.OCI_INDEX).get().build();
@@ -174,7 +175,9 @@ final class ManifestReader {
     for (String link : response.headers("Link")) {
       int open = link.indexOf('<');
       int close = link.indexOf('>', open + 1);
-      if (open < 0 || close < 0 || !link.substring(close).replace(" ", "").contains("rel=\"next\"")) {
+      if (open < 0
+          || close < 0
+          || !link.substring(close).replace(" ", "").contains("rel=\"next\"")) {
         continue;
       }
       HttpUrl current = response.request().url();

@@ -73,8 +73,7 @@ class ReferrersTest {
                 "OCI-Filters-Applied",
                 "artifactType"));
 
-    Optional<ImageIndex> referrers =
-        client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
+    Optional<ImageIndex> referrers = client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
 
     assertThat(referrers.orElseThrow().manifests()).containsExactly(soci);
     assertThat(registry.requestLines())
@@ -92,8 +91,7 @@ class ReferrersTest {
     Descriptor signature = referrer("signature", "application/vnd.example.signature");
     registry.handle(request -> response(200, indexOf(signature, soci)));
 
-    Optional<ImageIndex> referrers =
-        client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
+    Optional<ImageIndex> referrers = client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
 
     assertThat(referrers.orElseThrow().manifests()).containsExactly(soci);
   }
@@ -114,8 +112,7 @@ class ReferrersTest {
                     "Link",
                     "</v2/app/referrers/" + SUBJECT + "?last=x>; rel=\"next\""));
 
-    Optional<ImageIndex> referrers =
-        client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
+    Optional<ImageIndex> referrers = client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
 
     assertThat(referrers.orElseThrow().manifests()).containsExactly(first, second).inOrder();
     assertThat(registry.requests()).hasSize(2);
@@ -134,8 +131,7 @@ class ReferrersTest {
                 "Link",
                 "<http://127.0.0.2:9/v2/app/referrers/" + SUBJECT + "?last=x>; rel=\"next\""));
 
-    Optional<ImageIndex> referrers =
-        client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
+    Optional<ImageIndex> referrers = client.fetchReferrers(registry.ref("app:1"), SUBJECT, SOCI);
 
     assertThat(referrers.orElseThrow().manifests()).containsExactly(first);
     assertThat(registry.requests()).hasSize(1);

@@ -5,8 +5,8 @@ import java.time.Duration;
 
 /**
  * Counts the zTOC reads that are queued or in flight, so that work which can wait does not share
- * the network with them: containerd prepares an image's next layer only once its zTOC is read.
- * Safe for concurrent use.
+ * the network with them: containerd prepares an image's next layer only once its zTOC is read. Safe
+ * for concurrent use.
  */
 final class ZtocReads {
   @GuardedBy("this")
