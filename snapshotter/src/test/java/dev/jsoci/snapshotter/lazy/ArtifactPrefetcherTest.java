@@ -117,7 +117,7 @@ class ArtifactPrefetcherTest {
   }
 
   @Test
-  void start_rangesBeyondTheLayer_fetchesThePartThatExists() throws Exception {
+  void start_rangeBeyondLayer_isCut() throws Exception {
     int last = LAYER.spanCount() - 1;
     PrefetchArtifact artifact =
         new PrefetchArtifact(
