@@ -134,12 +134,13 @@ final class BlobReader {
    */
   InputStream newStream(ImageRef repository, Descriptor blob) throws IOException {
     String what = describe(repository, blob.digest());
+    RetrySettings retries = options.retriesOfLayerData();
     ResumingBlobStream stream =
         new ResumingBlobStream(
             position -> openAt(repository, blob, position),
             blob.size(),
-            options.maxRetries(),
-            attempt -> sleep(retryPolicy.backoff(attempt)),
+            retries.maxRetries(),
+            attempt -> sleep(retryPolicy.backoff(attempt, retries)),
             what);
     return new VerifyingInputStream(stream, blob.digest(), blob.size(), what);
   }
@@ -246,6 +247,8 @@ final class BlobReader {
       request.header("Range", range);
     }
     boolean redirected = location != null && location.redirected();
+    // Ranges and streams read layer data; whole blobs read here are zTOCs, configs and artifacts.
+    boolean layerData = range != null || streaming;
     Transport.Exchange exchange =
         new Transport.Exchange(
             repository.registryHost(),
@@ -253,7 +256,8 @@ final class BlobReader {
             request.build(),
             redirected ? null : Scopes.pull(repository.repository()),
             true,
-            streaming);
+            streaming,
+            layerData ? options.retriesOfLayerData() : null);
     return transport.execute(
         exchange,
         response -> {

@@ -42,6 +42,9 @@ import org.jspecify.annotations.Nullable;
  * @param clock the time source for expiry of tokens and redirect targets, and for retry budgets
  * @param sleeper waits between retries
  * @param jitter returns uniformly distributed numbers in [0, 1) for the backoff jitter
+ * @param layerDataRetries the retries of range reads and blob streams, which read layer data, or
+ *     null to use {@code maxRetries}, {@code minBackoff} and {@code maxBackoff} as for every other
+ *     request
  */
 public record RegistryOptions(
     @Nullable Path hostsDirectory,
@@ -65,7 +68,8 @@ public record RegistryOptions(
     RegistryListener listener,
     Clock clock,
     Sleeper sleeper,
-    DoubleSupplier jitter) {
+    DoubleSupplier jitter,
+    @Nullable RetrySettings layerDataRetries) {
 
   /** containerd's default directory of {@code hosts.toml} files. */
   public static final Path DEFAULT_HOSTS_DIRECTORY = Path.of("/etc/containerd/certs.d");
@@ -100,6 +104,16 @@ public record RegistryOptions(
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(sleeper, "sleeper");
     Objects.requireNonNull(jitter, "jitter");
+  }
+
+  /** Returns the retries of every request other than layer data reads. */
+  public RetrySettings retries() {
+    return new RetrySettings(maxRetries, minBackoff, maxBackoff);
+  }
+
+  /** Returns the retries of range reads and blob streams: {@code layerDataRetries} when set. */
+  public RetrySettings retriesOfLayerData() {
+    return layerDataRetries != null ? layerDataRetries : retries();
   }
 
   /** Returns the default options: {@code builder().build()}. */
@@ -159,6 +173,7 @@ public record RegistryOptions(
     private Clock clock = Clock.systemUTC();
     private Sleeper sleeper = Sleeper.SYSTEM;
     private DoubleSupplier jitter = () -> ThreadLocalRandom.current().nextDouble();
+    private @Nullable RetrySettings layerDataRetries;
 
     private Builder() {}
 
@@ -185,6 +200,7 @@ public record RegistryOptions(
       clock = options.clock;
       sleeper = options.sleeper;
       jitter = options.jitter;
+      layerDataRetries = options.layerDataRetries;
     }
 
     public Builder hostsDirectory(@Nullable Path hostsDirectory) {
@@ -297,6 +313,11 @@ public record RegistryOptions(
       return this;
     }
 
+    public Builder layerDataRetries(@Nullable RetrySettings layerDataRetries) {
+      this.layerDataRetries = layerDataRetries;
+      return this;
+    }
+
     public RegistryOptions build() {
       CredentialStore store =
           credentials != null ? credentials : DockerCredentialStore.fromEnvironment();
@@ -322,7 +343,8 @@ public record RegistryOptions(
           listener,
           clock,
           sleeper,
-          jitter);
+          jitter,
+          layerDataRetries);
     }
   }
 }

@@ -85,8 +85,13 @@ final class RetryPolicy {
 
   /** Returns the backoff before the attempt after {@code attempt} (1 for the first attempt). */
   Duration backoff(int attempt) {
-    long min = options.minBackoff().toNanos();
-    long max = options.maxBackoff().toNanos();
+    return backoff(attempt, options.retries());
+  }
+
+  /** Returns the wait before attempt {@code attempt + 1} with the backoff of {@code retries}. */
+  Duration backoff(int attempt, RetrySettings retries) {
+    long min = retries.minBackoff().toNanos();
+    long max = retries.maxBackoff().toNanos();
     long ceiling = min;
     for (int i = 1; i < attempt && ceiling < max; i++) {
       ceiling = ceiling > max / 2 ? max : ceiling * 2;

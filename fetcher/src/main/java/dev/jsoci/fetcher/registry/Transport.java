@@ -56,7 +56,20 @@ final class Transport {
       Request request,
       @Nullable String scope,
       boolean retryable,
-      boolean streaming) {}
+      boolean streaming,
+      @Nullable RetrySettings retries) {
+
+    /** Creates an exchange with the retries of the options. */
+    Exchange(
+        String registry,
+        @Nullable RegistryEndpoint endpoint,
+        Request request,
+        @Nullable String scope,
+        boolean retryable,
+        boolean streaming) {
+      this(registry, endpoint, request, scope, retryable, streaming, null);
+    }
+  }
 
   /**
    * Reads a response. The handler closes the response, unless it returns it to its caller. When it
@@ -89,8 +102,9 @@ final class Transport {
    */
   <T> T execute(Exchange exchange, ResponseHandler<T> handler) throws IOException {
     Instant start = options.clock().instant();
+    RetrySettings retries = exchange.retries() != null ? exchange.retries() : options.retries();
     for (int attempt = 1; ; attempt++) {
-      boolean mayRetry = exchange.retryable() && attempt <= options.maxRetries();
+      boolean mayRetry = exchange.retryable() && attempt <= retries.maxRetries();
 
       Response response;
       try {
@@ -100,7 +114,7 @@ final class Transport {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
-          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt), e.toString())) {
+          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt, retries), e.toString())) {
             continue;
           }
         }
@@ -110,7 +124,7 @@ final class Transport {
       int status = response.code();
       if (RetryPolicy.isRetryableStatus(status)) {
         if (mayRetry) {
-          Duration wait = retryWait(response, attempt);
+          Duration wait = retryWait(response, attempt, retries);
           if (fitsBudget(start, wait)) {
             response.close();
             waitForRetry(exchange, start, wait, "status " + status);
@@ -138,7 +152,7 @@ final class Transport {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
-          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt), e.toString())) {
+          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt, retries), e.toString())) {
             continue;
           }
         }
@@ -150,7 +164,7 @@ final class Transport {
     }
   }
 
-  private Duration retryWait(Response response, int attempt) {
+  private Duration retryWait(Response response, int attempt, RetrySettings retries) {
     int status = response.code();
     if (status == 429 || status == 503) {
       Duration retryAfter =
@@ -159,7 +173,7 @@ final class Transport {
         return retryAfter;
       }
     }
-    return retryPolicy.backoff(attempt);
+    return retryPolicy.backoff(attempt, retries);
   }
 
   private boolean fitsBudget(Instant start, Duration wait) {

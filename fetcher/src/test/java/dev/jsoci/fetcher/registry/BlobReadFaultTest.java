@@ -216,6 +216,47 @@ class BlobReadFaultTest {
   }
 
   @Test
+  void readBlobRange_layerDataRetries_replaceTheGeneralOnes() throws IOException {
+    client.close();
+    client =
+        RegistryClient.create(
+            options()
+                .maxRetries(0)
+                .layerDataRetries(
+                    new RetrySettings(3, Duration.ofMillis(40), Duration.ofMillis(40)))
+                .build());
+    AtomicInteger calls = new AtomicInteger();
+    registry.handle(
+        request -> calls.incrementAndGet() <= 3 ? response(503, "busy") : serveRange(request));
+
+    byte[] bytes = client.readBlobRange(repository, DIGEST, 0, 10, BLOB.length);
+
+    assertThat(bytes).isEqualTo(Arrays.copyOfRange(BLOB, 0, 10));
+    assertThat(registry.requests()).hasSize(4);
+    // Full jitter at 0.5 of a ceiling that the 40 ms maximum caps.
+    assertThat(time.sleeps())
+        .containsExactly(Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofMillis(20));
+  }
+
+  @Test
+  void readBlob_wholeBlob_keepsTheGeneralRetries() {
+    client.close();
+    client =
+        RegistryClient.create(
+            options()
+                .maxRetries(0)
+                .layerDataRetries(
+                    new RetrySettings(3, Duration.ofMillis(40), Duration.ofMillis(40)))
+                .build());
+    registry.handle(request -> response(503, "busy"));
+
+    assertThrows(RegistryException.class, () -> client.readBlob(repository, DESCRIPTOR));
+
+    assertThat(registry.requests()).hasSize(1);
+    assertThat(time.sleeps()).isEmpty();
+  }
+
+  @Test
   void readBlobRange_tooManyRequests() throws IOException {
     AtomicInteger calls = new AtomicInteger();
     registry.handle(

@@ -4,12 +4,12 @@ import dev.jsoci.config.BackgroundFetchConfig;
 import dev.jsoci.config.JsociConfig;
 import dev.jsoci.fetcher.discovery.DiscoveryOptions;
 import dev.jsoci.fetcher.registry.RegistryOptions;
+import dev.jsoci.fetcher.registry.RetrySettings;
 import dev.jsoci.fetcher.span.SpanOptions;
 import dev.jsoci.fs.FileSystemOptions;
 import dev.jsoci.fs.fuse.MountOptions;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Turns the daemon's configuration file into the options of the registry client, the span
@@ -40,20 +40,23 @@ public final class LazyOptions {
   private LazyOptions() {}
 
   /**
-   * Returns registry settings from {@code [http]}. Hosts come from containerd's {@code
+   * Returns registry settings from {@code [http]}, with the retries of layer data (span ranges and
+   * layer downloads) from {@code [blob]}. Hosts come from containerd's {@code
    * /etc/containerd/certs.d}, and {@code localhost} and loopback registries use plain HTTP, as in
    * containerd. Callers may still set {@code plainHttp} and the user agent.
    */
   public static RegistryOptions.Builder registryOptions(JsociConfig config) {
-    // TODO: [resolver] mirrors and [blob] retry settings are read but not applied: the client takes
-    // mirrors from hosts.toml only, and one client with the [http] retries serves every request.
+    // TODO: [resolver] mirrors are read but not applied: the client takes mirrors from hosts.toml.
     return RegistryOptions.builder()
         .connectTimeout(config.http().dialTimeout())
         .readTimeout(config.http().responseHeaderTimeout())
         .callTimeout(config.http().requestTimeout())
         .maxRetries(config.http().maxRetries())
         .minBackoff(config.http().minWait())
-        .maxBackoff(config.http().maxWait());
+        .maxBackoff(config.http().maxWait())
+        .layerDataRetries(
+            new RetrySettings(
+                config.blob().maxRetries(), config.blob().minWait(), config.blob().maxWait()));
   }
 
   /**

@@ -4,13 +4,42 @@ import static com.google.common.truth.Truth.assertThat;
 
 import dev.jsoci.config.ConfigFile;
 import dev.jsoci.config.JsociConfig;
+import dev.jsoci.fetcher.registry.RegistryOptions;
+import dev.jsoci.fetcher.registry.RetrySettings;
 import dev.jsoci.fetcher.span.SpanOptions;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class LazyOptionsTest {
   private static final Path CACHE = Path.of("/var/lib/jsoci/spans");
   private static final long MIB = 1L << 20;
+
+  @Test
+  void registryOptions_blobRetries_applyToLayerData() throws Exception {
+    JsociConfig config =
+        ConfigFile.parse(
+                "[http]\nMaxRetries = 4\nMinWaitMsec = 10\nMaxWaitMsec = 1000\n"
+                    + "[blob]\nmax_retries = 2\nmin_wait_msec = 5\nmax_wait_msec = 50\n",
+                "t.toml")
+            .config();
+
+    RegistryOptions options = LazyOptions.registryOptions(config).build();
+
+    assertThat(options.retries())
+        .isEqualTo(new RetrySettings(4, Duration.ofMillis(10), Duration.ofMillis(1000)));
+    assertThat(options.retriesOfLayerData())
+        .isEqualTo(new RetrySettings(2, Duration.ofMillis(5), Duration.ofMillis(50)));
+  }
+
+  @Test
+  void registryOptions_noBlobRetries_layerDataUsesHttp() throws Exception {
+    JsociConfig config = ConfigFile.parse("[http]\nMaxRetries = 4\n", "t.toml").config();
+
+    RegistryOptions options = LazyOptions.registryOptions(config).build();
+
+    assertThat(options.retriesOfLayerData()).isEqualTo(options.retries());
+  }
 
   @Test
   void spanOptions_diskCache_keepsSmallHeapTier() throws Exception {
