@@ -190,13 +190,13 @@ public final class Daemon implements Callable<Integer> {
       LOG.atWarn().addKeyValue("path", configFile.toString()).log(warning);
     }
 
-    // TODO: probe overlayfs at start (d_type support, a mount with two lower directories) unless
-    // skip_check_snapshotter_supported is set. Without the probe, an unsupported root fails only
-    // when containerd first mounts a snapshot.
-
     // The metrics address is checked before anything starts, so a bad one stops the daemon at once.
     Optional<SocketAddress> metricsAddress = MetricsEndpoint.address(config.metrics());
     @Nullable DaemonMetrics metrics = metricsAddress.isPresent() ? new DaemonMetrics() : null;
+
+    if (!config.skipCheckSnapshotterSupported()) {
+      OverlayProbe.check(root, OverlayOptions.detect());
+    }
 
     LazyPulling lazyPulling = LazyPulling.start(config, root, metrics);
     SnapshotterOptions options =
