@@ -17,11 +17,12 @@ import org.jspecify.annotations.Nullable;
  * @param readExecutor runs content reads, or null for a cached pool of daemon threads owned by the
  *     filesystem. A bounded executor must have room for every read in flight, because otherwise
  *     reads wait behind each other
- * @param layerStatus supplies the content of the state file, or
- *     null for no state directory
+ * @param layerStatus supplies the content of the state file, or null for no state directory
  * @param verifyTarHeaders whether the first read of each regular file first checks the file's tar
  *     header in the layer against its TOC entry, and fails with {@code EIO} on a difference
  * @param listener receives every operation the mount serves, with its duration and error
+ * @param logOperations whether every operation is logged at info level with its path, result and
+ *     duration
  */
 public record FileSystemOptions(
     Duration readTimeout,
@@ -30,7 +31,8 @@ public record FileSystemOptions(
     @Nullable ExecutorService readExecutor,
     @Nullable Supplier<LayerStatus> layerStatus,
     boolean verifyTarHeaders,
-    FileSystemListener listener) {
+    FileSystemListener listener,
+    boolean logOperations) {
 
   /**
    * The default read timeout, 5 minutes: the default whole-request timeout of AWS's
@@ -66,7 +68,8 @@ public record FileSystemOptions(
         .readExecutor(readExecutor)
         .layerStatus(layerStatus)
         .verifyTarHeaders(verifyTarHeaders)
-        .listener(listener);
+        .listener(listener)
+        .logOperations(logOperations);
   }
 
   /** Builder of {@link FileSystemOptions}; each method sets the record component of its name. */
@@ -78,6 +81,7 @@ public record FileSystemOptions(
     private @Nullable Supplier<LayerStatus> layerStatus;
     private boolean verifyTarHeaders = true;
     private FileSystemListener listener = FileSystemListener.NONE;
+    private boolean logOperations;
 
     private Builder() {}
 
@@ -116,6 +120,11 @@ public record FileSystemOptions(
       return this;
     }
 
+    public Builder logOperations(boolean logOperations) {
+      this.logOperations = logOperations;
+      return this;
+    }
+
     public FileSystemOptions build() {
       return new FileSystemOptions(
           readTimeout,
@@ -124,7 +133,8 @@ public record FileSystemOptions(
           readExecutor,
           layerStatus,
           verifyTarHeaders,
-          listener);
+          listener,
+          logOperations);
     }
   }
 }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Converts {@link SampleImage} with prefetch files, pulls it lazily through the daemon with the
  * background fetch off, and checks that the daemon fetches the listed spans when it mounts the
- * layer, before any container reads them.
+ * layer, before any container reads them. The daemon also logs its FUSE operations.
  */
 class PrefetchIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -69,7 +69,8 @@ class PrefetchIT {
             "jsoci-prefetch-",
             "metrics_address = \"127.0.0.1:"
                 + metricsPort
-                + "\"\n[background_fetch]\n  disable = true\n[prefetch]\n  enable = true\n");
+                + "\"\n[background_fetch]\n  disable = true\n[prefetch]\n  enable = true\n"
+                + "[fuse]\n  log_fuse_operations = true\n");
     containerd = LocalContainerd.start(daemon.socket());
   }
 
@@ -156,6 +157,10 @@ class PrefetchIT {
     assertThat(after.value("jsoci_spans_fetched_total", "purpose", "readahead")).isEqualTo(0.0);
     assertThat(after.value("jsoci_spans_fetched_total", "purpose", "prefetch"))
         .isEqualTo((double) listedSpans);
+
+    // log_fuse_operations logs each operation with its path.
+    assertThat(daemon.log()).containsMatch("\"msg\":\"fuse operation\".*\"op\":\"read\"");
+    assertThat(daemon.log()).containsMatch("\"op\":\"[a-z]+\",\"path\":\"/data/big.bin\"");
   }
 
   /** Scrapes the metrics until the prefetch has fetched {@code spans} spans, for at most WAIT. */

@@ -76,8 +76,12 @@ final class LayerFuseAdapter extends FuseStubFS {
   private final FailureLog failures;
   private final FileSystemListener listener;
 
-  /** Whether callbacks are timed: without a listener the clock is not read. */
+  /** Whether every callback is logged at info level ({@code [fuse] log_fuse_operations}). */
+  private final boolean logOperations;
+
+  /** Whether callbacks are timed: without a listener or operation log the clock is not read. */
   private final boolean timed;
+
   private final CompletableFuture<Void> initialized = new CompletableFuture<>();
 
   /** The callbacks that receive paths as bytes; libfuse calls them while this adapter lives. */
@@ -94,7 +98,8 @@ final class LayerFuseAdapter extends FuseStubFS {
     this.charset = BytePathCallbacks.PATH_CHARSET;
     this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
     this.listener = fileSystem.options().listener();
-    this.timed = listener != FileSystemListener.NONE;
+    this.logOperations = fileSystem.options().logOperations();
+    this.timed = listener != FileSystemListener.NONE || logOperations;
     this.bytePathCallbacks = BytePathCallbacks.install(this, fuseOperations);
   }
 
@@ -476,7 +481,18 @@ final class LayerFuseAdapter extends FuseStubFS {
       return -ErrnoCodes.of(Errno.EIO);
     } finally {
       if (timed) {
-        listener.operationCompleted(op, System.nanoTime() - startNanos, error);
+        long durationNanos = System.nanoTime() - startNanos;
+        listener.operationCompleted(op, durationNanos, error);
+        if (logOperations) {
+          logger
+              .atInfo()
+              .addKeyValue("op", op)
+              .addKeyValue("path", path)
+              .addKeyValue("layer", layer)
+              .addKeyValue("errno", error == null ? "" : error.name())
+              .addKeyValue("micros", durationNanos / 1000)
+              .log("fuse operation");
+        }
       }
     }
   }

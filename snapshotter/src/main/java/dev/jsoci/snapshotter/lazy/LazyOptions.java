@@ -114,6 +114,7 @@ public final class LazyOptions {
     return FileSystemOptions.builder()
         .readTimeout(config.blob().fetchingTimeout())
         .verifyTarHeaders(!config.disableVerification())
+        .logOperations(config.fuse().logFuseOperations())
         .build();
   }
 
