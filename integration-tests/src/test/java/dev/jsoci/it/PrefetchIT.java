@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Converts {@link SampleImage} with prefetch files, pulls it lazily through the daemon with the
  * background fetch off, and checks that the daemon fetches the listed spans when it mounts the
- * layer, before any container reads them. The daemon also logs its FUSE operations.
+ * layer, before any container reads them. The daemon also logs its FUSE operations, and the layers,
+ * converted with {@code --optimizations xattr}, answer getxattr with ENOSYS.
  */
 class PrefetchIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -55,6 +56,8 @@ class PrefetchIT {
             work,
             "convert",
             "--plain-http",
+            "--optimizations",
+            "xattr",
             "--prefetch-file",
             "/data/big.bin",
             "--prefetch-file",
@@ -157,6 +160,11 @@ class PrefetchIT {
     assertThat(after.value("jsoci_spans_fetched_total", "purpose", "readahead")).isEqualTo(0.0);
     assertThat(after.value("jsoci_spans_fetched_total", "purpose", "prefetch"))
         .isEqualTo((double) listedSpans);
+
+    // --optimizations xattr marked both layers: once a mount answers a getxattr with ENOSYS, the
+    // kernel sends it no more getxattr requests.
+    assertThat(after.value("jsoci_fuse_operation_duration_seconds_count", "operation", "getxattr"))
+        .isAtMost(2.0);
 
     // log_fuse_operations logs each operation with its path.
     assertThat(daemon.log()).containsMatch("\"msg\":\"fuse operation\".*\"op\":\"read\"");

@@ -105,6 +105,16 @@ final class ConvertCommand implements Callable<Integer> {
   @Nullable Path prefetchFilesJson;
 
   @Option(
+      names = "--optimizations",
+      paramLabel = "NAME",
+      split = ",",
+      description =
+          "Optimizations to apply, as AWS's soci names them; only xattr: the zTOC of a layer "
+              + "without extended attributes and opaque directories is marked so, and "
+              + "snapshotters answer its getxattr calls without a lookup.")
+  List<String> optimizations = new ArrayList<>();
+
+  @Option(
       names = "--plain-http",
       description =
           "Use http instead of https for every registry (127.0.0.1 and localhost use http anyway).")
@@ -191,6 +201,13 @@ final class ConvertCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
     }
+    for (String optimization : optimizations) {
+      if (!optimization.equals("xattr")) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "invalid --optimizations value \"" + optimization + "\": the only one is xattr");
+      }
+    }
     List<String> prefetch = new ArrayList<>(prefetchFiles);
     if (prefetchFilesJson != null) {
       prefetch.addAll(readPathArray(prefetchFilesJson));
@@ -203,6 +220,7 @@ final class ConvertCommand implements Callable<Integer> {
           .minLayerSizeBytes(minLayerSize)
           .forceGzip(forceGzip)
           .prefetchFiles(prefetch)
+          .xattrOptimization(optimizations.contains("xattr"))
           .build();
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());

@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param hostPlatform the platform converted by default when the source has several
  * @param prefetchFiles paths of files a container reads when it starts, cleaned as {@link
  *     PrefetchFiles#clean} does; their spans go into prefetch artifacts
+ * @param xattrOptimization whether the zTOC of a layer without extended attributes and opaque
+ *     directories is annotated {@code com.amazon.soci.disable-xattrs: true}, so that snapshotters
+ *     answer its getxattr calls without a lookup
  */
 public record ConvertOptions(
     List<Platform> platforms,
@@ -28,7 +31,8 @@ public record ConvertOptions(
     boolean forceGzip,
     String buildToolIdentifier,
     Platform hostPlatform,
-    List<String> prefetchFiles) {
+    List<String> prefetchFiles,
+    boolean xattrOptimization) {
 
   public ConvertOptions {
     platforms = List.copyOf(platforms);
@@ -64,7 +68,8 @@ public record ConvertOptions(
         .minLayerSizeBytes(minLayerSizeBytes)
         .forceGzip(forceGzip)
         .hostPlatform(hostPlatform)
-        .prefetchFiles(prefetchFiles);
+        .prefetchFiles(prefetchFiles)
+        .xattrOptimization(xattrOptimization);
   }
 
   /**
@@ -122,6 +127,7 @@ public record ConvertOptions(
     private String buildToolIdentifier;
     private Platform hostPlatform = detectHostPlatform();
     private List<String> prefetchFiles = List.of();
+    private boolean xattrOptimization;
 
     private Builder(String buildToolIdentifier) {
       this.buildToolIdentifier = buildToolIdentifier;
@@ -168,6 +174,11 @@ public record ConvertOptions(
       return this;
     }
 
+    public Builder xattrOptimization(boolean xattrOptimization) {
+      this.xattrOptimization = xattrOptimization;
+      return this;
+    }
+
     /**
      * Returns the options.
      *
@@ -183,7 +194,8 @@ public record ConvertOptions(
           forceGzip,
           buildToolIdentifier,
           hostPlatform,
-          prefetchFiles);
+          prefetchFiles,
+          xattrOptimization);
     }
   }
 }

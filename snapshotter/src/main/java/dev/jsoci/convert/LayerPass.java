@@ -7,8 +7,11 @@ import dev.jsoci.oci.LayerCompression;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.SociIndex;
+import dev.jsoci.ztoc.ByteString;
 import dev.jsoci.ztoc.CompressionAlgorithm;
 import dev.jsoci.ztoc.LayerFormatException;
+import dev.jsoci.ztoc.PaxRecord;
+import dev.jsoci.ztoc.TocEntry;
 import dev.jsoci.ztoc.Zinfo;
 import dev.jsoci.ztoc.Zinfos;
 import dev.jsoci.ztoc.Ztoc;
@@ -54,6 +57,10 @@ import org.jspecify.annotations.Nullable;
  * problem and is thrown.
  */
 final class LayerPass {
+  private static final ByteString XATTR_RECORD_PREFIX = ByteString.utf8("SCHILY.xattr.");
+  private static final ByteString OPAQUE_MARKER = ByteString.utf8("/.wh..wh..opq");
+  private static final ByteString OPAQUE_MARKER_AT_ROOT = ByteString.utf8(".wh..wh..opq");
+
   private static final int GZIP_MAGIC_1 = 0x1f;
   private static final int GZIP_MAGIC_2 = 0x8b;
   private static final int COPY_BUFFER_BYTES = 256 * 1024;
@@ -419,8 +426,10 @@ final class LayerPass {
     if (destination.writeBlob(blob, bytes)) {
       uploaded += bytes.length;
     }
+    boolean disableXattrs = options.xattrOptimization() && !usesXattrs(ztoc);
     Descriptor ztocDescriptor =
-        SociIndex.ztocDescriptor(blob.digest(), blob.size(), layer, options.spanSizeBytes(), false);
+        SociIndex.ztocDescriptor(
+            blob.digest(), blob.size(), layer, options.spanSizeBytes(), disableXattrs);
     PrefetchFiles.@Nullable LayerFiles prefetchFiles = null;
     if (!options.prefetchFiles().isEmpty()) {
       Zinfo zinfo = Zinfos.of(ztoc, layer.digest().toString());
@@ -437,6 +446,26 @@ final class LayerPass {
         prefetchFiles,
         uploaded,
         elapsed);
+  }
+
+  /**
+   * Returns whether a layer needs getxattr: an entry has extended attributes ({@code
+   * SCHILY.xattr.*} PAX records) or the layer has an opaque directory, which the mount shows as an
+   * xattr.
+   */
+  static boolean usesXattrs(Ztoc ztoc) {
+    for (TocEntry entry : ztoc.entries()) {
+      for (PaxRecord record : entry.paxRecords()) {
+        if (record.key().startsWith(XATTR_RECORD_PREFIX)) {
+          return true;
+        }
+      }
+      ByteString name = entry.name();
+      if (name.equals(OPAQUE_MARKER_AT_ROOT) || name.endsWith(OPAQUE_MARKER)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static LayerReport skipped(

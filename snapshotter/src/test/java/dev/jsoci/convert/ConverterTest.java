@@ -277,6 +277,24 @@ class ConverterTest {
   }
 
   @Test
+  void convert_xattrOptimization_marksLayersWithoutXattrs() throws IOException {
+    Layer plain = Layer.gzip(files("bin/tool", randomBytes(300_000, 8)));
+    Layer opaque =
+        Layer.gzip(files("etc/.wh..wh..opq", new byte[0], "etc/big", randomBytes(300_000, 9)));
+    Descriptor manifest = images.image(AMD64, false, List.of(plain, opaque));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+
+    ConvertResult result =
+        convert(options().xattrOptimization(true).build(), source, "v1", destination);
+
+    SociIndex soci =
+        SociIndex.parse(destination.readManifest(result.platforms().get(0).sociIndex().digest()));
+    assertThat(soci.ztocs()).hasSize(2);
+    assertThat(soci.ztocs().get(0).annotation(SociAnnotations.DISABLE_XATTRS)).isEqualTo("true");
+    assertThat(soci.ztocs().get(1).annotation(SociAnnotations.DISABLE_XATTRS)).isNull();
+  }
+
+  @Test
   void convert_twice_givesSameDigest() throws IOException {
     twoPlatformImage(false);
     OciLayoutStore other = OciLayoutStore.openOrCreate(temp.resolve("other"));

@@ -175,7 +175,14 @@ public final class LazyLayers implements AutoCloseable {
         artifacts == null ? null : index.prefetchFor(layerDigest).orElse(null);
     return new Lookup(
         true,
-        Optional.of(new LazyLayer(image, layer, checked.ztoc(), checked.tree(), prefetch)));
+        Optional.of(
+            new LazyLayer(
+                image,
+                layer,
+                checked.ztoc(),
+                checked.tree(),
+                prefetch,
+                SociIndex.xattrsDisabled(ztocDescriptor.get()))));
   }
 
   /**
@@ -220,8 +227,11 @@ public final class LazyLayers implements AutoCloseable {
       if (artifacts != null && layer.prefetch() != null) {
         artifacts.start(layer.repository(), layer.prefetch(), spans);
       }
-      LayerFileSystem fileSystem =
-          new LayerFileSystem(layer.tree(), spans::read, fileSystemOptions);
+      FileSystemOptions options =
+          layer.xattrsDisabled()
+              ? fileSystemOptions.toBuilder().xattrsDisabled(true).build()
+              : fileSystemOptions;
+      LayerFileSystem fileSystem = new LayerFileSystem(layer.tree(), spans::read, options);
       long startNanos = System.nanoTime();
       FuseMount mount;
       try {
