@@ -110,8 +110,8 @@ final class ConvertCommand implements Callable<Integer> {
       split = ",",
       description =
           "Optimizations to apply, as AWS's soci names them; only xattr: the zTOC of a layer "
-              + "without extended attributes and opaque directories is marked so, and "
-              + "snapshotters answer its getxattr calls without a lookup.")
+              + "without extended attributes and opaque directories is marked so, and its mounts "
+              + "answer getxattr with ENOSYS, after which the kernel stops asking.")
   List<String> optimizations = new ArrayList<>();
 
   @Option(

@@ -20,8 +20,8 @@ import java.util.Objects;
  * @param prefetchFiles paths of files a container reads when it starts, cleaned as {@link
  *     PrefetchFiles#clean} does; their spans go into prefetch artifacts
  * @param xattrOptimization whether the zTOC of a layer without extended attributes and opaque
- *     directories is annotated {@code com.amazon.soci.disable-xattrs: true}, so that snapshotters
- *     answer its getxattr calls without a lookup
+ *     directories is annotated {@code com.amazon.soci.disable-xattrs: true}, so that its mounts
+ *     answer getxattr with ENOSYS and the kernel stops asking
  */
 public record ConvertOptions(
     List<Platform> platforms,

@@ -453,7 +453,7 @@ final class LayerPass {
    * SCHILY.xattr.*} PAX records) or the layer has an opaque directory, which the mount shows as an
    * xattr.
    */
-  static boolean usesXattrs(Ztoc ztoc) {
+  private static boolean usesXattrs(Ztoc ztoc) {
     for (TocEntry entry : ztoc.entries()) {
       for (PaxRecord record : entry.paxRecords()) {
         if (record.key().startsWith(XATTR_RECORD_PREFIX)) {
