@@ -19,17 +19,14 @@ import dev.jsoci.oci.Platform;
 import dev.jsoci.ztoc.ZtocBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
-import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -155,7 +152,11 @@ final class ConvertCommand implements Callable<Integer> {
           new Converter(options, listener).convert(sourceStore, reference, destinationStore, tag);
     } catch (IOException | RuntimeException e) {
       if (createdLayout != null) {
-        deleteTree(createdLayout, e);
+        try {
+          DirectoryTree.delete(createdLayout);
+        } catch (IOException deleting) {
+          e.addSuppressed(deleting);
+        }
       }
       throw e;
     }
@@ -166,17 +167,6 @@ final class ConvertCommand implements Callable<Integer> {
     out.println(result.index().digest());
     out.flush();
     return 0;
-  }
-
-  /** Deletes a directory tree; a failure is added to {@code failure} as suppressed. */
-  private static void deleteTree(Path directory, Exception failure) {
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException | UncheckedIOException e) {
-      failure.addSuppressed(e);
-    }
   }
 
   private ConvertOptions options() {

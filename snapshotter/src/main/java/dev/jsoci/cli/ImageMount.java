@@ -13,12 +13,9 @@ import dev.jsoci.snapshotter.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -187,7 +184,7 @@ final class ImageMount implements AutoCloseable {
           "cannot remove " + state.directory() + ": still mounted there: " + mounted);
     }
     boolean createdBase = Files.exists(state.createdBaseMarker());
-    deleteTree(state.directory());
+    DirectoryTree.delete(state.directory());
     if (createdBase) {
       removeIfEmpty(state.directory().getParent());
     }
@@ -200,30 +197,6 @@ final class ImageMount implements AutoCloseable {
     } catch (DirectoryNotEmptyException | NoSuchFileException e) {
       // Another mount's state is in it, or another unmount removed it first.
     }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    // walkFileTree does not follow symbolic links, so unpacked layers' links are removed as links.
-    Files.walkFileTree(
-        root,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
-              throws IOException {
-            Files.delete(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path directory, @Nullable IOException e)
-              throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.delete(directory);
-            return FileVisitResult.CONTINUE;
-          }
-        });
   }
 
   private static IOException chain(@Nullable IOException first, IOException next) {

@@ -2,8 +2,11 @@ package dev.jsoci.snapshotter;
 
 import dev.jsoci.snapshotter.metadata.Kind;
 import dev.jsoci.snapshotter.metadata.SnapshotRecord;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Computes the mounts of an active or view snapshot, as containerd 1.6's overlayfs snapshotter
@@ -42,6 +45,28 @@ final class OverlayMounts {
       return List.of(bind(parents.get(0), "ro"));
     }
 
+    List<Path> lowerDirectories = new ArrayList<>();
+    for (long parent : parents) {
+      lowerDirectories.add(directories.fs(parent));
+    }
+    List<String> mountOptions =
+        kind == Kind.ACTIVE
+            ? overlayOptions(
+                options,
+                directories.work(snapshot.id()),
+                directories.fs(snapshot.id()),
+                lowerDirectories)
+            : overlayOptions(options, null, null, lowerDirectories);
+    return List.of(new Mount("overlay", "overlay", mountOptions));
+  }
+
+  /**
+   * Returns the options of an overlay mount in the order described above: {@code index=off} and
+   * {@code userxattr} when they apply, then {@code workdir} and {@code upperdir} when {@code upper}
+   * is not null, then {@code lowerdir}, nearest lower directory first.
+   */
+  static List<String> overlayOptions(
+      OverlayOptions options, @Nullable Path work, @Nullable Path upper, List<Path> lowers) {
     List<String> mountOptions = new ArrayList<>();
     if (options.indexOff()) {
       mountOptions.add("index=off");
@@ -49,16 +74,16 @@ final class OverlayMounts {
     if (options.userXattr()) {
       mountOptions.add("userxattr");
     }
-    if (kind == Kind.ACTIVE) {
-      mountOptions.add("workdir=" + directories.work(snapshot.id()));
-      mountOptions.add("upperdir=" + directories.fs(snapshot.id()));
+    if (upper != null) {
+      mountOptions.add("workdir=" + Objects.requireNonNull(work, "work"));
+      mountOptions.add("upperdir=" + upper);
     }
     List<String> lowerDirectories = new ArrayList<>();
-    for (long parent : parents) {
-      lowerDirectories.add(directories.fs(parent).toString());
+    for (Path lower : lowers) {
+      lowerDirectories.add(lower.toString());
     }
     mountOptions.add("lowerdir=" + String.join(":", lowerDirectories));
-    return List.of(new Mount("overlay", "overlay", mountOptions));
+    return mountOptions;
   }
 
   private Mount bind(long id, String access) {

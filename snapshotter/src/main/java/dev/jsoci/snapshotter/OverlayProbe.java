@@ -1,16 +1,12 @@
 package dev.jsoci.snapshotter;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Checks at start that overlayfs works where the snapshots live, as containerd mounts them: an
@@ -46,17 +42,9 @@ final class OverlayProbe {
       Files.writeString(lower.resolve("lower"), "lower\n", StandardCharsets.US_ASCII);
       Files.writeString(lowest.resolve("lowest"), "lowest\n", StandardCharsets.US_ASCII);
 
-      List<String> mountOptions = new ArrayList<>();
-      if (options.indexOff()) {
-        mountOptions.add("index=off");
-      }
-      if (options.userXattr()) {
-        mountOptions.add("userxattr");
-      }
-      mountOptions.add("workdir=" + work);
-      mountOptions.add("upperdir=" + upper);
-      mountOptions.add("lowerdir=" + lower + ":" + lowest);
-      String joined = String.join(",", mountOptions);
+      String joined =
+          String.join(
+              ",", OverlayMounts.overlayOptions(options, work, upper, List.of(lower, lowest)));
       try {
         Commands.run(
             List.of("mount", "-t", "overlay", "-o", joined, "overlay", merged.toString()), TIMEOUT);
@@ -72,7 +60,7 @@ final class OverlayProbe {
         Commands.run(List.of("umount", merged.toString()), TIMEOUT);
       }
     } finally {
-      deleteTree(probe);
+      SnapshotDirectories.deleteRecursively(probe);
     }
   }
 
@@ -86,15 +74,5 @@ final class OverlayProbe {
             + " such as ext4, or xfs formatted with ftype=1; or set"
             + " skip_check_snapshotter_supported = true to start without this check",
         cause);
-  }
-
-  private static void deleteTree(Path directory) throws IOException {
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (UncheckedIOException e) {
-      throw e.getCause();
-    }
   }
 }
