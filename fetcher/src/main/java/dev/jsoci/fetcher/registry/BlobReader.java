@@ -46,6 +46,7 @@ final class BlobReader {
   private final Transport transport;
   private final BlobLocations locations;
   private final RetryPolicy retryPolicy;
+  private final RetrySettings layerDataRetries;
 
   /** Reads a successful response of a blob GET into a result. */
   @FunctionalInterface
@@ -60,6 +61,7 @@ final class BlobReader {
     this.transport = transport;
     this.locations = locations;
     this.retryPolicy = new RetryPolicy(options);
+    this.layerDataRetries = options.retriesOfLayerData();
   }
 
   /**
@@ -134,13 +136,12 @@ final class BlobReader {
    */
   InputStream newStream(ImageRef repository, Descriptor blob) throws IOException {
     String what = describe(repository, blob.digest());
-    RetrySettings retries = options.retriesOfLayerData();
     ResumingBlobStream stream =
         new ResumingBlobStream(
             position -> openAt(repository, blob, position),
             blob.size(),
-            retries.maxRetries(),
-            attempt -> sleep(retryPolicy.backoff(attempt, retries)),
+            layerDataRetries.maxRetries(),
+            attempt -> sleep(retryPolicy.backoff(attempt, layerDataRetries)),
             what);
     return new VerifyingInputStream(stream, blob.digest(), blob.size(), what);
   }
@@ -257,7 +258,7 @@ final class BlobReader {
             redirected ? null : Scopes.pull(repository.repository()),
             true,
             streaming,
-            layerData ? options.retriesOfLayerData() : null);
+            layerData ? layerDataRetries : null);
     return transport.execute(
         exchange,
         response -> {

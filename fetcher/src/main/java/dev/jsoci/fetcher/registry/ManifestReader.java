@@ -152,11 +152,7 @@ final class ManifestReader {
     }
     byte[] bytes;
     try (response) {
-      bytes = BoundedBody.read(response.body(), options.maxManifestBytes());
-    }
-    if (bytes == null) {
-      throw new RegistryException(
-          description + " is larger than the limit of " + options.maxManifestBytes() + " bytes");
+      bytes = readLimited(response, description);
     }
     boolean filtered = false;
     for (String applied : response.headers("OCI-Filters-Applied")) {
@@ -292,7 +288,7 @@ final class ManifestReader {
 
     byte[] bytes;
     try (response) {
-      bytes = readLimited(response, reference);
+      bytes = readLimited(response, "manifest " + reference);
     }
 
     // Check the digest: the one the reference names, else the one the registry announces.
@@ -319,12 +315,16 @@ final class ManifestReader {
     return new ManifestContent(Descriptor.of(mediaType, actual, bytes.length), bytes);
   }
 
-  private byte[] readLimited(Response response, ImageRef reference) throws IOException {
+  /**
+   * Reads a document of at most {@code maxManifestBytes}.
+   *
+   * @param description names the document in the error, such as {@code manifest <reference>}
+   */
+  private byte[] readLimited(Response response, String description) throws IOException {
     long limit = options.maxManifestBytes();
     byte[] bytes = BoundedBody.read(response.body(), limit);
     if (bytes == null) {
-      throw new RegistryException(
-          "manifest " + reference + " is larger than the limit of " + limit + " bytes");
+      throw new RegistryException(description + " is larger than the limit of " + limit + " bytes");
     }
     return bytes;
   }

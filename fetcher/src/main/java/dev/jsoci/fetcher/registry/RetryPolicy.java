@@ -30,9 +30,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class RetryPolicy {
   private final RegistryOptions options;
+  private final RetrySettings retries;
 
   RetryPolicy(RegistryOptions options) {
     this.options = options;
+    this.retries = options.retries();
   }
 
   static boolean isRetryableStatus(int status) {
@@ -85,7 +87,7 @@ final class RetryPolicy {
 
   /** Returns the backoff before the attempt after {@code attempt} (1 for the first attempt). */
   Duration backoff(int attempt) {
-    return backoff(attempt, options.retries());
+    return backoff(attempt, retries);
   }
 
   /** Returns the wait before attempt {@code attempt + 1} with the backoff of {@code retries}. */

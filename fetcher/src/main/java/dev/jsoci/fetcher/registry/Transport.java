@@ -83,12 +83,14 @@ final class Transport {
   private final RegistryOptions options;
   private final HttpClients clients;
   private final RetryPolicy retryPolicy;
+  private final RetrySettings retries;
   private final Authenticator authenticator;
 
   Transport(RegistryOptions options, HttpClients clients) {
     this.options = options;
     this.clients = clients;
     this.retryPolicy = new RetryPolicy(options);
+    this.retries = options.retries();
     this.authenticator = new Authenticator(options, this);
   }
 
@@ -102,7 +104,7 @@ final class Transport {
    */
   <T> T execute(Exchange exchange, ResponseHandler<T> handler) throws IOException {
     Instant start = options.clock().instant();
-    RetrySettings retries = exchange.retries() != null ? exchange.retries() : options.retries();
+    RetrySettings retries = exchange.retries() != null ? exchange.retries() : this.retries;
     for (int attempt = 1; ; attempt++) {
       boolean mayRetry = exchange.retryable() && attempt <= retries.maxRetries();
 
