@@ -40,6 +40,9 @@ final class PrefetchFiles {
   private static final String WHITEOUT_PREFIX = ".wh.";
   private static final String OPAQUE_MARKER = ".wh..wh..opq";
 
+  /** The reason of a path that a whiteout or an opaque directory deletes. */
+  private static final String WHITEOUT = "is deleted by a whiteout";
+
   private PrefetchFiles() {}
 
   /**
@@ -190,22 +193,27 @@ final class PrefetchFiles {
     }
 
     /**
-     * Returns whether this layer hides {@code name} of the layers below it: a whiteout deletes it
-     * or one of its directories, or one of its directories is opaque.
+     * Returns how this layer hides {@code name} of the layers below it, or null when it does not: a
+     * whiteout deletes it or one of its directories, one of its directories is opaque, or a file
+     * stands in place of one of its directories.
      */
-    boolean hidesBelow(String name) {
+    @Nullable String hidesBelow(String name) {
       String path = name;
       while (true) {
         if (whiteouts.contains(path)) {
-          return true;
+          return WHITEOUT;
         }
         int slash = path.lastIndexOf('/');
         String parent = slash < 0 ? "" : path.substring(0, slash);
         if (opaqueDirectories.contains(parent)) {
-          return true;
+          return WHITEOUT;
         }
         if (slash < 0) {
-          return false;
+          return null;
+        }
+        Entry replaced = entries.get(parent);
+        if (replaced != null && replaced.type() != EntryType.DIRECTORY) {
+          return "is hidden by a file in place of one of its directories";
         }
         path = parent;
       }
@@ -278,8 +286,11 @@ final class PrefetchFiles {
       this.ranges = ranges;
     }
 
-    /** The top-most entry of a name, with its layer; null entry when the name is not seen. */
-    private record Found(int layer, @Nullable Entry entry, boolean hidden) {}
+    /**
+     * The top-most entry of a name, with its layer; a null entry when the name is not seen, and
+     * then the reason when a layer hides it.
+     */
+    private record Found(int layer, @Nullable Entry entry, @Nullable String hiddenBy) {}
 
     /**
      * Adds the spans of {@code path} to its layer and returns null, or returns why it gets none.
@@ -292,8 +303,8 @@ final class PrefetchFiles {
           return "has too many levels of symbolic links";
         }
         Found found = top(resolved);
-        if (found.hidden()) {
-          return "is deleted by a whiteout in layer " + (found.layer() + 1);
+        if (found.hiddenBy() != null) {
+          return found.hiddenBy() + " in layer " + (found.layer() + 1);
         }
         Entry entry = found.entry();
         if (entry == null) {
@@ -353,13 +364,14 @@ final class PrefetchFiles {
         }
         Entry entry = files.get(name);
         if (entry != null) {
-          return new Found(i, entry, false);
+          return new Found(i, entry, null);
         }
-        if (files.hidesBelow(name)) {
-          return new Found(i, null, true);
+        String hiddenBy = files.hidesBelow(name);
+        if (hiddenBy != null) {
+          return new Found(i, null, hiddenBy);
         }
       }
-      return new Found(-1, null, false);
+      return new Found(-1, null, null);
     }
 
     /** Returns the cleaned path a symbolic link at {@code link} points to. */

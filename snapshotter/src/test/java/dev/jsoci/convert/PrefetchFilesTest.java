@@ -124,6 +124,21 @@ class PrefetchFilesTest {
   }
 
   @Test
+  void resolve_fileInPlaceOfDirectory_hidesLowerFiles() throws IOException {
+    PrefetchFiles.LayerFiles lower = layer(TarEntry.file("app/lib/x", BIG));
+    PrefetchFiles.LayerFiles upper = layer(TarEntry.file("app/lib", OTHER));
+
+    PrefetchFiles.Resolution resolution =
+        PrefetchFiles.resolve(Arrays.asList(lower, upper), List.of("app/lib/x"));
+
+    assertThat(resolution.artifacts()).containsExactly(null, null);
+    assertThat(resolution.problems())
+        .containsExactly(
+            new PrefetchFiles.Problem(
+                "app/lib/x", "is hidden by a file in place of one of its directories in layer 2"));
+  }
+
+  @Test
   void resolve_linksAreFollowed() throws IOException {
     TarEntry[] lower = {
       TarEntry.file("usr/lib/libx.so.1", BIG),
