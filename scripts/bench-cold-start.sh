@@ -18,11 +18,11 @@
 #   --work DIR      images, registry storage and run directories (default /tmp/jsoci-bench-cold-start;
 #                   images are kept and reused)
 #   --modes LIST    comma-separated modes to time (default full-disk,full-tmpfs,lazy,lazy-no-background,
-#                   lazy-prefetch): full-disk and full-tmpfs are ctr images pull with containerd's
-#                   root on disk or on a tmpfs, lazy is ctr-remote images rpull through jsoci,
-#                   lazy-no-background the same with the daemon's background fetch turned off, and
-#                   lazy-prefetch the lazy pull of the image converted with its start-up files as
-#                   --prefetch-files-json, by a daemon with [prefetch] enable = true
+#                   lazy-prefetch). full-disk and full-tmpfs are ctr images pull with containerd's
+#                   root on disk or on a tmpfs. lazy is ctr-remote images rpull through jsoci, and
+#                   lazy-no-background the same with the daemon's background fetch turned off.
+#                   lazy-prefetch pulls the image converted with its start-up files as
+#                   --prefetch-files-json lazily, by a daemon with [prefetch] enable = true
 #   --build-only    build, push and convert the images, then stop
 #   --help          print this text
 # Needs root, a built checkout (mvn -q -DskipTests package), and the Debian packages

@@ -138,12 +138,12 @@ def chart(images, path, subtitle):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(9, 5), dpi=120)
-    shown = [mode for mode in MODES if any(median_of(row, mode) is not None for row in images)]
-    width = 0.8 / len(shown)
+    charted_modes = [mode for mode in MODES if any(median_of(row, mode) is not None for row in images)]
+    width = 0.8 / len(charted_modes)
     positions = range(len(images))
-    for index, mode in enumerate(shown):
+    for index, mode in enumerate(charted_modes):
         values = [median_of(row, mode) or 0 for row in images]
-        offsets = [p + (index - (len(shown) - 1) / 2) * width for p in positions]
+        offsets = [p + (index - (len(charted_modes) - 1) / 2) * width for p in positions]
         bars = axes.bar(offsets, values, width, label=MODE_LABELS[mode], color=MODE_COLORS[mode])
         for bar, value in zip(bars, values):
             axes.annotate(f"{value:.1f} s" if value >= 1 else f"{value:.2f} s",
@@ -156,7 +156,7 @@ def chart(images, path, subtitle):
         for row in images])
     axes.set_ylabel("seconds from pull to first output (median)")
     axes.set_title("Cold start: full pull against lazy pull\n" + subtitle, fontsize=11)
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(shown), frameon=False)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(charted_modes), frameon=False)
     axes.spines["top"].set_visible(False)
     axes.spines["right"].set_visible(False)
     top = max((median_of(row, mode) or 0) for row in images for mode in MODES) or 1

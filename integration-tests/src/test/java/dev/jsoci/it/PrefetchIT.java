@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Converts {@link SampleImage} with prefetch files, pulls it lazily through the daemon with the
  * background fetch off, and checks that the daemon fetches the listed spans when it mounts the
  * layer, before any container reads them. The daemon also logs its FUSE operations, and the layers,
- * converted with {@code --optimizations xattr}, answer getxattr with ENOSYS.
+ * converted with {@code --optimizations xattr}, return ENOSYS for getxattr.
  */
 class PrefetchIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -161,7 +161,7 @@ class PrefetchIT {
     assertThat(after.value("jsoci_spans_fetched_total", "purpose", "prefetch"))
         .isEqualTo((double) listedSpans);
 
-    // --optimizations xattr marked both layers: once a mount answers a getxattr with ENOSYS, the
+    // --optimizations xattr marked both layers: once a mount returns ENOSYS for a getxattr, the
     // kernel sends it no more getxattr requests.
     assertThat(after.value("jsoci_fuse_operation_duration_seconds_count", "operation", "getxattr"))
         .isAtMost(2.0);

@@ -108,7 +108,7 @@ final class ConvertCommand implements Callable<Integer> {
       description =
           "Optimizations to apply, as AWS's soci names them; only xattr: the zTOC of a layer "
               + "without extended attributes and opaque directories is marked so, and its mounts "
-              + "answer getxattr with ENOSYS, after which the kernel stops asking.")
+              + "return ENOSYS for getxattr, after which the kernel sends them no more.")
   List<String> optimizations = new ArrayList<>();
 
   @Option(

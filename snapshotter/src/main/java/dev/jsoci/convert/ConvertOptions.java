@@ -21,7 +21,7 @@ import java.util.Objects;
  *     PrefetchFiles#clean} does; their spans go into prefetch artifacts
  * @param xattrOptimization whether the zTOC of a layer without extended attributes and opaque
  *     directories is annotated {@code com.amazon.soci.disable-xattrs: true}, so that its mounts
- *     answer getxattr with ENOSYS and the kernel stops asking
+ *     return ENOSYS for getxattr and the kernel sends them no more getxattr requests
  */
 public record ConvertOptions(
     List<Platform> platforms,

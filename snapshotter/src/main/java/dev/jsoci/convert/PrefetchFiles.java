@@ -195,7 +195,7 @@ final class PrefetchFiles {
     /**
      * Returns how this layer hides {@code name} of the layers below it, or null when it does not: a
      * whiteout deletes it or one of its directories, one of its directories is opaque, or a file
-     * stands in place of one of its directories.
+     * replaces one of its directories.
      */
     @Nullable String hidesBelow(String name) {
       String path = name;
@@ -287,8 +287,8 @@ final class PrefetchFiles {
     }
 
     /**
-     * The top-most entry of a name, with its layer; a null entry when the name is not seen, and
-     * then the reason when a layer hides it.
+     * The top-most entry of a name, with its layer. The entry is null when no layer shows the name,
+     * and {@code hiddenBy} then gives the reason when a layer hides it.
      */
     private record Found(int layer, @Nullable Entry entry, @Nullable String hiddenBy) {}
 

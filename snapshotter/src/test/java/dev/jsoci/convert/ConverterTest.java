@@ -197,7 +197,7 @@ class ConverterTest {
   }
 
   @Test
-  void convert_prefetchFiles_listsTheirSpansInTheTopMostIndexedLayer() throws IOException {
+  void convert_prefetchFiles_listTopMostLayerSpans() throws IOException {
     Map<String, byte[]> lowerFiles =
         files(
             "app/a", randomBytes(300_000, 3),

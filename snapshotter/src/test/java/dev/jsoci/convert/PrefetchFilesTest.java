@@ -124,7 +124,7 @@ class PrefetchFilesTest {
   }
 
   @Test
-  void resolve_fileInPlaceOfDirectory_hidesLowerFiles() throws IOException {
+  void resolve_fileOverDirectory_hidesLower() throws IOException {
     PrefetchFiles.LayerFiles lower = layer(TarEntry.file("app/lib/x", BIG));
     PrefetchFiles.LayerFiles upper = layer(TarEntry.file("app/lib", OTHER));
 

@@ -216,7 +216,7 @@ class BlobReadFaultTest {
   }
 
   @Test
-  void readBlobRange_layerDataRetries_replaceTheGeneralOnes() throws IOException {
+  void readBlobRange_layerDataRetries_apply() throws IOException {
     client.close();
     client =
         RegistryClient.create(

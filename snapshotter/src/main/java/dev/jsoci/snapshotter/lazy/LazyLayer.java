@@ -13,8 +13,8 @@ import org.jspecify.annotations.Nullable;
  * @param repository the repository the layer blob is read from
  * @param prefetch the descriptor of the layer's prefetch artifact in the SOCI index, or null when
  *     it has none or prefetching is off
- * @param xattrsDisabled whether the zTOC's descriptor says the layer has no extended attributes
- *     ({@code com.amazon.soci.disable-xattrs})
+ * @param xattrsDisabled whether the zTOC's descriptor marks the layer as free of extended
+ *     attributes ({@code com.amazon.soci.disable-xattrs})
  */
 public record LazyLayer(
     ImageRef repository,

@@ -33,7 +33,7 @@ class LazyOptionsTest {
   }
 
   @Test
-  void registryOptions_noBlobRetries_layerDataUsesHttp() throws Exception {
+  void registryOptions_noBlobRetries_useHttp() throws Exception {
     JsociConfig config = ConfigFile.parse("[http]\nMaxRetries = 4\n", "t.toml").config();
 
     RegistryOptions options = LazyOptions.registryOptions(config).build();
