@@ -39,13 +39,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Faults of a node running jsoci-snapshotter as containerd's proxy snapshotter {@code jsoci},
- * each with the behaviour users get: the registry stopped or hung during a read, a zTOC with
- * wrong bytes, a bearer token that expires, a span with wrong bytes, a disk cache smaller than
- * what is read, the daemon killed under load, and containerd restarted.
+ * Faults of a node running jsoci-snapshotter as containerd's proxy snapshotter {@code jsoci}, each
+ * with the behaviour users get: the registry stopped or hung during a read, a zTOC with wrong
+ * bytes, a bearer token that expires, a span with wrong bytes, a disk cache smaller than what is
+ * read, the daemon killed under load, and containerd restarted.
  *
- * <p>Two images of {@link SampleImage} with different contents, converted with 1 MiB spans so
- * that each test reads spans no earlier test fetched: image A straight from the registry, image B
+ * <p>Two images of {@link SampleImage} with different contents, converted with 1 MiB spans so that
+ * each test reads spans no earlier test fetched: image A straight from the registry, image B
  * through a {@link FaultProxy} that requires bearer tokens and can flip bytes. Files are read
  * directly from the daemon's FUSE mounts, where the errno is visible, and through containers.
  * Background fetching is off, so a span is fetched only when a read needs it. The tests run in
@@ -56,18 +56,21 @@ class DaemonFaultIT {
   private static final int SPAN_BYTES = 1 << 20;
   private static final long FETCHING_TIMEOUT_SECONDS = 4;
   private static final long CACHE_MAX_BYTES = 3L << 20;
+
   /**
    * The maximum time a read(2) of an uncached page may take to fail. After a failed readahead the
    * kernel sends the page's read again, and each FUSE read waits up to fetching_timeout_sec. The
    * last 3 s allow for a busy machine.
    */
   private static final long MAX_FAILURE_MILLIS = 2 * FETCHING_TIMEOUT_SECONDS * 1000 + 3000;
+
   private static final String EIO_MESSAGE = "Input/output error";
+
   /**
-   * The failures that readers of a mount get while its daemon is down, as exception class and
-   * errno text: ENOTCONN, and ECONNABORTED for requests in flight when the daemon died. ENOENT
-   * (without reason text) comes while the restarted daemon has cleared the dead mount and not yet
-   * mounted the layer again, because the mountpoint is an empty directory then.
+   * The failures that readers of a mount get while its daemon is down, as exception class and errno
+   * text: ENOTCONN, and ECONNABORTED for requests in flight when the daemon died. ENOENT (without
+   * reason text) comes while the restarted daemon has cleared the dead mount and not yet mounted
+   * the layer again, because the mountpoint is an empty directory then.
    */
   private static final Set<String> READER_ERRORS =
       Set.of(
@@ -76,6 +79,7 @@ class DaemonFaultIT {
           "FileSystemException: Transport endpoint is not connected",
           "IOException: Software caused connection abort",
           "FileSystemException: Software caused connection abort");
+
   private static final String REMOTE_LABEL = "containerd.io/snapshot/remote";
   private static final String STARGZ_DIGEST_LABEL = "containerd.io/snapshot/remote/stargz.digest";
 
@@ -139,7 +143,12 @@ class DaemonFaultIT {
     image.pushWithSkopeo(plain);
     Processes.Result converted =
         Processes.jsoci(
-            work, "convert", "--plain-http", "--span-size", Integer.toString(SPAN_BYTES), plain,
+            work,
+            "convert",
+            "--plain-http",
+            "--span-size",
+            Integer.toString(SPAN_BYTES),
+            plain,
             soci);
     assertWithMessage("jsoci convert: " + converted.err()).that(converted.status()).isEqualTo(0);
     return soci;
@@ -351,7 +360,9 @@ class DaemonFaultIT {
         .hasSize(1);
   }
 
-  /** Returns the zTOC digest of {@code image}'s layer {@code layer}, from {@code jsoci index info}. */
+  /**
+   * Returns the zTOC digest of {@code image}'s layer {@code layer}, from {@code jsoci index info}.
+   */
   private static String ztocDigest(String reference, SampleImage image, String layer)
       throws Exception {
     Processes.Result info = Processes.jsoci(work, "index", "info", "--plain-http", reference);
@@ -440,6 +451,8 @@ class DaemonFaultIT {
             imageA.files.get("data/plain.bin"),
             imageB.files.get("data/big.bin"));
 
+    List<String> nativeCopiesBefore;
+    List<String> nativeCopiesAfter;
     AtomicBoolean stopReaders = new AtomicBoolean();
     AtomicLong restartedAtNanos = new AtomicLong(Long.MAX_VALUE);
     Set<String> errors = ConcurrentHashMap.newKeySet();
@@ -450,16 +463,25 @@ class DaemonFaultIT {
       int reader = i;
       Thread thread =
           new Thread(
-              () -> readUntilStopped(reader, files.get(reader), contents.get(reader),
-                  stopReaders, errors, wrongReads, lastSuccessNanos));
+              () ->
+                  readUntilStopped(
+                      reader,
+                      files.get(reader),
+                      contents.get(reader),
+                      stopReaders,
+                      errors,
+                      wrongReads,
+                      lastSuccessNanos));
       thread.start();
       readers.add(thread);
     }
     try {
       awaitReaders(lastSuccessNanos, files.size(), 0);
+      nativeCopiesBefore = daemon.nativeLibraryCopies();
       daemon.kill();
       Thread.sleep(1000);
       daemon.start();
+      nativeCopiesAfter = daemon.nativeLibraryCopies();
       restartedAtNanos.set(System.nanoTime());
       containerd.awaitSnapshotter("jsoci");
       awaitReaders(lastSuccessNanos, files.size(), restartedAtNanos.get());
@@ -483,6 +505,29 @@ class DaemonFaultIT {
     }
     assertThat(fuseMounts()).isEqualTo(mountsBefore);
     assertThat(checksum).startsWith(sha256(imageA, "data/big.bin") + " ");
+    // The killed daemon's copy of the SQLite library is removed at the restart, not left behind.
+    assertThat(nativeCopiesBefore).hasSize(1);
+    assertThat(nativeCopiesAfter).hasSize(1);
+    assertThat(nativeCopiesAfter).isNotEqualTo(nativeCopiesBefore);
+  }
+
+  @Test
+  @Order(8)
+  void secondDaemonOnSameRoot_stopsNamingTheFirst() throws Exception {
+    List<String> snapshotsBefore = snapshotNames();
+
+    Processes.Result second = daemon.startSecondOnSameRoot();
+
+    assertThat(second.status()).isEqualTo(1);
+    assertThat(second.err().strip())
+        .isEqualTo(
+            "jsoci-snapshotter: root "
+                + daemon.directory().resolve("root")
+                + " is in use by another jsoci-snapshotter (PID "
+                + daemon.pid()
+                + "); stop that daemon first, or give this one another --root");
+    assertThat(Files.exists(daemon.directory().resolve("second.sock"))).isFalse();
+    assertThat(snapshotNames()).isEqualTo(snapshotsBefore);
   }
 
   /**
@@ -528,8 +573,8 @@ class DaemonFaultIT {
   }
 
   /** Waits up to 60 s until every reader has read successfully after {@code sinceNanos}. */
-  private static void awaitReaders(Map<Integer, Long> lastSuccessNanos, int readers, long sinceNanos)
-      throws Exception {
+  private static void awaitReaders(
+      Map<Integer, Long> lastSuccessNanos, int readers, long sinceNanos) throws Exception {
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (System.nanoTime() < deadline) {
       long done = lastSuccessNanos.values().stream().filter(nanos -> nanos > sinceNanos).count();
@@ -557,7 +602,7 @@ class DaemonFaultIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void containerdRestarted_snapshotsSurviveAndContainersRun() throws Exception {
     List<String> keysBefore = containerdSnapshotKeys();
     List<String> snapshotsBefore = snapshotNames();

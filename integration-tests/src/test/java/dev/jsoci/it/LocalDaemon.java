@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * A jsoci-snapshotter daemon started from the test class path, with its root, socket, config file
@@ -97,6 +99,30 @@ final class LocalDaemon implements AutoCloseable {
   void kill() throws Exception {
     process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     process = null;
+  }
+
+  /**
+   * Runs a second daemon on this daemon's root with its own socket, and returns how it ended; it is
+   * killed when it runs for longer than the process timeout.
+   */
+  Processes.Result startSecondOnSameRoot() throws Exception {
+    return Processes.start(
+        command(
+            "--root", directory.resolve("root").toString(),
+            "--address", directory.resolve("second.sock").toString(),
+            "--config", directory.resolve("config.toml").toString()),
+        directory);
+  }
+
+  /** Lists the copies of sqlite-jdbc's native library under the root, by file name. */
+  List<String> nativeLibraryCopies() throws IOException {
+    try (Stream<Path> files = Files.list(directory.resolve("root").resolve("native"))) {
+      return files
+          .map(file -> file.getFileName().toString())
+          .filter(name -> name.endsWith(".so"))
+          .sorted()
+          .collect(Collectors.toList());
+    }
   }
 
   /** Returns the output of the latest start. */

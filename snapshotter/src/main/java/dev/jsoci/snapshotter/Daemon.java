@@ -9,6 +9,7 @@ import dev.jsoci.snapshotter.errdefs.SnapshotException;
 import dev.jsoci.snapshotter.grpc.SnapshotsService;
 import dev.jsoci.snapshotter.grpc.UnixSocketServer;
 import dev.jsoci.snapshotter.logging.DaemonLogging;
+import dev.jsoci.snapshotter.metadata.MetadataStore;
 import dev.jsoci.snapshotter.metrics.DaemonMetrics;
 import dev.jsoci.snapshotter.metrics.MetricsEndpoint;
 import dev.jsoci.snapshotter.metrics.MetricsServer;
@@ -175,7 +176,8 @@ public final class Daemon implements Callable<Integer> {
   }
 
   private int serve(JsociConfig config, Path socket) throws IOException, SnapshotException {
-    // Both checks run before anything is mounted, so an invalid socket path or group stops the daemon
+    // Both checks run before anything is mounted, so an invalid socket path or group stops the
+    // daemon
     // with nothing to undo.
     UnixSocketServer.checkSocketPath(socket);
     Optional<GroupPrincipal> socketGroup = Optional.empty();
@@ -194,11 +196,18 @@ public final class Daemon implements Callable<Integer> {
     Optional<SocketAddress> metricsAddress = MetricsEndpoint.address(config.metrics());
     @Nullable DaemonMetrics metrics = metricsAddress.isPresent() ? new DaemonMetrics() : null;
 
-    if (!config.skipCheckSnapshotterSupported()) {
-      OverlayProbe.check(root, OverlayOptions.detect());
+    RootLock rootLock = RootLock.acquire(root);
+    LazyPulling lazyPulling;
+    try {
+      MetadataStore.useNativeLibraryDirectory(root.resolve("native"));
+      if (!config.skipCheckSnapshotterSupported()) {
+        OverlayProbe.check(root, OverlayOptions.detect());
+      }
+      lazyPulling = LazyPulling.start(config, root, metrics);
+    } catch (IOException | RuntimeException e) {
+      rootLock.close();
+      throw e;
     }
-
-    LazyPulling lazyPulling = LazyPulling.start(config, root, metrics);
     SnapshotterOptions options =
         new SnapshotterOptions(
             Optional.of(lazyPulling.mounter()),
@@ -211,7 +220,11 @@ public final class Daemon implements Callable<Integer> {
     try {
       snapshotter = Snapshotter.open(root, options);
     } catch (IOException | RuntimeException e) {
-      lazyPulling.close();
+      try {
+        lazyPulling.close();
+      } finally {
+        rootLock.close();
+      }
       throw e;
     }
     try {
@@ -228,7 +241,11 @@ public final class Daemon implements Callable<Integer> {
         }
         snapshotter.close();
       } finally {
-        lazyPulling.close();
+        try {
+          lazyPulling.close();
+        } finally {
+          rootLock.close();
+        }
       }
       throw e;
     }
@@ -251,6 +268,14 @@ public final class Daemon implements Callable<Integer> {
                   } finally {
                     // After the snapshotter, which unmounts the layers that use the span engine.
                     lazyPulling.close();
+                    // Last, once nothing of this daemon is mounted or open under the root.
+                    try {
+                      rootLock.close();
+                    } catch (IOException e) {
+                      LOG.atWarn()
+                          .addKeyValue("error", e.getMessage())
+                          .log("cannot release the root lock");
+                    }
                   }
                   LOG.atInfo().log("Exiting");
                   stopped.countDown();

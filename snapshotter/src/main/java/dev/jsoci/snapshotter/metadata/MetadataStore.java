@@ -3,7 +3,10 @@ package dev.jsoci.snapshotter.metadata;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.snapshotter.errdefs.SnapshotException;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -40,6 +43,32 @@ public final class MetadataStore implements AutoCloseable {
   private MetadataStore(Path file, Connection connection) {
     this.file = file;
     this.connection = connection;
+  }
+
+  /** The system property that names the directory sqlite-jdbc copies its native library into. */
+  static final String NATIVE_DIRECTORY_PROPERTY = "org.sqlite.tmpdir";
+
+  /**
+   * Makes sqlite-jdbc copy its native library into {@code directory} (mode 0700) instead of {@code
+   * java.io.tmpdir}, and deletes the copies that earlier processes left there.
+   *
+   * <p>sqlite-jdbc writes a copy of about 1 MiB at every start and deletes it at a normal exit
+   * only, so each killed process would leave one in {@code /tmp} for good. Call this before the
+   * first {@link #open} of the process, and only while no other process can use {@code directory}
+   * (the daemon holds its root lock). Does nothing when {@code org.sqlite.tmpdir} is set already.
+   */
+  public static void useNativeLibraryDirectory(Path directory) throws IOException {
+    if (System.getProperty(NATIVE_DIRECTORY_PROPERTY) != null) {
+      return;
+    }
+    Files.createDirectories(directory);
+    Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory, "sqlite-*")) {
+      for (Path entry : entries) {
+        Files.deleteIfExists(entry);
+      }
+    }
+    System.setProperty(NATIVE_DIRECTORY_PROPERTY, directory.toString());
   }
 
   /**

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.jsoci.snapshotter.errdefs.InvalidArgumentException;
 import dev.jsoci.snapshotter.errdefs.NotFoundException;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +24,51 @@ class MetadataStoreTest {
 
   private MetadataStore open() throws IOException {
     return MetadataStore.open(directory.resolve("metadata.db"));
+  }
+
+  @Test
+  void useNativeLibraryDirectory_removesEarlierCopiesAndSetsTheProperty() throws Exception {
+    String before = System.getProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY);
+    Path nativeDirectory = Files.createDirectory(directory.resolve("native"));
+    Path copy = Files.writeString(nativeDirectory.resolve("sqlite-3-a-libsqlitejdbc.so"), "x");
+    Path lock = Files.writeString(nativeDirectory.resolve("sqlite-3-a-libsqlitejdbc.so.lck"), "");
+    Path other = Files.writeString(nativeDirectory.resolve("other.txt"), "kept");
+    System.clearProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY);
+    try {
+      MetadataStore.useNativeLibraryDirectory(nativeDirectory);
+
+      assertThat(System.getProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY))
+          .isEqualTo(nativeDirectory.toString());
+      assertThat(Files.exists(copy)).isFalse();
+      assertThat(Files.exists(lock)).isFalse();
+      assertThat(Files.readString(other)).isEqualTo("kept");
+    } finally {
+      restoreProperty(before);
+    }
+  }
+
+  @Test
+  void useNativeLibraryDirectory_keepsAPropertySetBefore() throws Exception {
+    String before = System.getProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY);
+    Path nativeDirectory = directory.resolve("native");
+    System.setProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY, "/var/lib/elsewhere");
+    try {
+      MetadataStore.useNativeLibraryDirectory(nativeDirectory);
+
+      assertThat(System.getProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY))
+          .isEqualTo("/var/lib/elsewhere");
+      assertThat(Files.exists(nativeDirectory)).isFalse();
+    } finally {
+      restoreProperty(before);
+    }
+  }
+
+  private static void restoreProperty(@Nullable String value) {
+    if (value == null) {
+      System.clearProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY);
+    } else {
+      System.setProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY, value);
+    }
   }
 
   @Test
