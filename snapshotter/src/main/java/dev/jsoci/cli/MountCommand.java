@@ -10,11 +10,12 @@ import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.ResolvedImage;
 import dev.jsoci.fetcher.span.SpanEngine;
-import dev.jsoci.snapshotter.lazy.LazyOptions;
 import dev.jsoci.fs.OpaqueXattr;
 import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.snapshotter.lazy.ImageManifests;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
+import dev.jsoci.snapshotter.lazy.LazyOptions;
 import dev.jsoci.snapshotter.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -124,7 +125,8 @@ final class MountCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     ExecutorService executor = Executors.newCachedThreadPool(daemonThreads());
     try (RegistryClient client =
-            RegistryClient.create(LazyOptions.registryOptions(config).plainHttp(plainHttp).build());
+            RegistryClient.create(
+                LazyOptions.registryOptions(config).plainHttp(plainHttp).build());
         SpanEngine engine = SpanEngine.start(LazyOptions.spanOptions(config, state.cache()))) {
       ResolvedImage image = client.resolveImage(ref, wanted);
       LazyLayers lazyLayers =
@@ -135,7 +137,7 @@ final class MountCommand implements Callable<Integer> {
                   IndexRegistry.of(client), LazyOptions.discoveryOptions(config), executor),
               LazyOptions.fileSystemOptions(config),
               fsname -> LazyOptions.mountOptions(config, fsname),
-              wanted,
+              new ImageManifests(client, wanted),
               config.prefetch());
       try (lazyLayers;
           ImageMount mounted =

@@ -12,6 +12,7 @@ import dev.jsoci.fs.FileSystemListener;
 import dev.jsoci.fs.OpaqueXattr;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
+import dev.jsoci.snapshotter.lazy.ImageManifests;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
 import dev.jsoci.snapshotter.lazy.LazyOptions;
 import dev.jsoci.snapshotter.metrics.DaemonMetrics;
@@ -112,8 +113,7 @@ final class LazyPulling implements AutoCloseable {
       metrics.watch(engine);
     }
     ExecutorService discoveryExecutor =
-        Executors.newFixedThreadPool(
-            DISCOVERY_THREADS, DaemonThreads.numbered("jsoci-discovery-"));
+        Executors.newFixedThreadPool(DISCOVERY_THREADS, DaemonThreads.numbered("jsoci-discovery-"));
     SociIndexDiscovery discovery =
         new SociIndexDiscovery(
             IndexRegistry.of(client), LazyOptions.discoveryOptions(config), discoveryExecutor);
@@ -127,6 +127,7 @@ final class LazyPulling implements AutoCloseable {
             TimeUnit.SECONDS,
             new SynchronousQueue<>(),
             DaemonThreads.numbered("jsoci-fs-read-"));
+    ImageManifests manifests = new ImageManifests(client, ConvertOptions.detectHostPlatform());
     LazyLayers layers =
         new LazyLayers(
             client,
@@ -137,7 +138,7 @@ final class LazyPulling implements AutoCloseable {
                 .readExecutor(readExecutor)
                 .build(),
             fsname -> LazyOptions.mountOptions(config, fsname),
-            ConvertOptions.detectHostPlatform(),
+            manifests,
             config.prefetch());
     FuseLayerMounter mounter =
         new FuseLayerMounter(
@@ -151,8 +152,7 @@ final class LazyPulling implements AutoCloseable {
     OpaqueXattr opaqueXattr =
         OverlayOptions.detect().userXattr() ? OpaqueXattr.USER : OpaqueXattr.TRUSTED;
     RegistryLayerUnpacker localUnpacker =
-        new RegistryLayerUnpacker(
-            client, LayerUnpacker.forCurrentUser(opaqueXattr), ConvertOptions.detectHostPlatform());
+        new RegistryLayerUnpacker(client, LayerUnpacker.forCurrentUser(opaqueXattr), manifests);
     return new LazyPulling(
         client, engine, discoveryExecutor, layers, readExecutor, mounter, localUnpacker);
   }

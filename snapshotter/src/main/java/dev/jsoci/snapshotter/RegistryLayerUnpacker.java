@@ -5,9 +5,8 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
-import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.ImageRef;
-import dev.jsoci.oci.Platform;
+import dev.jsoci.snapshotter.lazy.ImageManifests;
 import dev.jsoci.snapshotter.unpack.LayerDownloader;
 import dev.jsoci.snapshotter.unpack.LayerUnpacker;
 import java.io.IOException;
@@ -17,7 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Unpacks a layer in the daemon: reads the image manifest and config from the registry for the
+ * Unpacks a layer in the daemon: takes the image manifest from {@link ImageManifests} (which the
+ * lazy mounts of the same pull have usually read already) and reads the image config for the
  * layer's {@code diff_id}, then downloads, checks and unpacks the layer with a {@link
  * LayerDownloader}. Safe for concurrent use.
  */
@@ -25,54 +25,46 @@ final class RegistryLayerUnpacker implements LocalLayerUnpacker {
   private static final Logger LOG = LoggerFactory.getLogger(RegistryLayerUnpacker.class);
   private static final int CACHED_IMAGES = 256;
 
-  /** The layers and diff_ids of an image manifest, in the same order. */
-  private record ImageLayers(List<Descriptor> layers, List<Digest> diffIds) {}
-
   private final RegistryClient client;
   private final LayerDownloader downloader;
-  private final Platform platform;
-  private final Cache<Digest, ImageLayers> images =
+  private final ImageManifests manifests;
+
+  /** The diff_ids of image configs, by the digest of the manifest that names the config. */
+  private final Cache<Digest, List<Digest>> diffIds =
       Caffeine.newBuilder().maximumSize(CACHED_IMAGES).build();
 
-  /** @param platform the platform chosen when a request names an image by tag only */
-  RegistryLayerUnpacker(RegistryClient client, LayerUnpacker unpacker, Platform platform) {
+  RegistryLayerUnpacker(RegistryClient client, LayerUnpacker unpacker, ImageManifests manifests) {
     this.client = client;
     this.downloader = new LayerDownloader(client, unpacker);
-    this.platform = platform;
+    this.manifests = manifests;
   }
 
   @Override
   public void unpack(RemoteLayerRequest request, Path directory, Path temporaryFile)
       throws IOException {
     ImageRef image = request.imageRef();
-    Digest manifest = request.manifestDigest().orElse(null);
-    if (manifest == null) {
-      manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
-    }
-    ImageLayers imageLayers = imageLayers(image, manifest);
-    int position = positionOf(imageLayers.layers(), request.layerDigest());
-    if (position < 0) {
-      throw new IOException(
-          "layer " + request.layerDigest() + " is not in manifest " + manifest + " of " + image);
-    }
-    if (imageLayers.diffIds().size() != imageLayers.layers().size()) {
+    ImageManifests.ManifestWithLayer found =
+        manifests.forLayer(image, request.manifestDigest().orElse(null), request.layerDigest());
+    List<Descriptor> layers = found.manifest().layers();
+    List<Digest> imageDiffIds = diffIds(image, found);
+    if (imageDiffIds.size() != layers.size()) {
       throw new IOException(
           "the config of manifest "
-              + manifest
+              + found.digest()
               + " of "
               + image
               + " has "
-              + imageLayers.diffIds().size()
+              + imageDiffIds.size()
               + " diff_ids for "
-              + imageLayers.layers().size()
+              + layers.size()
               + " layers");
     }
 
     LayerUnpacker.Summary summary =
         downloader.unpack(
             image,
-            imageLayers.layers().get(position),
-            imageLayers.diffIds().get(position),
+            found.layer(),
+            imageDiffIds.get(layers.indexOf(found.layer())),
             directory,
             temporaryFile);
     if (summary.skipped() > 0) {
@@ -83,25 +75,14 @@ final class RegistryLayerUnpacker implements LocalLayerUnpacker {
     }
   }
 
-  private ImageLayers imageLayers(ImageRef image, Digest manifestDigest) throws IOException {
-    ImageLayers cached = images.getIfPresent(manifestDigest);
+  private List<Digest> diffIds(ImageRef image, ImageManifests.ManifestWithLayer found)
+      throws IOException {
+    List<Digest> cached = diffIds.getIfPresent(found.digest());
     if (cached != null) {
       return cached;
     }
-    ImageManifest manifest =
-        ImageManifest.parse(client.fetchManifest(image, manifestDigest).bytes());
-    List<Digest> diffIds = LayerDownloader.diffIds(client, image, manifest.config());
-    ImageLayers layers = new ImageLayers(manifest.layers(), diffIds);
-    images.put(manifestDigest, layers);
-    return layers;
-  }
-
-  private static int positionOf(List<Descriptor> layers, Digest layer) {
-    for (int i = 0; i < layers.size(); i++) {
-      if (layers.get(i).digest().equals(layer)) {
-        return i;
-      }
-    }
-    return -1;
+    List<Digest> read = LayerDownloader.diffIds(client, image, found.manifest().config());
+    diffIds.put(found.digest(), read);
+    return read;
   }
 }

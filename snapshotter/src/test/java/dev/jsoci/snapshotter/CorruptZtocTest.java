@@ -23,6 +23,7 @@ import dev.jsoci.oci.ImageRef;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.SociIndex;
+import dev.jsoci.snapshotter.lazy.ImageManifests;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
 import dev.jsoci.testing.LocalRegistry;
 import dev.jsoci.testing.RandomLayer;
@@ -90,7 +91,7 @@ class CorruptZtocTest {
             new SociIndexDiscovery(IndexRegistry.of(client), DiscoveryOptions.defaults(), executor),
             FileSystemOptions.defaults(),
             fsname -> MountOptions.builder(fsname).build(),
-            Platform.of("linux", "amd64"),
+            new ImageManifests(client, Platform.of("linux", "amd64")),
             PrefetchConfig.DEFAULTS);
 
     image = ImageRef.parse(registry.host() + "/corrupt/app:1");
@@ -211,8 +212,7 @@ class CorruptZtocTest {
             "ends past the uncompressed archive size of " + uncompressed + " bytes"),
         new Case(
             "offset plus size overflows",
-            ZtocCodec.encode(
-                withEntries(entries -> withLast(entries, Long.MAX_VALUE - 10, 1000))),
+            ZtocCodec.encode(withEntries(entries -> withLast(entries, Long.MAX_VALUE - 10, 1000))),
             "ends past the uncompressed archive size"),
         new Case(
             "negative size",
@@ -222,12 +222,7 @@ class CorruptZtocTest {
             "checkpoints beyond the compressed size",
             ZtocCodec.encode(
                 copy(
-                    ztoc,
-                    100,
-                    uncompressed,
-                    ztoc.entries(),
-                    ztoc.maxSpanId(),
-                    ztoc.spanDigests())),
+                    ztoc, 100, uncompressed, ztoc.entries(), ztoc.maxSpanId(), ztoc.spanDigests())),
             "invalid ztoc"),
         new Case(
             "span count disagrees with checkpoints",
@@ -299,8 +294,7 @@ class CorruptZtocTest {
 
     ZtocFormatException e =
         assertThrows(
-            ZtocFormatException.class,
-            () -> layers.lookup(image, manifest, index, layer.digest()));
+            ZtocFormatException.class, () -> layers.lookup(image, manifest, index, layer.digest()));
 
     assertThat(e)
         .hasMessageThat()

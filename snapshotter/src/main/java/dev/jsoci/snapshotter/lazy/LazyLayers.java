@@ -18,7 +18,6 @@ import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.ImageRef;
-import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.SociAnnotations;
 import dev.jsoci.oci.SociIndex;
 import dev.jsoci.ztoc.TocIndex;
@@ -34,13 +33,15 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds the zTOCs of image layers and mounts those layers lazily through FUSE.
  *
- * <p>Image manifests and SOCI indexes are content-addressed, so they are kept in small caches by
- * digest: preparing the layers of one image resolves its index once. A reference without a
- * manifest digest is resolved once per {@link #RESOLVED_IMAGE_EXPIRY} as well.
+ * <p>SOCI indexes are content-addressed, so they are kept in a small cache by digest, and image
+ * manifests come from {@link ImageManifests}: preparing the layers of one image resolves its
+ * manifest and index once.
  *
  * <p>The first lookup of a layer of an image with a SOCI index starts fetching the zTOCs of the
  * image's other layers in the background, even when that layer has no zTOC itself. Their lookups
@@ -49,37 +50,25 @@ import org.jspecify.annotations.Nullable;
  * Closing it stops those background fetches.
  */
 public final class LazyLayers implements AutoCloseable {
-  private static final int CACHED_DOCUMENTS = 256;
+  private static final Logger LOG = LoggerFactory.getLogger(LazyLayers.class);
 
-  /**
-   * How long a reference stays resolved to the manifest found for it. containerd resolves a tag
-   * once per pull and then prepares the image's layers within seconds. Resolving it again for every
-   * layer costs a registry round trip each, and could find a newer manifest without the layer.
-   */
-  static final Duration RESOLVED_IMAGE_EXPIRY = Duration.ofSeconds(30);
+  private static final int CACHED_DOCUMENTS = 256;
 
   private final RegistryClient client;
   private final SpanEngine engine;
   private final SociIndexDiscovery discovery;
   private final FileSystemOptions fileSystemOptions;
   private final Function<String, MountOptions> mountOptions;
-  private final Platform platform;
-  private final Cache<Digest, ImageManifest> manifests =
-      Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
+  private final ImageManifests manifests;
   private final Cache<Digest, SociIndex> indexes =
       Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
-  private final Cache<ImageRef, Digest> resolvedImages =
-      Caffeine.newBuilder()
-          .maximumSize(CACHED_DOCUMENTS)
-          .expireAfterWrite(RESOLVED_IMAGE_EXPIRY)
-          .build();
   private final ZtocReads ztocReads = new ZtocReads();
   private final ZtocPrefetcher ztocs;
   private final @Nullable ArtifactPrefetcher artifacts;
 
   /**
    * @param mountOptions the FUSE mount options of a layer, given the layer's digest as fsname
-   * @param platform the platform chosen when a request names an image by tag only
+   * @param manifests the image manifests, shared with whatever else reads them for the same pulls
    * @param prefetch whether mounts fetch the spans of prefetch artifacts, and for how many layers
    *     at once
    */
@@ -89,14 +78,14 @@ public final class LazyLayers implements AutoCloseable {
       SociIndexDiscovery discovery,
       FileSystemOptions fileSystemOptions,
       Function<String, MountOptions> mountOptions,
-      Platform platform,
+      ImageManifests manifests,
       PrefetchConfig prefetch) {
     this.client = client;
     this.engine = engine;
     this.discovery = discovery;
     this.fileSystemOptions = fileSystemOptions;
     this.mountOptions = mountOptions;
-    this.platform = platform;
+    this.manifests = manifests;
     this.ztocs = new ZtocPrefetcher(this::readZtoc, ztocReads);
     this.artifacts =
         prefetch.enable()
@@ -114,16 +103,18 @@ public final class LazyLayers implements AutoCloseable {
   public record Lookup(boolean indexFound, Optional<LazyLayer> layer) {}
 
   /**
-   * Returns the layer {@code layerDigest} of an image with its zTOC, or empty when the image has
-   * no SOCI index or its index has no zTOC for that layer.
+   * Returns the layer {@code layerDigest} of an image with its zTOC, or empty when the image has no
+   * SOCI index or its index has no zTOC for that layer.
    *
    * @param manifestDigest the image manifest, or null to resolve {@code image} for the platform
    * @param indexDigest the SOCI index to use, or null to discover it
-   * @throws IOException if a registry read fails, a document is invalid, or the layer is not in
-   *     the image manifest
+   * @throws IOException if a registry read fails, a document is invalid, or the layer is not in the
+   *     image manifest
    */
   public Optional<LazyLayer> find(
-      ImageRef image, @Nullable Digest manifestDigest, @Nullable Digest indexDigest,
+      ImageRef image,
+      @Nullable Digest manifestDigest,
+      @Nullable Digest indexDigest,
       Digest layerDigest)
       throws IOException {
     return lookup(image, manifestDigest, indexDigest, layerDigest).layer();
@@ -136,33 +127,23 @@ public final class LazyLayers implements AutoCloseable {
    * @throws IOException as {@link #find} does
    */
   public Lookup lookup(
-      ImageRef image, @Nullable Digest manifestDigest, @Nullable Digest indexDigest,
+      ImageRef image,
+      @Nullable Digest manifestDigest,
+      @Nullable Digest indexDigest,
       Digest layerDigest)
       throws IOException {
-    Digest manifest = manifestDigest;
-    boolean resolvedBefore = false;
-    if (manifest == null) {
-      manifest = resolvedImages.getIfPresent(image);
-      resolvedBefore = manifest != null;
-      if (manifest == null) {
-        manifest = resolve(image);
-      }
-    }
-    ImageManifest imageManifest = manifest(image, manifest);
-    if (resolvedBefore && findLayer(imageManifest, layerDigest).isEmpty()) {
-      // The tag may have moved since it was resolved for an earlier layer.
-      manifest = resolve(image);
-      imageManifest = manifest(image, manifest);
-    }
-    Descriptor layer = layerOf(imageManifest, layerDigest, image, manifest);
+    ImageManifests.ManifestWithLayer found = manifests.forLayer(image, manifestDigest, layerDigest);
+    Digest manifest = found.digest();
+    ImageManifest imageManifest = found.manifest();
+    Descriptor layer = found.layer();
 
     // Passing the cached manifest spares a registry round trip for every layer of the image.
-    Optional<DiscoveredIndex> found =
+    Optional<DiscoveredIndex> discovered =
         discovery.discover(image, manifest, indexDigest, imageManifest);
-    if (found.isEmpty()) {
+    if (discovered.isEmpty()) {
       return new Lookup(false, Optional.empty());
     }
-    Digest foundIndex = found.get().digest();
+    Digest foundIndex = discovered.get().digest();
     SociIndex index = index(image, foundIndex);
     Optional<Descriptor> ztocDescriptor = index.ztocFor(layerDigest);
     if (ztocDescriptor.isEmpty()) {
@@ -186,43 +167,55 @@ public final class LazyLayers implements AutoCloseable {
   }
 
   /**
-   * Reads, decodes and checks a zTOC, and builds the layer's file tree from it. Its entries must lie
-   * inside the layer and form a valid tree, and its checkpoints must lie inside the layer blob and
-   * agree with its span count. A zTOC that fails is an error here, before anything is mounted, so
-   * that the caller can pull the layer without it.
+   * Reads, decodes and checks a zTOC, and builds the layer's file tree from it. Its entries must
+   * lie inside the layer and form a valid tree, and its checkpoints must lie inside the layer blob
+   * and agree with its span count. A zTOC that fails is an error here, before anything is mounted,
+   * so that the caller can pull the layer without it.
    *
-   * @throws ZtocFormatException if the descriptor gives more than {@link
-   *     ZtocCodec#MAX_ZTOC_BYTES} or the zTOC is invalid
+   * @throws ZtocFormatException if the descriptor gives more than {@link ZtocCodec#MAX_ZTOC_BYTES}
+   *     or the zTOC is invalid
    * @throws dev.jsoci.fs.InvalidLayerException if the entries do not form a valid tree
    */
   private CheckedZtoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
     String source = descriptor.digest().toString();
     ZtocCodec.checkSize(descriptor.size(), source);
+    long startNanos = System.nanoTime();
     byte[] bytes;
     // containerd prepares the next layer only after this zTOC is read, so background fetches wait.
     try (SpanEngine.ForegroundWork pull = engine.beginForegroundWork()) {
       bytes = client.readBlob(image, descriptor);
     }
+    long readNanos = System.nanoTime();
     Ztoc ztoc = ZtocCodec.decode(bytes, source);
     // The checks name the zTOC in their messages, and the tree names the layer, as a mount does.
     TocIndex entries = TocIndex.of(ztoc, source);
     Zinfos.of(ztoc, source);
     String layer = descriptor.annotation(SociAnnotations.IMAGE_LAYER_DIGEST);
-    return new CheckedZtoc(ztoc, LayerTree.of(entries, layer != null ? layer : source));
+    CheckedZtoc checked =
+        new CheckedZtoc(ztoc, LayerTree.of(entries, layer != null ? layer : source));
+    LOG.atDebug()
+        .addKeyValue("ztoc", source)
+        .addKeyValue("bytes", bytes.length)
+        .addKeyValue("read_ms", (readNanos - startNanos) / 1_000_000)
+        .addKeyValue("decode_ms", (System.nanoTime() - readNanos) / 1_000_000)
+        .log("read zTOC");
+    return checked;
   }
 
   /**
    * Mounts {@code layer} at {@code mountPoint}, an existing empty directory, and returns once the
    * mount serves reads.
    *
-   * @throws IOException if the layer's TOC is invalid or the mount fails; nothing stays mounted
-   *     or open then
+   * @throws IOException if the layer's TOC is invalid or the mount fails; nothing stays mounted or
+   *     open then
    */
   public MountedLayer mount(LazyLayer layer, Path mountPoint) throws IOException {
     Digest digest = layer.layer().digest();
     SpanManager spans =
         engine.openLayer(
-            digest, layer.ztoc(), RegistryBlobRangeSource.of(client, layer.repository(), layer.layer()));
+            digest,
+            layer.ztoc(),
+            RegistryBlobRangeSource.of(client, layer.repository(), layer.layer()));
     try {
       if (artifacts != null && layer.prefetch() != null) {
         artifacts.start(layer.repository(), layer.prefetch(), spans);
@@ -260,9 +253,7 @@ public final class LazyLayers implements AutoCloseable {
     return ordered;
   }
 
-  /**
-   * Stops the background zTOC fetches and prefetches; lookups waiting for one of them fail.
-   */
+  /** Stops the background zTOC fetches and prefetches; lookups waiting for one of them fail. */
   @Override
   public void close() {
     ztocs.close();
@@ -276,32 +267,6 @@ public final class LazyLayers implements AutoCloseable {
     return ztocs.awaitTermination(timeout);
   }
 
-  /** Resolves {@code image} for the platform and remembers the manifest digest for a while. */
-  private Digest resolve(ImageRef image) throws IOException {
-    Digest manifest = client.resolveImage(image, platform).manifest().descriptor().digest();
-    resolvedImages.put(image, manifest);
-    return manifest;
-  }
-
-  private static Optional<Descriptor> findLayer(ImageManifest manifest, Digest layerDigest) {
-    for (Descriptor layer : manifest.layers()) {
-      if (layer.digest().equals(layerDigest)) {
-        return Optional.of(layer);
-      }
-    }
-    return Optional.empty();
-  }
-
-  private ImageManifest manifest(ImageRef image, Digest digest) throws IOException {
-    ImageManifest cached = manifests.getIfPresent(digest);
-    if (cached != null) {
-      return cached;
-    }
-    ImageManifest manifest = ImageManifest.parse(client.fetchManifest(image, digest).bytes());
-    manifests.put(digest, manifest);
-    return manifest;
-  }
-
   private SociIndex index(ImageRef image, Digest digest) throws IOException {
     SociIndex cached = indexes.getIfPresent(digest);
     if (cached != null) {
@@ -310,16 +275,5 @@ public final class LazyLayers implements AutoCloseable {
     SociIndex index = SociIndex.parse(client.fetchManifest(image, digest).bytes());
     indexes.put(digest, index);
     return index;
-  }
-
-  private static Descriptor layerOf(
-      ImageManifest manifest, Digest layerDigest, ImageRef image, Digest manifestDigest)
-      throws IOException {
-    Optional<Descriptor> layer = findLayer(manifest, layerDigest);
-    if (layer.isEmpty()) {
-      throw new IOException(
-          "layer " + layerDigest + " is not in manifest " + manifestDigest + " of " + image);
-    }
-    return layer.get();
   }
 }

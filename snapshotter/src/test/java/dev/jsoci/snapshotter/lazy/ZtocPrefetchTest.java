@@ -63,9 +63,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Looks up the layers of images on a real registry (Debian's docker-registry on loopback) through
- * a MockWebServer that forwards each request to it and records the request targets, so that the
- * tests count the zTOC reads. Skipped when docker-registry is not installed.
+ * Looks up the layers of images on a real registry (Debian's docker-registry on loopback) through a
+ * MockWebServer that forwards each request to it and records the request targets, so that the tests
+ * count the zTOC reads. Skipped when docker-registry is not installed.
  */
 class ZtocPrefetchTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -85,11 +85,16 @@ class ZtocPrefetchTest {
 
   private static volatile CountDownLatch release = new CountDownLatch(0);
 
+  private ImageManifests manifests;
   private LazyLayers layers;
 
   /** An image pushed to the registry, named through the proxy. */
   private record TestImage(
-      ImageRef viaProxy, Digest manifest, Digest index, List<Descriptor> layers, List<Digest> ztocs) {}
+      ImageRef viaProxy,
+      Digest manifest,
+      Digest index,
+      List<Descriptor> layers,
+      List<Digest> ztocs) {}
 
   @BeforeAll
   static void start() throws IOException {
@@ -107,7 +112,10 @@ class ZtocPrefetchTest {
     proxy.start(InetAddress.getLoopbackAddress(), 0);
 
     RegistryOptions options =
-        RegistryOptions.builder().hostsDirectory(null).credentials(CredentialStore.ANONYMOUS).build();
+        RegistryOptions.builder()
+            .hostsDirectory(null)
+            .credentials(CredentialStore.ANONYMOUS)
+            .build();
     pushClient = RegistryClient.create(options);
     lazyClient = RegistryClient.create(options);
     engine = SpanEngine.start(SpanOptions.builder().backgroundFetch(false).build());
@@ -138,6 +146,7 @@ class ZtocPrefetchTest {
 
   @BeforeEach
   void createLayers() {
+    manifests = new ImageManifests(lazyClient, Platform.of("linux", "amd64"));
     layers =
         new LazyLayers(
             lazyClient,
@@ -146,7 +155,7 @@ class ZtocPrefetchTest {
                 IndexRegistry.of(lazyClient), DiscoveryOptions.defaults(), discoveryExecutor),
             FileSystemOptions.defaults(),
             fsname -> MountOptions.builder(fsname).build(),
-            Platform.of("linux", "amd64"),
+            manifests,
             PrefetchConfig.DEFAULTS);
   }
 
@@ -179,10 +188,15 @@ class ZtocPrefetchTest {
     }
     try (Response response = forwarder.newCall(forwarded.build()).execute()) {
       Headers headers =
-          response.headers().newBuilder().removeAll("Content-Length").removeAll("Transfer-Encoding")
+          response
+              .headers()
+              .newBuilder()
+              .removeAll("Content-Length")
+              .removeAll("Transfer-Encoding")
               .build();
       ResponseBody body = response.body();
-      MockResponse.Builder builder = new MockResponse.Builder().code(response.code()).headers(headers);
+      MockResponse.Builder builder =
+          new MockResponse.Builder().code(response.code()).headers(headers);
       if (!request.getMethod().equals("HEAD")) {
         builder.body(new okio.Buffer().write(body.bytes()));
       } else {
@@ -237,8 +251,7 @@ class ZtocPrefetchTest {
     Digest indexDigest =
         pushClient.pushManifest(
             ImageRef.parse(registry.host() + "/" + repository + ":index"), index.manifest());
-    ImageRef viaProxy =
-        ImageRef.parse("127.0.0.1:" + proxy.getPort() + "/" + repository + ":1");
+    ImageRef viaProxy = ImageRef.parse("127.0.0.1:" + proxy.getPort() + "/" + repository + ":1");
     return new TestImage(viaProxy, manifest, indexDigest, layerDescriptors, ztocDigests);
   }
 
@@ -263,13 +276,16 @@ class ZtocPrefetchTest {
     return digests.stream().mapToLong(ZtocPrefetchTest::blobReads).sum();
   }
 
-  /** Waits, up to {@link #WAIT}, until {@code condition} holds, and fails the test if it never does. */
+  /**
+   * Waits, up to {@link #WAIT}, until {@code condition} holds, and fails the test if it never does.
+   */
   private static void waitUntil(String what, Supplier<Boolean> condition)
       throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (!condition.get()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + WAIT.toSeconds() + " s waiting until " + what);
+        throw new AssertionError(
+            "timed out after " + WAIT.toSeconds() + " s waiting until " + what);
       }
       Thread.sleep(10);
     }
@@ -323,6 +339,41 @@ class ZtocPrefetchTest {
     }
 
     assertThat(tagRequests(image.viaProxy())).isEqualTo(1);
+    assertThat(digestRequests(image.viaProxy(), image.manifest())).isEqualTo(0);
+  }
+
+  @Test
+  void manifestsAfterLookup_needNoRequest() throws Exception {
+    TestImage image = pushImage(2, Set.of(), Set.of(0));
+    layers.lookup(image.viaProxy(), null, image.index(), image.layers().get(0).digest());
+    long manifestRequestsBefore = manifestRequests();
+
+    ImageManifests.ManifestWithLayer found =
+        manifests.forLayer(image.viaProxy(), null, image.layers().get(1).digest());
+
+    assertThat(found.digest()).isEqualTo(image.manifest());
+    assertThat(found.layer()).isEqualTo(image.layers().get(1));
+    assertThat(found.manifest().layers()).isEqualTo(image.layers());
+    assertThat(manifestRequests()).isEqualTo(manifestRequestsBefore);
+  }
+
+  @Test
+  void manifestWithoutLayer_failsNamingLayerAndManifest() throws Exception {
+    TestImage image = pushImage(1, Set.of());
+    Digest missing = Digest.sha256Of(new byte[] {1, 2, 3});
+
+    IOException e =
+        assertThrows(IOException.class, () -> manifests.forLayer(image.viaProxy(), null, missing));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "layer "
+                + missing
+                + " is not in manifest "
+                + image.manifest()
+                + " of "
+                + image.viaProxy());
   }
 
   @Test
@@ -335,8 +386,7 @@ class ZtocPrefetchTest {
         .isPresent();
 
     // Point the tag at a manifest with another layer, as a push of a new version does.
-    ImageRef direct =
-        ImageRef.parse(registry.host() + "/" + first.viaProxy().repository() + ":1");
+    ImageRef direct = ImageRef.parse(registry.host() + "/" + first.viaProxy().repository() + ":1");
     Descriptor newLayer =
         push(direct, MediaType.OCI_LAYER_TAR_GZIP, RandomLayer.gzip(77, 4, 20_000).blob());
     Descriptor config = push(direct, MediaType.OCI_CONFIG, "{}".getBytes(StandardCharsets.UTF_8));
@@ -350,6 +400,19 @@ class ZtocPrefetchTest {
     assertThat(moved.indexFound()).isTrue();
     assertThat(moved.layer()).isEmpty();
     assertThat(tagRequests(first.viaProxy())).isEqualTo(2);
+  }
+
+  /**
+   * Returns the number of requests for the manifest {@code digest} of {@code image}'s repository.
+   */
+  private static long digestRequests(ImageRef image, Digest digest) {
+    String target = "/v2/" + image.repository() + "/manifests/" + digest;
+    return targets.stream().filter(line -> line.endsWith(" " + target)).count();
+  }
+
+  /** Returns the number of manifest requests of every test so far. */
+  private static long manifestRequests() {
+    return targets.stream().filter(line -> line.contains("/manifests/")).count();
   }
 
   /** Returns the number of requests for the manifest of {@code image}'s tag. */
@@ -422,8 +485,7 @@ class ZtocPrefetchTest {
       Future<LazyLayers.Lookup> firstLookup = first.submit(() -> lookup(image, 0));
       // The lookup reads its own zTOC, then each prefetch thread starts one more read.
       int inFlight = 1 + ZtocPrefetcher.THREADS;
-      waitUntil(
-          inFlight + " zTOC requests are held", () -> blobReads(image.ztocs()) >= inFlight);
+      waitUntil(inFlight + " zTOC requests are held", () -> blobReads(image.ztocs()) >= inFlight);
 
       layers.close();
       release.countDown();
