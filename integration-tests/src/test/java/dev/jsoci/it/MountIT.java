@@ -11,6 +11,8 @@ import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.testing.LocalRegistry;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -275,23 +277,33 @@ class MountIT {
 
   /** Starts {@code jsoci mount} and waits until the overlay appears at the mount point. */
   private void startMount(String name) throws Exception {
+    startMount(name, reference);
+  }
+
+  /**
+   * Starts {@code jsoci mount} of {@code image} with {@code options} before the image, and waits
+   * until the overlay appears at the mount point.
+   */
+  private void startMount(String name, String image, String... options) throws Exception {
     mountPoint = Files.createDirectory(work.resolve("mnt-" + name));
     stateBase = work.resolve("state-" + name);
     mountOutput = work.resolve("mount-" + name + ".out");
     List<String> command =
-        List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-cp",
-            System.getProperty("java.class.path"),
-            "dev.jsoci.cli.Main",
-            "mount",
-            "--plain-http",
-            "--platform",
-            "linux/amd64",
-            "--state-dir",
-            stateBase.toString(),
-            reference,
-            mountPoint.toString());
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "dev.jsoci.cli.Main",
+                "mount",
+                "--plain-http",
+                "--platform",
+                "linux/amd64",
+                "--state-dir",
+                stateBase.toString()));
+    command.addAll(List.of(options));
+    command.add(image);
+    command.add(mountPoint.toString());
     mountProcess =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
@@ -299,7 +311,7 @@ class MountIT {
             .start();
 
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (!Files.readString(mountOutput).contains("mounted " + reference)) {
+    while (!Files.readString(mountOutput).contains("mounted " + image)) {
       assertWithMessage("jsoci mount exited early:\n" + Files.readString(mountOutput))
           .that(mountProcess.isAlive())
           .isTrue();
@@ -373,6 +385,28 @@ class MountIT {
     Processes.Result unmount =
         jsoci("unmount", "--state-dir", stateBase.toString(), mountPoint.toString());
 
+    assertThat(unmount.out()).isEqualTo("unmounted " + mountPoint + "\n");
+    assertNothingLeft();
+  }
+
+  @Test
+  void mount_configuredMirror_servesImageOfDeadOrigin() throws Exception {
+    // The origin is a loopback port that nothing listens on, so every byte comes from the mirror.
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+    String origin = "127.0.0.1:" + closedPort;
+    Path config = work.resolve("mirror-config.toml");
+    Files.writeString(
+        config,
+        "[[resolver.host.\"" + origin + "\".mirrors]]\nhost = \"" + registry.host() + "\"\n");
+
+    startMount("mirror", origin + "/mount-soci:v1", "--config", config.toString());
+
+    assertMountedTreeMatchesImage();
+    Processes.Result unmount =
+        jsoci("unmount", "--state-dir", stateBase.toString(), mountPoint.toString());
     assertThat(unmount.out()).isEqualTo("unmounted " + mountPoint + "\n");
     assertNothingLeft();
   }

@@ -15,14 +15,18 @@ import org.jspecify.annotations.Nullable;
  *     trust store
  * @param clientCertificates client certificates presented to the server
  * @param connectTimeout the connect timeout for this host, or null for the client default
+ * @param callTimeout the longest time one attempt at this host may take, {@link Duration#ZERO} for
+ *     no limit, or null for the client default
  */
 record ConnectionSetup(
     boolean skipVerify,
     List<Path> caFiles,
     List<ClientCertificate> clientCertificates,
-    @Nullable Duration connectTimeout) {
+    @Nullable Duration connectTimeout,
+    @Nullable Duration callTimeout) {
 
-  static final ConnectionSetup DEFAULT = new ConnectionSetup(false, List.of(), List.of(), null);
+  static final ConnectionSetup DEFAULT =
+      new ConnectionSetup(false, List.of(), List.of(), null, null);
 
   ConnectionSetup {
     caFiles = List.copyOf(caFiles);

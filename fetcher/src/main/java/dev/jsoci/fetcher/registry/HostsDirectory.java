@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,7 +14,8 @@ import okhttp3.HttpUrl;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Finds the endpoints of a registry in a directory of containerd {@code hosts.toml} files.
+ * Finds the endpoints of a registry: the mirrors of the client's settings, then the hosts of a
+ * directory of containerd {@code hosts.toml} files.
  *
  * <p>For registry {@code host:port} the namespace directories {@code host_port_}, {@code host:port}
  * and {@code _default} are tried in this order (without a port: {@code host} and {@code _default}),
@@ -27,6 +29,7 @@ final class HostsDirectory {
 
   private final @Nullable Path directory;
   private final boolean plainHttp;
+  private final Map<String, List<RegistryEndpoint>> mirrors;
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
   private record Cached(
@@ -36,17 +39,45 @@ final class HostsDirectory {
       List<RegistryEndpoint> endpoints) {}
 
   HostsDirectory(@Nullable Path directory, boolean plainHttp) {
-    this.directory = directory;
-    this.plainHttp = plainHttp;
+    this(directory, plainHttp, Map.of());
   }
 
   /**
-   * Returns the endpoints of {@code registry} in the order they are tried, the origin last.
+   * @param mirrors mirrors by the registry host they serve, tried in order before the hosts of
+   *     {@code directory}
+   */
+  HostsDirectory(
+      @Nullable Path directory, boolean plainHttp, Map<String, List<RegistryMirror>> mirrors) {
+    this.directory = directory;
+    this.plainHttp = plainHttp;
+    Map<String, List<RegistryEndpoint>> endpoints = new HashMap<>();
+    mirrors.forEach(
+        (registry, list) ->
+            endpoints.put(
+                registry,
+                list.stream().map(mirror -> mirror(registry, mirror, plainHttp)).toList()));
+    this.mirrors = Map.copyOf(endpoints);
+  }
+
+  /**
+   * Returns the endpoints of {@code registry} in the order they are tried: the configured mirrors,
+   * then the hosts of its {@code hosts.toml}, the origin last.
    *
    * @param registry the registry host of an image reference, for example {@code docker.io}
    * @throws IOException if the applicable {@code hosts.toml} is invalid or unreadable
    */
   List<RegistryEndpoint> endpointsFor(String registry) throws IOException {
+    List<RegistryEndpoint> configured = mirrors.getOrDefault(registry, List.of());
+    List<RegistryEndpoint> hosts = hostsFor(registry);
+    if (configured.isEmpty()) {
+      return hosts;
+    }
+    List<RegistryEndpoint> all = new ArrayList<>(configured);
+    all.addAll(hosts);
+    return List.copyOf(all);
+  }
+
+  private List<RegistryEndpoint> hostsFor(String registry) throws IOException {
     @Nullable Path namespace = findNamespace(registry);
     @Nullable Path file = namespace == null ? null : namespace.resolve(HOSTS_FILE);
     boolean hasFile = file != null && Files.isRegularFile(file);
@@ -113,6 +144,23 @@ final class HostsDirectory {
       }
     }
     return null;
+  }
+
+  /**
+   * Returns the endpoint of a configured mirror: pulls and resolution, over HTTPS unless the mirror
+   * or the client asks for plain HTTP or the mirror is on localhost or a loopback address.
+   */
+  private static RegistryEndpoint mirror(
+      String registry, RegistryMirror mirror, boolean plainHttp) {
+    String scheme =
+        plainHttp || mirror.plainHttp() ? "http" : HostsFile.defaultScheme(mirror.host());
+    HttpUrl apiRoot = HttpUrl.get(scheme + "://" + mirror.host() + "/v2/");
+    return new RegistryEndpoint(
+        registry,
+        apiRoot,
+        EnumSet.of(Capability.PULL, Capability.RESOLVE),
+        new ConnectionSetup(false, List.of(), List.of(), null, mirror.callTimeout()),
+        Map.of());
   }
 
   /** Returns the endpoint of the registry's own origin, with all capabilities. */

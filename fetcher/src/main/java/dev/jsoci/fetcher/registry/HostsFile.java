@@ -228,7 +228,7 @@ final class HostsFile {
       Duration connectTimeout = dialTimeout(where + ".dial_timeout", table.path("dial_timeout"));
       Map<String, List<String>> headers = headers(where + ".header", table.path("header"));
       ConnectionSetup connection =
-          new ConnectionSetup(skipVerify, caFiles, clients, connectTimeout);
+          new ConnectionSetup(skipVerify, caFiles, clients, connectTimeout, null);
       return new RegistryEndpoint(registry, apiRoot, capabilities, connection, headers);
     }
 
@@ -423,7 +423,7 @@ final class HostsFile {
         registry,
         origin.apiRoot(),
         origin.capabilities(),
-        new ConnectionSetup(false, caFiles, clients, null),
+        new ConnectionSetup(false, caFiles, clients, null, null),
         Map.of());
   }
 }

@@ -71,6 +71,10 @@ final class HttpClients implements AutoCloseable {
     if (setup.connectTimeout() != null) {
       builder.connectTimeout(setup.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
+    if (setup.callTimeout() != null) {
+      // OkHttp reads a call timeout of 0 as no limit.
+      builder.callTimeout(setup.callTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
     if (!setup.skipVerify() && setup.caFiles().isEmpty() && setup.clientCertificates().isEmpty()) {
       return builder.build();
     }

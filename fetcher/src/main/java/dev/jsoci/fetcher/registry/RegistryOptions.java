@@ -3,6 +3,10 @@ package dev.jsoci.fetcher.registry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
@@ -45,6 +49,8 @@ import org.jspecify.annotations.Nullable;
  * @param layerDataRetries the retries of range reads and blob streams, which read layer data, or
  *     null to use {@code maxRetries}, {@code minBackoff} and {@code maxBackoff} as for every other
  *     request
+ * @param mirrors mirrors by the registry host they serve ({@code docker.io}, {@code
+ *     registry:5000}), each list in the order tried, before the hosts of {@code hostsDirectory}
  */
 public record RegistryOptions(
     @Nullable Path hostsDirectory,
@@ -69,7 +75,8 @@ public record RegistryOptions(
     Clock clock,
     Sleeper sleeper,
     DoubleSupplier jitter,
-    @Nullable RetrySettings layerDataRetries) {
+    @Nullable RetrySettings layerDataRetries,
+    Map<String, List<RegistryMirror>> mirrors) {
 
   /** containerd's default directory of {@code hosts.toml} files. */
   public static final Path DEFAULT_HOSTS_DIRECTORY = Path.of("/etc/containerd/certs.d");
@@ -104,6 +111,9 @@ public record RegistryOptions(
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(sleeper, "sleeper");
     Objects.requireNonNull(jitter, "jitter");
+    Map<String, List<RegistryMirror>> copy = new LinkedHashMap<>();
+    mirrors.forEach((registry, list) -> copy.put(registry, List.copyOf(list)));
+    mirrors = Collections.unmodifiableMap(copy);
   }
 
   /** Returns the retries of every request other than layer data reads. */
@@ -174,6 +184,7 @@ public record RegistryOptions(
     private Sleeper sleeper = Sleeper.SYSTEM;
     private DoubleSupplier jitter = () -> ThreadLocalRandom.current().nextDouble();
     private @Nullable RetrySettings layerDataRetries;
+    private Map<String, List<RegistryMirror>> mirrors = Map.of();
 
     private Builder() {}
 
@@ -201,6 +212,7 @@ public record RegistryOptions(
       sleeper = options.sleeper;
       jitter = options.jitter;
       layerDataRetries = options.layerDataRetries;
+      mirrors = options.mirrors;
     }
 
     public Builder hostsDirectory(@Nullable Path hostsDirectory) {
@@ -318,6 +330,12 @@ public record RegistryOptions(
       return this;
     }
 
+    /** Sets the mirrors by the registry host they serve, each list in the order tried. */
+    public Builder mirrors(Map<String, List<RegistryMirror>> mirrors) {
+      this.mirrors = mirrors;
+      return this;
+    }
+
     public RegistryOptions build() {
       CredentialStore store =
           credentials != null ? credentials : DockerCredentialStore.fromEnvironment();
@@ -344,7 +362,8 @@ public record RegistryOptions(
           clock,
           sleeper,
           jitter,
-          layerDataRetries);
+          layerDataRetries,
+          mirrors);
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.jsoci.fetcher.registry;
 
 import static com.google.common.truth.Truth.assertThat;
 import static dev.jsoci.fetcher.registry.MockRegistry.response;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -10,7 +11,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -136,5 +141,106 @@ class MirrorTest {
 
     assertThat(e.getSuppressed()).hasLength(1);
     assertThat(e.getSuppressed()[0]).hasMessageThat().contains("returned status 500");
+  }
+
+  /** Returns a client with {@code mirrors} from its settings and the hosts.toml of this test. */
+  private RegistryClient clientWithMirrors(List<RegistryMirror> mirrors) {
+    return RegistryClient.create(
+        RegistryOptions.builder()
+            .hostsDirectory(directory)
+            .credentials(CredentialStore.ANONYMOUS)
+            .maxRetries(0)
+            .readTimeout(Duration.ofMinutes(2))
+            .callTimeout(Duration.ofMinutes(2))
+            .mirrors(Map.of(origin.host(), mirrors))
+            .build());
+  }
+
+  @Test
+  void configuredMirror_isTriedBeforeHostsToml() throws IOException {
+    try (MockRegistry configured = MockRegistry.start("127.0.0.3");
+        RegistryClient withMirror =
+            clientWithMirrors(List.of(new RegistryMirror(configured.host(), false, null)))) {
+      configured.handle(request -> range(0, 7));
+      ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
+
+      byte[] bytes = withMirror.readBlobRange(repository, DIGEST, 0, 8, BLOB.length);
+
+      assertThat(bytes).isEqualTo(Arrays.copyOfRange(BLOB, 0, 8));
+      assertThat(configured.requestLines())
+          .containsExactly(
+              "GET /v2/team/app/blobs/" + DIGEST + "?ns=" + origin.host().replace(":", "%3A"));
+      assertThat(mirror.requests()).isEmpty();
+      assertThat(origin.requests()).isEmpty();
+    }
+  }
+
+  @Test
+  void configuredMirrors_failing_fallBackInOrder() throws IOException {
+    try (MockRegistry first = MockRegistry.start("127.0.0.3");
+        MockRegistry second = MockRegistry.start("127.0.0.4");
+        RegistryClient withMirrors =
+            clientWithMirrors(
+                List.of(
+                    new RegistryMirror(first.host(), false, null),
+                    new RegistryMirror(second.host(), false, null)))) {
+      first.handle(request -> response(503, "down"));
+      second.handle(request -> response(404, ""));
+      mirror.handle(request -> range(0, 3));
+      ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
+
+      byte[] bytes = withMirrors.readBlobRange(repository, DIGEST, 0, 4, BLOB.length);
+
+      assertThat(bytes).isEqualTo(Arrays.copyOfRange(BLOB, 0, 4));
+      assertThat(first.requests()).hasSize(1);
+      assertThat(second.requests()).hasSize(1);
+      assertThat(mirror.requests()).hasSize(1);
+      assertThat(origin.requests()).isEmpty();
+    }
+  }
+
+  @Test
+  void configuredMirror_callTimeout_endsASlowAttempt() throws Exception {
+    try (MockRegistry slow = MockRegistry.start("127.0.0.3");
+        RegistryClient withMirror =
+            clientWithMirrors(
+                List.of(new RegistryMirror(slow.host(), false, Duration.ofMillis(500))))) {
+      slow.handle(
+          request ->
+              new mockwebserver3.MockResponse.Builder()
+                  .code(206)
+                  .headersDelay(90, TimeUnit.SECONDS)
+                  .build());
+      mirror.handle(request -> range(0, 3));
+      ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
+
+      // The client's own read and call timeouts are 2 minutes, so only the mirror's timeout ends
+      // the wait for the slow mirror within the 60 s this test allows.
+      byte[] bytes =
+          assertTimeoutPreemptively(
+              Duration.ofSeconds(60),
+              () -> withMirror.readBlobRange(repository, DIGEST, 0, 4, BLOB.length));
+
+      assertThat(bytes).isEqualTo(Arrays.copyOfRange(BLOB, 0, 4));
+      assertThat(slow.requests()).hasSize(1);
+      assertThat(mirror.requests()).hasSize(1);
+    }
+  }
+
+  @Test
+  void registryMirror_invalidHost_isRejected() {
+    for (String host : List.of("", "https://mirror", "mirror/path", "mirror:port", "bad host")) {
+      IllegalArgumentException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalArgumentException.class, () -> new RegistryMirror(host, false, null));
+
+      assertThat(e)
+          .hasMessageThat()
+          .isEqualTo(
+              "invalid mirror host \""
+                  + host
+                  + "\": expected a host name or IP address and an optional port, without scheme"
+                  + " or path, such as \"mirror.example.com:5000\"");
+    }
   }
 }

@@ -2,7 +2,9 @@ package dev.jsoci.snapshotter.lazy;
 
 import dev.jsoci.config.BackgroundFetchConfig;
 import dev.jsoci.config.JsociConfig;
+import dev.jsoci.config.MirrorConfig;
 import dev.jsoci.fetcher.discovery.DiscoveryOptions;
+import dev.jsoci.fetcher.registry.RegistryMirror;
 import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.RetrySettings;
 import dev.jsoci.fetcher.span.SpanOptions;
@@ -10,10 +12,14 @@ import dev.jsoci.fs.FileSystemOptions;
 import dev.jsoci.fs.fuse.MountOptions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Turns the daemon's configuration file into the options of the registry client, the span
- * engine, index discovery and the FUSE layers, for the daemon and for {@code jsoci mount} alike.
+ * Turns the daemon's configuration file into the options of the registry client, the span engine,
+ * index discovery and the FUSE layers, for the daemon and for {@code jsoci mount} alike.
  */
 public final class LazyOptions {
   /** Spans fetched ahead of a sequential reader. */
@@ -28,9 +34,9 @@ public final class LazyOptions {
   private static final Duration UNMOUNT_TIMEOUT = Duration.ofSeconds(30);
 
   /**
-   * Bytes of inflated spans kept on the heap in front of the disk cache, beyond the 4 most
-   * recently used spans that the memory cache always keeps. The disk cache files stay in the
-   * kernel's page cache, so a larger heap tier mostly duplicates them.
+   * Bytes of inflated spans kept on the heap in front of the disk cache, beyond the 4 most recently
+   * used spans that the memory cache always keeps. The disk cache files stay in the kernel's page
+   * cache, so a larger heap tier mostly duplicates them.
    */
   static final long MEMORY_TIER_BYTES = 8L << 20;
 
@@ -41,13 +47,26 @@ public final class LazyOptions {
 
   /**
    * Returns registry settings from {@code [http]}, with the retries of layer data (span ranges and
-   * layer downloads) from {@code [blob]}. Hosts come from containerd's {@code
-   * /etc/containerd/certs.d}, and {@code localhost} and loopback registries use plain HTTP, as in
-   * containerd. Callers may still set {@code plainHttp} and the user agent.
+   * layer downloads) from {@code [blob]} and the mirrors of {@code [resolver]}. Hosts come from
+   * those mirrors and then from containerd's {@code /etc/containerd/certs.d}, and {@code localhost}
+   * and loopback registries use plain HTTP, as in containerd. Callers may still set {@code
+   * plainHttp} and the user agent.
+   *
+   * @throws IllegalArgumentException if a mirror's host is not a valid host and port
    */
   public static RegistryOptions.Builder registryOptions(JsociConfig config) {
-    // TODO: [resolver] mirrors are read but not applied: the client takes mirrors from hosts.toml.
+    Map<String, List<RegistryMirror>> mirrors = new LinkedHashMap<>();
+    for (Map.Entry<String, List<MirrorConfig>> host : config.resolver().mirrors().entrySet()) {
+      List<RegistryMirror> list = new ArrayList<>();
+      for (MirrorConfig mirror : host.getValue()) {
+        list.add(
+            new RegistryMirror(
+                mirror.host(), mirror.insecure(), mirror.requestTimeout().orElse(null)));
+      }
+      mirrors.put(host.getKey(), list);
+    }
     return RegistryOptions.builder()
+        .mirrors(mirrors)
         .connectTimeout(config.http().dialTimeout())
         .readTimeout(config.http().responseHeaderTimeout())
         .callTimeout(config.http().requestTimeout())
@@ -60,8 +79,8 @@ public final class LazyOptions {
   }
 
   /**
-   * Returns span engine settings: verification retries, background fetching at the configured
-   * rate, a readahead of {@link #READAHEAD_SPANS}, and a disk cache of up to {@code
+   * Returns span engine settings: verification retries, background fetching at the configured rate,
+   * a readahead of {@link #READAHEAD_SPANS}, and a disk cache of up to {@code
    * filesystem_cache_max_bytes} in {@code cacheDirectory} unless {@code filesystem_cache_type} is
    * {@code memory}. The heap keeps {@link #MEMORY_TIER_BYTES} of spans in front of the disk cache;
    * without a disk cache it keeps up to {@link #MEMORY_ONLY_CACHE_BYTES}, but never more than a
@@ -92,8 +111,8 @@ public final class LazyOptions {
   }
 
   /**
-   * Returns the background rate that starts one span fetch per {@code fetchPeriod}, for spans of
-   * 4 MiB: 8 MiB/s for the default 500 ms.
+   * Returns the background rate that starts one span fetch per {@code fetchPeriod}, for spans of 4
+   * MiB: 8 MiB/s for the default 500 ms.
    */
   static long backgroundBytesPerSecond(Duration fetchPeriod) {
     long periodMillis = Math.max(1, fetchPeriod.toMillis());
@@ -107,8 +126,8 @@ public final class LazyOptions {
   }
 
   /**
-   * Returns file system settings: a read waits at most {@code [blob] fetching_timeout_sec}, and
-   * tar headers are checked unless {@code disable_verification} is set.
+   * Returns file system settings: a read waits at most {@code [blob] fetching_timeout_sec}, and tar
+   * headers are checked unless {@code disable_verification} is set.
    */
   public static FileSystemOptions fileSystemOptions(JsociConfig config) {
     return FileSystemOptions.builder()

@@ -4,11 +4,13 @@ import static com.google.common.truth.Truth.assertThat;
 
 import dev.jsoci.config.ConfigFile;
 import dev.jsoci.config.JsociConfig;
+import dev.jsoci.fetcher.registry.RegistryMirror;
 import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.RetrySettings;
 import dev.jsoci.fetcher.span.SpanOptions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class LazyOptionsTest {
@@ -30,6 +32,34 @@ class LazyOptionsTest {
         .isEqualTo(new RetrySettings(4, Duration.ofMillis(10), Duration.ofMillis(1000)));
     assertThat(options.retriesOfLayerData())
         .isEqualTo(new RetrySettings(2, Duration.ofMillis(5), Duration.ofMillis(50)));
+  }
+
+  @Test
+  void registryOptions_resolverMirrors_inOrder() throws Exception {
+    JsociConfig config =
+        ConfigFile.parse(
+                "[[resolver.host.\"docker.io\".mirrors]]\n"
+                    + "host = \"mirror-a.example.com\"\n"
+                    + "request_timeout_sec = 5\n"
+                    + "[[resolver.host.\"docker.io\".mirrors]]\n"
+                    + "host = \"10.0.0.1:5000\"\n"
+                    + "insecure = true\n"
+                    + "request_timeout_sec = -1\n"
+                    + "[[resolver.host.\"ghcr.io\".mirrors]]\n"
+                    + "host = \"mirror-b.example.com\"\n",
+                "t.toml")
+            .config();
+
+    RegistryOptions options = LazyOptions.registryOptions(config).build();
+
+    assertThat(options.mirrors())
+        .containsExactly(
+            "docker.io",
+            List.of(
+                new RegistryMirror("mirror-a.example.com", false, Duration.ofSeconds(5)),
+                new RegistryMirror("10.0.0.1:5000", true, Duration.ZERO)),
+            "ghcr.io",
+            List.of(new RegistryMirror("mirror-b.example.com", false, null)));
   }
 
   @Test
