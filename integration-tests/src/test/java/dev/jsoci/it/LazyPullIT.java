@@ -167,11 +167,7 @@ class LazyPullIT {
 
   /** Returns the digests of the blobs in containerd's content store: the first column. */
   private static List<String> contentDigests() throws Exception {
-    return ctr("content", "ls")
-        .lines()
-        .skip(1)
-        .map(line -> line.split("\\s+")[0])
-        .toList();
+    return ctr("content", "ls").lines().skip(1).map(line -> line.split("\\s+")[0]).toList();
   }
 
   @Test
@@ -281,6 +277,9 @@ class LazyPullIT {
     assertThat(scrape.value("jsoci_layer_spans_ready", "layer", digestOf("big")))
         .isAtMost(bigSpans);
     assertThat(scrape.all("jsoci_layer_spans")).hasSize(2);
+    // At most the two lazy layers wait for background fetching, and none was given up.
+    assertThat(scrape.value("jsoci_background_fetch_queue_layers")).isAtMost(2.0);
+    assertThat(scrape.value("jsoci_background_fetch_queue_evicted_total")).isEqualTo(0.0);
     assertThat(scrape.all("jvm_memory_used_bytes")).isNotEmpty();
   }
 

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.fetcher.span.SpanTable.Ticket;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -27,6 +28,10 @@ import org.slf4j.LoggerFactory;
  *       fetch, so no read waits for more than the background span fetches already in flight.
  *   <li>A layer leaves the queue when it is released, when no span is left, or after a failed
  *       fetch, which is logged; reads still fetch the spans they need.
+ *   <li>Queue limit: when {@code queueLimit} layers are queued, adding one more gives up either the
+ *       layer being added or the layer at the head of the queue, which is counted and logged.
+ *   <li>Silence: {@link #silence()} delays every start by up to {@code silence} from the call, on
+ *       top of the rate, so that a new image's start-up reads have the link to themselves.
  * </ul>
  *
  * <p>Thread-safe. This object's monitor guards the queue, the count in flight and the rate state;
@@ -42,6 +47,9 @@ final class BackgroundFetcher implements AutoCloseable {
   private final Scheduler scheduler;
   private final Executor executor;
   private final ForegroundActivity foreground;
+  private final int queueLimit;
+  private final boolean dropOldest;
+  private final long silenceNanos;
 
   /** Layers with spans left, the next to serve first. */
   @GuardedBy("this")
@@ -60,15 +68,30 @@ final class BackgroundFetcher implements AutoCloseable {
   @GuardedBy("this")
   private boolean closed;
 
+  /** Layers given up because the queue was full. */
+  @GuardedBy("this")
+  private long evictions;
+
+  /**
+   * @param queueLimit the most layers queued, or -1 for no limit
+   * @param dropOldest whether a full queue gives up its head instead of the layer being added
+   * @param silence how long {@link #silence()} delays the starts
+   */
   BackgroundFetcher(
       long bytesPerSecond,
       int concurrency,
+      int queueLimit,
+      boolean dropOldest,
+      Duration silence,
       Ticker ticker,
       Scheduler scheduler,
       Executor executor,
       ForegroundActivity foreground) {
     this.bytesPerSecond = bytesPerSecond;
     this.concurrency = concurrency;
+    this.queueLimit = queueLimit;
+    this.dropOldest = dropOldest;
+    this.silenceNanos = silence.toNanos();
     this.ticker = ticker;
     this.scheduler = scheduler;
     this.executor = executor;
@@ -77,15 +100,60 @@ final class BackgroundFetcher implements AutoCloseable {
     foreground.onIdle(this::wake);
   }
 
-  /** Queues the layer's remaining spans; the fetcher starts on the executor. */
+  /**
+   * Queues the layer's remaining spans; the fetcher starts on the executor. When the queue is full,
+   * the layer being added or the one at the head is given up, as {@code dropOldest} selects.
+   */
   void add(SpanManager layer) {
+    SpanManager dropped = null;
     synchronized (this) {
       if (closed || layers.contains(layer)) {
         return;
       }
-      layers.addLast(layer);
+      if (queueLimit >= 0 && layers.size() >= queueLimit) {
+        evictions++;
+        if (!dropOldest) {
+          dropped = layer;
+        } else {
+          dropped = layers.pollFirst();
+          layers.addLast(layer);
+        }
+      } else {
+        layers.addLast(layer);
+      }
+    }
+    if (dropped != null) {
+      logger.info(
+          "background fetch queue is full; layer={} is not fetched in the background, reads still"
+              + " fetch the spans they need (queue limit {}, dropping the {} layer)",
+          dropped.layer(),
+          queueLimit,
+          dropOldest ? "oldest" : "newest");
     }
     wake();
+  }
+
+  /**
+   * Starts no fetch for the silence period from now, in addition to the rate. Calls within the
+   * period extend it; fetches in flight complete.
+   */
+  void silence() {
+    if (silenceNanos <= 0) {
+      return;
+    }
+    synchronized (this) {
+      nextStartNanos = Math.max(nextStartNanos, ticker.read() + silenceNanos);
+    }
+  }
+
+  /** Returns the number of layers queued now. */
+  synchronized int queueLength() {
+    return layers.size();
+  }
+
+  /** Returns the number of layers given up so far because the queue was full. */
+  synchronized long evictions() {
+    return evictions;
   }
 
   /** Drops the layer; a fetch of it in flight completes and caches its span. */

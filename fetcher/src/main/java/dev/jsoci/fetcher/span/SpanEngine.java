@@ -55,6 +55,9 @@ public final class SpanEngine implements AutoCloseable {
             ? new BackgroundFetcher(
                 options.backgroundBytesPerSecond(),
                 options.backgroundConcurrency(),
+                options.backgroundQueueLimit(),
+                options.backgroundDropOldest(),
+                options.backgroundSilence(),
                 options.ticker(),
                 options.scheduler(),
                 executor,
@@ -200,6 +203,30 @@ public final class SpanEngine implements AutoCloseable {
         foreground.end();
       }
     };
+  }
+
+  /**
+   * Delays the background fetcher's next start by {@link SpanOptions#backgroundSilence()} from now,
+   * so that the reads of a container that starts have the link to themselves. Fetches in flight
+   * complete, and reads are never held. Does nothing without background fetching.
+   */
+  public void silenceBackground() {
+    if (background != null) {
+      background.silence();
+    }
+  }
+
+  /** Returns the number of layers queued for background fetching now; 0 without it. */
+  public int backgroundQueueLength() {
+    return background == null ? 0 : background.queueLength();
+  }
+
+  /**
+   * Returns the number of layers not fetched in the background because the queue was full, since
+   * the engine started.
+   */
+  public long backgroundQueueEvictions() {
+    return background == null ? 0 : background.evictions();
   }
 
   /** Returns the layers open now, in no particular order. */

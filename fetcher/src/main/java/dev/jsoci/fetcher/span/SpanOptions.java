@@ -3,6 +3,7 @@ package dev.jsoci.fetcher.span;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import org.jspecify.annotations.Nullable;
@@ -24,10 +25,16 @@ import org.jspecify.annotations.Nullable;
  * @param backgroundBytesPerSecond the background fetch rate in compressed bytes per second, for all
  *     layers together
  * @param backgroundConcurrency the most background span fetches in flight at once
+ * @param backgroundQueueLimit the most layers queued for background fetching, or -1 for no limit. A
+ *     layer that does not fit is not fetched in the background; reads still fetch its spans
+ * @param backgroundDropOldest which layer a full background queue gives up: the layer at its head
+ *     when true, else the layer being added
+ * @param backgroundSilence how long the background fetcher starts nothing after {@link
+ *     SpanEngine#silenceBackground()}; {@link Duration#ZERO} for no pause
  * @param ticker the time source of the background rate limit, in nanoseconds
  * @param scheduler runs the background fetcher again when the rate limit allows the next fetch
- * @param readaheadSpans how many spans after the current one a sequential reader fetches ahead,
- *     in parallel with its own reads; 0 turns readahead off. A read is sequential when it is the
+ * @param readaheadSpans how many spans after the current one a sequential reader fetches ahead, in
+ *     parallel with its own reads; 0 turns readahead off. A read is sequential when it is the
  *     layer's first, or starts in the span where the previous read of the layer ended or in the
  *     span after it
  * @param fetchMemoryBytes the cap on the heap that span work in progress uses at once, summed over
@@ -47,6 +54,9 @@ public record SpanOptions(
     boolean backgroundFetch,
     long backgroundBytesPerSecond,
     int backgroundConcurrency,
+    int backgroundQueueLimit,
+    boolean backgroundDropOldest,
+    Duration backgroundSilence,
     int readaheadSpans,
     long fetchMemoryBytes,
     Ticker ticker,
@@ -84,6 +94,14 @@ public record SpanOptions(
       throw new IllegalArgumentException(
           "backgroundConcurrency must be positive, found " + backgroundConcurrency);
     }
+    if (backgroundQueueLimit < -1 || backgroundQueueLimit == 0) {
+      throw new IllegalArgumentException(
+          "backgroundQueueLimit must be positive or -1, found " + backgroundQueueLimit);
+    }
+    if (Objects.requireNonNull(backgroundSilence, "backgroundSilence").isNegative()) {
+      throw new IllegalArgumentException(
+          "backgroundSilence must not be negative, found " + backgroundSilence);
+    }
     if (fetchMemoryBytes < 1024) {
       throw new IllegalArgumentException(
           "fetchMemoryBytes must be at least 1024, found " + fetchMemoryBytes);
@@ -111,8 +129,9 @@ public record SpanOptions(
    * Returns a builder with the defaults. Spans are verified, with one refetch after a digest
    * mismatch, and requests are at most 32 MiB. The memory cache keeps 256 MiB of inflated spans,
    * and there is no disk cache (8 GiB when a directory is set). Background fetching runs at 4 MiB/s
-   * with 2 fetches in flight, on the system ticker and scheduler. There is no readahead. Span work in
-   * progress may hold an eighth of the JVM's maximum heap, between 8 MiB and 256 MiB.
+   * with 2 fetches in flight, on the system ticker and scheduler, with no queue limit and no
+   * silence. There is no readahead. Span work in progress may hold an eighth of the JVM's maximum
+   * heap, between 8 MiB and 256 MiB.
    */
   public static Builder builder() {
     return new Builder();
@@ -129,6 +148,9 @@ public record SpanOptions(
         .backgroundFetch(backgroundFetch)
         .backgroundBytesPerSecond(backgroundBytesPerSecond)
         .backgroundConcurrency(backgroundConcurrency)
+        .backgroundQueueLimit(backgroundQueueLimit)
+        .backgroundDropOldest(backgroundDropOldest)
+        .backgroundSilence(backgroundSilence)
         .readaheadSpans(readaheadSpans)
         .fetchMemoryBytes(fetchMemoryBytes)
         .ticker(ticker)
@@ -147,6 +169,9 @@ public record SpanOptions(
     private boolean backgroundFetch = true;
     private long backgroundBytesPerSecond = 4L << 20;
     private int backgroundConcurrency = 2;
+    private int backgroundQueueLimit = -1;
+    private boolean backgroundDropOldest = false;
+    private Duration backgroundSilence = Duration.ZERO;
     private int readaheadSpans = 0;
     private long fetchMemoryBytes = defaultFetchMemoryBytes();
     private Ticker ticker = Ticker.systemTicker();
@@ -200,6 +225,21 @@ public record SpanOptions(
       return this;
     }
 
+    public Builder backgroundQueueLimit(int backgroundQueueLimit) {
+      this.backgroundQueueLimit = backgroundQueueLimit;
+      return this;
+    }
+
+    public Builder backgroundDropOldest(boolean backgroundDropOldest) {
+      this.backgroundDropOldest = backgroundDropOldest;
+      return this;
+    }
+
+    public Builder backgroundSilence(Duration backgroundSilence) {
+      this.backgroundSilence = backgroundSilence;
+      return this;
+    }
+
     public Builder readaheadSpans(int readaheadSpans) {
       this.readaheadSpans = readaheadSpans;
       return this;
@@ -236,6 +276,9 @@ public record SpanOptions(
           backgroundFetch,
           backgroundBytesPerSecond,
           backgroundConcurrency,
+          backgroundQueueLimit,
+          backgroundDropOldest,
+          backgroundSilence,
           readaheadSpans,
           fetchMemoryBytes,
           ticker,

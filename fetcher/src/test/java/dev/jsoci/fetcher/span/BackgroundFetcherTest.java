@@ -318,4 +318,76 @@ class BackgroundFetcherTest {
     manager.read(layer.span(2).uncompressedStart(), buffer);
     assertThat(buffer.array()).isEqualTo(layer.tarRange(layer.span(2).uncompressedStart(), 10));
   }
+
+  @Test
+  void background_fullQueue_dropsNewestLayer() throws IOException {
+    RandomLayer other = RandomLayer.gzip(32, 4, 80 * 1024);
+    SpanEngine engine = engine(options().backgroundQueueLimit(1));
+    SpanManager first =
+        engine.openLayer(layer.digest(), layer.ztoc(), new RecordingSource(layer.blob()));
+    RecordingSource otherSource = new RecordingSource(other.blob());
+    SpanManager second = engine.openLayer(other.digest(), other.ztoc(), otherSource);
+
+    runUntilReady(first);
+    scheduler.advance(Duration.ofSeconds(5), executor::runAll);
+
+    assertThat(engine.backgroundQueueEvictions()).isEqualTo(1);
+    assertThat(engine.backgroundFetcher().isQueued(second)).isFalse();
+    assertThat(otherSource.requestCount()).isEqualTo(0);
+    assertThat(second.statistics().backgroundSpans()).isEqualTo(0);
+  }
+
+  @Test
+  void background_fullQueue_dropOldest_keepsNewLayer() throws IOException {
+    RandomLayer other = RandomLayer.gzip(33, 4, 80 * 1024);
+    SpanEngine engine = engine(options().backgroundQueueLimit(1).backgroundDropOldest(true));
+    RecordingSource firstSource = new RecordingSource(layer.blob());
+    SpanManager first = engine.openLayer(layer.digest(), layer.ztoc(), firstSource);
+    SpanManager second =
+        engine.openLayer(other.digest(), other.ztoc(), new RecordingSource(other.blob()));
+
+    assertThat(engine.backgroundQueueLength()).isEqualTo(1);
+    runUntilReady(second);
+
+    assertThat(engine.backgroundQueueEvictions()).isEqualTo(1);
+    assertThat(engine.backgroundFetcher().isQueued(first)).isFalse();
+    assertThat(firstSource.requestCount()).isEqualTo(0);
+    assertThat(second.statistics().backgroundSpans()).isEqualTo(other.spanCount());
+  }
+
+  @Test
+  void background_silence_holdsStartsForThePeriod() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanEngine engine = engine(options().backgroundSilence(Duration.ofSeconds(30)));
+    engine.silenceBackground();
+    SpanManager manager = engine.openLayer(layer.digest(), layer.ztoc(), source);
+
+    for (int second = 0; second < 29; second++) {
+      executor.runAll();
+      scheduler.advance(Duration.ofSeconds(1));
+    }
+    executor.runAll();
+    assertThat(source.requestCount()).isEqualTo(0);
+
+    scheduler.advance(Duration.ofSeconds(2), executor::runAll);
+    assertThat(source.requestCount()).isAtLeast(1);
+    runUntilReady(manager);
+    assertThat(manager.statistics().backgroundSpans()).isEqualTo(layer.spanCount());
+  }
+
+  @Test
+  void background_silence_doesNotHoldReads() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanEngine engine = engine(options().backgroundSilence(Duration.ofSeconds(30)));
+    engine.silenceBackground();
+    SpanManager manager = engine.openLayer(layer.digest(), layer.ztoc(), source);
+    Span span = layer.span(3);
+
+    ByteBuffer bytes = ByteBuffer.allocate(10);
+    manager.read(span.uncompressedStart(), bytes);
+
+    assertThat(bytes.array()).isEqualTo(layer.tarRange((int) span.uncompressedStart(), 10));
+    assertThat(source.requestCount()).isEqualTo(1);
+    assertThat(manager.statistics().backgroundSpans()).isEqualTo(0);
+  }
 }

@@ -54,6 +54,12 @@ public final class LazyLayers implements AutoCloseable {
 
   private static final int CACHED_DOCUMENTS = 256;
 
+  /**
+   * How long an image counts as mounted already, so that the mounts of its other layers do not
+   * silence the background fetcher again. containerd prepares an image's layers within seconds.
+   */
+  private static final Duration SILENCED_IMAGE_EXPIRY = Duration.ofMinutes(10);
+
   private final RegistryClient client;
   private final SpanEngine engine;
   private final SociIndexDiscovery discovery;
@@ -62,6 +68,14 @@ public final class LazyLayers implements AutoCloseable {
   private final ImageManifests manifests;
   private final Cache<Digest, SociIndex> indexes =
       Caffeine.newBuilder().maximumSize(CACHED_DOCUMENTS).build();
+
+  /** Images with a layer mounted lately, whose first mount silenced the background fetcher. */
+  private final Cache<ImageRef, Boolean> silencedImages =
+      Caffeine.newBuilder()
+          .maximumSize(CACHED_DOCUMENTS)
+          .expireAfterWrite(SILENCED_IMAGE_EXPIRY)
+          .build();
+
   private final ZtocReads ztocReads = new ZtocReads();
   private final ZtocPrefetcher ztocs;
   private final @Nullable ArtifactPrefetcher artifacts;
@@ -211,6 +225,11 @@ public final class LazyLayers implements AutoCloseable {
    */
   public MountedLayer mount(LazyLayer layer, Path mountPoint) throws IOException {
     Digest digest = layer.layer().digest();
+    // The first mount of an image holds the background fetcher for [background_fetch]
+    // silence_period_msec, so that the container's start-up reads have the link to themselves.
+    if (silencedImages.asMap().putIfAbsent(layer.repository(), Boolean.TRUE) == null) {
+      engine.silenceBackground();
+    }
     SpanManager spans =
         engine.openLayer(
             digest,

@@ -79,13 +79,13 @@ public final class LazyOptions {
   }
 
   /**
-   * Returns span engine settings: verification retries, background fetching at the configured rate,
-   * a readahead of {@link #READAHEAD_SPANS}, and a disk cache of up to {@code
-   * filesystem_cache_max_bytes} in {@code cacheDirectory} unless {@code filesystem_cache_type} is
-   * {@code memory}. The heap keeps {@link #MEMORY_TIER_BYTES} of spans in front of the disk cache;
-   * without a disk cache it keeps up to {@link #MEMORY_ONLY_CACHE_BYTES}, but never more than a
-   * quarter of the JVM's maximum heap, because span fetches in progress, the young generation and
-   * the layers' trees and zTOCs need the rest.
+   * Returns span engine settings: verification retries, background fetching at the configured rate
+   * with its queue limit, drop policy and silence period, a readahead of {@link #READAHEAD_SPANS},
+   * and a disk cache of up to {@code filesystem_cache_max_bytes} in {@code cacheDirectory} unless
+   * {@code filesystem_cache_type} is {@code memory}. The heap keeps {@link #MEMORY_TIER_BYTES} of
+   * spans in front of the disk cache; without a disk cache it keeps up to {@link
+   * #MEMORY_ONLY_CACHE_BYTES}, but never more than a quarter of the JVM's maximum heap, because
+   * span fetches in progress, the young generation and the layers' trees and zTOCs need the rest.
    */
   public static SpanOptions spanOptions(JsociConfig config, Path cacheDirectory) {
     return spanOptions(config, cacheDirectory, Runtime.getRuntime().maxMemory());
@@ -98,6 +98,10 @@ public final class LazyOptions {
             .verificationRetries(config.blob().maxSpanVerificationRetries())
             .backgroundFetch(!background.disable())
             .backgroundBytesPerSecond(backgroundBytesPerSecond(background.fetchPeriod()))
+            .backgroundQueueLimit(background.maxQueueSize())
+            .backgroundDropOldest(
+                background.dropPolicy() == BackgroundFetchConfig.DropPolicy.OLDEST)
+            .backgroundSilence(background.silencePeriod())
             .readaheadSpans(READAHEAD_SPANS);
     if (config.spanCacheType() == JsociConfig.SpanCacheType.DISK) {
       options

@@ -8,6 +8,7 @@ import dev.jsoci.fetcher.span.SpanState;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -172,10 +173,23 @@ final class SpanMetrics implements SpanListener {
   }
 
   /**
-   * Registers the gauges read from {@code engine} at each scrape: the size of each span cache and
-   * the spans of each open layer. A layer's series disappear once it is closed.
+   * Registers the metrics read from {@code engine} at each scrape: the size of each span cache, the
+   * background fetch queue and the spans of each open layer. A layer's series disappear once it is
+   * closed.
    */
   void watch(SpanEngine engine) {
+    GaugeWithCallback.builder()
+        .name("jsoci_background_fetch_queue_layers")
+        .help("Layers queued for background fetching now.")
+        .callback(callback -> callback.call(engine.backgroundQueueLength()))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("jsoci_background_fetch_queue_evicted_total")
+        .help(
+            "Layers not fetched in the background because the queue was full"
+                + " ([background_fetch] max_queue_size).")
+        .callback(callback -> callback.call(engine.backgroundQueueEvictions()))
+        .register(registry);
     GaugeWithCallback.builder()
         .name("jsoci_span_cache_size_bytes")
         .help("Bytes held by a span cache now: inflated spans in memory, span files on disk.")

@@ -80,6 +80,33 @@ class LazyOptionsTest {
   }
 
   @Test
+  void spanOptions_backgroundFetch_queueAndSilence() throws Exception {
+    JsociConfig config =
+        ConfigFile.parse(
+                "[background_fetch]\n"
+                    + "silence_period_msec = 1500\n"
+                    + "max_queue_size = 7\n"
+                    + "drop_policy = \"oldest\"\n",
+                "t.toml")
+            .config();
+
+    SpanOptions options = LazyOptions.spanOptions(config, CACHE, 4096 * MIB);
+
+    assertThat(options.backgroundSilence()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(options.backgroundQueueLimit()).isEqualTo(7);
+    assertThat(options.backgroundDropOldest()).isTrue();
+  }
+
+  @Test
+  void spanOptions_backgroundFetch_defaults() throws Exception {
+    SpanOptions options = LazyOptions.spanOptions(JsociConfig.DEFAULTS, CACHE, 4096 * MIB);
+
+    assertThat(options.backgroundSilence()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(options.backgroundQueueLimit()).isEqualTo(300);
+    assertThat(options.backgroundDropOldest()).isFalse();
+  }
+
+  @Test
   void spanOptions_memoryCache_largeHeap_keeps256MiB() throws Exception {
     JsociConfig config = ConfigFile.parse("filesystem_cache_type = \"memory\"", "t.toml").config();
 
