@@ -23,6 +23,8 @@ import org.jspecify.annotations.Nullable;
  * @param listener receives every operation the mount serves, with its duration and error
  * @param logOperations whether every operation is logged at info level with its path, result and
  *     duration
+ * @param traceOperations whether every operation is logged so at trace level, when {@code
+ *     logOperations} is off and the logger's trace level is enabled
  */
 public record FileSystemOptions(
     Duration readTimeout,
@@ -32,7 +34,8 @@ public record FileSystemOptions(
     @Nullable Supplier<LayerStatus> layerStatus,
     boolean verifyTarHeaders,
     FileSystemListener listener,
-    boolean logOperations) {
+    boolean logOperations,
+    boolean traceOperations) {
 
   /**
    * The default read timeout, 5 minutes: the default whole-request timeout of AWS's
@@ -69,7 +72,8 @@ public record FileSystemOptions(
         .layerStatus(layerStatus)
         .verifyTarHeaders(verifyTarHeaders)
         .listener(listener)
-        .logOperations(logOperations);
+        .logOperations(logOperations)
+        .traceOperations(traceOperations);
   }
 
   /** Builder of {@link FileSystemOptions}; each method sets the record component of its name. */
@@ -82,6 +86,7 @@ public record FileSystemOptions(
     private boolean verifyTarHeaders = true;
     private FileSystemListener listener = FileSystemListener.NONE;
     private boolean logOperations;
+    private boolean traceOperations;
 
     private Builder() {}
 
@@ -125,6 +130,11 @@ public record FileSystemOptions(
       return this;
     }
 
+    public Builder traceOperations(boolean traceOperations) {
+      this.traceOperations = traceOperations;
+      return this;
+    }
+
     public FileSystemOptions build() {
       return new FileSystemOptions(
           readTimeout,
@@ -134,7 +144,8 @@ public record FileSystemOptions(
           layerStatus,
           verifyTarHeaders,
           listener,
-          logOperations);
+          logOperations,
+          traceOperations);
     }
   }
 }

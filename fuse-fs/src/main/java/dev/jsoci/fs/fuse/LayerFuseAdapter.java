@@ -26,6 +26,7 @@ import jnr.ffi.types.uid_t;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 import ru.serce.jnrfuse.FuseFillDir;
 import ru.serce.jnrfuse.FuseStubFS;
 import ru.serce.jnrfuse.struct.FileStat;
@@ -79,6 +80,9 @@ final class LayerFuseAdapter extends FuseStubFS {
   /** Whether every callback is logged at info level ({@code [fuse] log_fuse_operations}). */
   private final boolean logOperations;
 
+  /** Whether every callback is logged at trace level ({@code debug}). */
+  private final boolean traceOperations;
+
   /** Whether callbacks are timed: without a listener or operation log the clock is not read. */
   private final boolean timed;
 
@@ -99,7 +103,9 @@ final class LayerFuseAdapter extends FuseStubFS {
     this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
     this.listener = fileSystem.options().listener();
     this.logOperations = fileSystem.options().logOperations();
-    this.timed = listener != FileSystemListener.NONE || logOperations;
+    this.traceOperations =
+        !logOperations && fileSystem.options().traceOperations() && logger.isTraceEnabled();
+    this.timed = listener != FileSystemListener.NONE || logOperations || traceOperations;
     this.bytePathCallbacks = BytePathCallbacks.install(this, fuseOperations);
   }
 
@@ -483,9 +489,9 @@ final class LayerFuseAdapter extends FuseStubFS {
       if (timed) {
         long durationNanos = System.nanoTime() - startNanos;
         listener.operationCompleted(op, durationNanos, error);
-        if (logOperations) {
+        if (logOperations || traceOperations) {
           logger
-              .atInfo()
+              .atLevel(logOperations ? Level.INFO : Level.TRACE)
               .addKeyValue("op", op)
               .addKeyValue("path", path)
               .addKeyValue("layer", layer)

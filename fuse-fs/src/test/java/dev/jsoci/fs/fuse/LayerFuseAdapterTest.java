@@ -381,4 +381,36 @@ class LayerFuseAdapterTest {
         .containsExactly("getattr ok", "getattr ENOENT", "read ok", "mkdir EROFS")
         .inOrder();
   }
+
+  @Test
+  void operationLogs_levelFollowsOptions() throws Exception {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(LayerFuseAdapter.class);
+    Level before = logger.getLevel();
+    logger.setLevel(Level.TRACE);
+    try (LogCapture log = new LogCapture(LayerFuseAdapter.class)) {
+      LayerFuseAdapter traced =
+          adapter(
+              FileSystemOptions.builder().verifyTarHeaders(false).traceOperations(true).build());
+      LayerFuseAdapter logged =
+          adapter(
+              FileSystemOptions.builder()
+                  .verifyTarHeaders(false)
+                  .logOperations(true)
+                  .traceOperations(true)
+                  .build());
+      LayerFuseAdapter quiet = adapter(FileSystemOptions.builder().verifyTarHeaders(false).build());
+
+      traced.getattr("/dir/file", stat());
+      logged.getattr("/dir/missing", stat());
+      quiet.getattr("/dir", stat());
+
+      // The adapter logs other events at trace level too; one operation log is the traced one.
+      assertThat(java.util.Collections.frequency(log.messages(Level.TRACE), "fuse operation"))
+          .isEqualTo(1);
+      assertThat(log.messages(Level.INFO)).containsExactly("fuse operation");
+    } finally {
+      logger.setLevel(before);
+    }
+  }
 }

@@ -130,14 +130,17 @@ public final class LazyOptions {
   }
 
   /**
-   * Returns file system settings: a read waits at most {@code [blob] fetching_timeout_sec}, and tar
-   * headers are checked unless {@code disable_verification} is set.
+   * Returns file system settings: a read waits at most {@code [blob] fetching_timeout_sec}, tar
+   * headers are checked unless {@code disable_verification} is set, and every FUSE operation is
+   * logged at info level with {@code [fuse] log_fuse_operations}, else at trace level with {@code
+   * debug}.
    */
   public static FileSystemOptions fileSystemOptions(JsociConfig config) {
     return FileSystemOptions.builder()
         .readTimeout(config.blob().fetchingTimeout())
         .verifyTarHeaders(!config.disableVerification())
         .logOperations(config.fuse().logFuseOperations())
+        .traceOperations(config.fuseDebug())
         .build();
   }
 

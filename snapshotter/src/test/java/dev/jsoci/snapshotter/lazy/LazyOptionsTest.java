@@ -8,6 +8,7 @@ import dev.jsoci.fetcher.registry.RegistryMirror;
 import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.RetrySettings;
 import dev.jsoci.fetcher.span.SpanOptions;
+import dev.jsoci.fs.FileSystemOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -104,6 +105,17 @@ class LazyOptionsTest {
     assertThat(options.backgroundSilence()).isEqualTo(Duration.ofSeconds(30));
     assertThat(options.backgroundQueueLimit()).isEqualTo(300);
     assertThat(options.backgroundDropOldest()).isFalse();
+  }
+
+  @Test
+  void fileSystemOptions_debug_tracesOperations() throws Exception {
+    JsociConfig config = ConfigFile.parse("debug = true\n", "t.toml").config();
+
+    FileSystemOptions options = LazyOptions.fileSystemOptions(config);
+
+    assertThat(options.traceOperations()).isTrue();
+    assertThat(options.logOperations()).isFalse();
+    assertThat(LazyOptions.fileSystemOptions(JsociConfig.DEFAULTS).traceOperations()).isFalse();
   }
 
   @Test
