@@ -177,8 +177,7 @@ public final class Daemon implements Callable<Integer> {
 
   private int serve(JsociConfig config, Path socket) throws IOException, SnapshotException {
     // Both checks run before anything is mounted, so an invalid socket path or group stops the
-    // daemon
-    // with nothing to undo.
+    // daemon with nothing to undo.
     UnixSocketServer.checkSocketPath(socket);
     Optional<GroupPrincipal> socketGroup = Optional.empty();
     if (config.socketGroup().isPresent()) {
