@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.jsoci.config.TableReader.DurationUnit;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -15,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -37,8 +40,7 @@ public final class ConfigFile {
    * A group name: up to 32 letters, digits, '_', '.' or '-', not starting with '-', and an optional
    * final '$' (Samba machine accounts).
    */
-  private static final Pattern GROUP_NAME =
-      Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?");
+  private static final Pattern GROUP_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?");
 
   private ConfigFile() {}
 
@@ -393,13 +395,13 @@ public final class ConfigFile {
   }
 
   private static MirrorConfig readMirror(TableReader table) throws InvalidConfigException {
-    String host = table.string("host", "");
-    if (host.isEmpty()
-        || host.contains("/")
-        || host.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
-      throw table.invalid(
-          "host",
-          "a registry host name without scheme or path, such as \"mirror.example.com:5000\"");
+    String value = table.string("host", "");
+    String expected =
+        "a registry host and optional port, such as \"mirror.example.com:5000\", or an http or"
+            + " https URL with an optional path, such as \"https://mirror.example.com/cache/v2\"";
+    if (value.isEmpty()
+        || value.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+      throw table.invalid("host", expected);
     }
     boolean insecure = table.bool("insecure", false);
     Long timeoutSeconds = table.integerOrNull("request_timeout_sec");
@@ -411,7 +413,35 @@ public final class ConfigFile {
     } else {
       requestTimeout = Optional.of(Duration.ofSeconds(timeoutSeconds));
     }
-    return new MirrorConfig(host, insecure, requestTimeout);
+
+    if (!value.contains("://")) {
+      if (value.contains("/")) {
+        throw table.invalid("host", expected);
+      }
+      return new MirrorConfig(value, insecure, requestTimeout);
+    }
+    // A URL, as soci-snapshotter reads the value: its host and port, and its path as the API root.
+    URI url;
+    try {
+      url = new URI(value);
+    } catch (URISyntaxException e) {
+      throw table.invalid("host", expected);
+    }
+    String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+    if (!(scheme.equals("http") || scheme.equals("https"))
+        || url.getRawAuthority() == null
+        || url.getHost() == null
+        || url.getRawUserInfo() != null
+        || url.getRawQuery() != null
+        || url.getRawFragment() != null) {
+      throw table.invalid("host", expected);
+    }
+    String path = url.getRawPath() == null ? "" : url.getRawPath();
+    while (path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    return new MirrorConfig(
+        url.getRawAuthority(), insecure, requestTimeout, Optional.of(scheme), path);
   }
 
   private static SnapshotterConfig readSnapshotter(TableReader table)

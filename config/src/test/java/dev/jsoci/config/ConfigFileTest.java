@@ -360,8 +360,7 @@ class ConfigFileTest {
                 "[background_fetch]\nmax_queue_size = -7",
                 "-7 for background_fetch.max_queue_size"),
             List.of("resolve_result_entry = 3000000000", "3000000000 for resolve_result_entry"),
-            List.of(
-                "[http]\nMinWaitMsec = 500\nMaxWaitMsec = 100", "500 for http.MinWaitMsec"));
+            List.of("[http]\nMinWaitMsec = 500\nMaxWaitMsec = 100", "500 for http.MinWaitMsec"));
     for (List<String> testCase : cases) {
       InvalidConfigException e =
           assertThrows(
@@ -505,13 +504,46 @@ class ConfigFileTest {
         .isEqualTo(
             FILE
                 + ": invalid value (missing) for resolver.host.\"docker.io\".mirrors[0].host: "
-                + "expected a registry host name without scheme or path, such as"
-                + " \"mirror.example.com:5000\"");
+                + "expected a registry host and optional port, such as"
+                + " \"mirror.example.com:5000\", or an http or https URL with an optional path,"
+                + " such as \"https://mirror.example.com/cache/v2\"");
   }
 
   @Test
-  void parse_mirrorHostWithSchemeOrPath_isInvalid() {
-    for (String host : List.of("https://mirror:5000", "mirror/v2", "mirror 5000")) {
+  void parse_mirrorHostAsUrl_keepsSchemeAndPath() throws Exception {
+    String toml =
+        String.join(
+            "\n",
+            "[[resolver.host.\"docker.io\".mirrors]]",
+            "host = \"https://mirror.example.com:5000\"",
+            "[[resolver.host.\"docker.io\".mirrors]]",
+            "host = \"HTTP://10.0.0.1:5000/cache/v2/\"",
+            "insecure = true",
+            "");
+
+    ResolverConfig resolver = ConfigFile.parse(toml, FILE).config().resolver();
+
+    assertThat(resolver.mirrors().get("docker.io"))
+        .containsExactly(
+            new MirrorConfig(
+                "mirror.example.com:5000", false, Optional.empty(), Optional.of("https"), ""),
+            new MirrorConfig(
+                "10.0.0.1:5000", true, Optional.empty(), Optional.of("http"), "/cache/v2"))
+        .inOrder();
+  }
+
+  @Test
+  void parse_invalidMirrorHost_isInvalid() {
+    for (String host :
+        List.of(
+            "mirror/v2",
+            "mirror 5000",
+            "ftp://mirror",
+            "https://",
+            "https:///v2",
+            "https://user@mirror",
+            "https://mirror/v2?x=1",
+            "https://mirror/v2#top")) {
       String toml = "[[resolver.host.\"docker.io\".mirrors]]\nhost = \"" + host + "\"\n";
 
       InvalidConfigException e =
@@ -519,8 +551,13 @@ class ConfigFileTest {
 
       assertThat(e)
           .hasMessageThat()
-          .contains(
-              "invalid value \"" + host + "\" for resolver.host.\"docker.io\".mirrors[0].host");
+          .isEqualTo(
+              FILE
+                  + ": invalid value \""
+                  + host
+                  + "\" for resolver.host.\"docker.io\".mirrors[0].host: expected a registry host"
+                  + " and optional port, such as \"mirror.example.com:5000\", or an http or https"
+                  + " URL with an optional path, such as \"https://mirror.example.com/cache/v2\"");
     }
   }
 

@@ -147,14 +147,22 @@ final class HostsDirectory {
   }
 
   /**
-   * Returns the endpoint of a configured mirror: pulls and resolution, over HTTPS unless the mirror
-   * or the client asks for plain HTTP or the mirror is on localhost or a loopback address.
+   * Returns the endpoint of a configured mirror: pulls and resolution, over plain HTTP when the
+   * client or the mirror asks for it, else over the mirror's scheme, else over HTTP for localhost
+   * and loopback addresses and HTTPS elsewhere.
    */
   private static RegistryEndpoint mirror(
       String registry, RegistryMirror mirror, boolean plainHttp) {
-    String scheme =
-        plainHttp || mirror.plainHttp() ? "http" : HostsFile.defaultScheme(mirror.host());
-    HttpUrl apiRoot = HttpUrl.get(scheme + "://" + mirror.host() + "/v2/");
+    String scheme;
+    if (plainHttp || mirror.plainHttp()) {
+      scheme = "http";
+    } else if (mirror.scheme() != null) {
+      scheme = mirror.scheme();
+    } else {
+      scheme = HostsFile.defaultScheme(mirror.host());
+    }
+    String path = mirror.apiPath().isEmpty() ? "/v2" : mirror.apiPath();
+    HttpUrl apiRoot = HttpUrl.get(scheme + "://" + mirror.host() + path + "/");
     return new RegistryEndpoint(
         registry,
         apiRoot,

@@ -11,13 +11,23 @@ import org.jspecify.annotations.Nullable;
  * and its origin.
  *
  * @param host the mirror's host and optional port, without scheme or path
- * @param plainHttp whether the mirror is reached over plain HTTP instead of HTTPS
+ * @param plainHttp whether the mirror is reached over plain HTTP whatever {@code scheme} says
  * @param callTimeout the longest time one attempt at the mirror may take, {@link Duration#ZERO} for
  *     no limit, or null for the client's call timeout
+ * @param scheme {@code http} or {@code https}, or null for HTTP on localhost and loopback addresses
+ *     and HTTPS elsewhere
+ * @param apiPath the path of the API root without a trailing slash, such as {@code /cache/v2}, or
+ *     empty for {@code /v2}
  */
-public record RegistryMirror(String host, boolean plainHttp, @Nullable Duration callTimeout) {
+public record RegistryMirror(
+    String host,
+    boolean plainHttp,
+    @Nullable Duration callTimeout,
+    @Nullable String scheme,
+    String apiPath) {
   public RegistryMirror {
     Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(apiPath, "apiPath");
     if (host.isEmpty() || host.contains("/") || HttpUrl.parse("https://" + host + "/") == null) {
       throw new IllegalArgumentException(
           "invalid mirror host \""
@@ -25,9 +35,28 @@ public record RegistryMirror(String host, boolean plainHttp, @Nullable Duration 
               + "\": expected a host name or IP address and an optional port, without scheme or"
               + " path, such as \"mirror.example.com:5000\"");
     }
+    if (scheme != null && !scheme.equals("http") && !scheme.equals("https")) {
+      throw new IllegalArgumentException(
+          "invalid mirror scheme \"" + scheme + "\": expected http or https");
+    }
+    if (!apiPath.isEmpty()
+        && (!apiPath.startsWith("/")
+            || apiPath.endsWith("/")
+            || HttpUrl.parse("https://" + host + apiPath + "/") == null)) {
+      throw new IllegalArgumentException(
+          "invalid mirror API path \""
+              + apiPath
+              + "\": expected a path that starts with / and does not end with /, such as"
+              + " \"/cache/v2\"");
+    }
     if (callTimeout != null && callTimeout.isNegative()) {
       throw new IllegalArgumentException(
           "mirror call timeout must not be negative: " + callTimeout);
     }
+  }
+
+  /** Returns a mirror with the default scheme and the API root {@code /v2}. */
+  public RegistryMirror(String host, boolean plainHttp, @Nullable Duration callTimeout) {
+    this(host, plainHttp, callTimeout, null, "");
   }
 }

@@ -176,6 +176,27 @@ class MirrorTest {
   }
 
   @Test
+  void configuredMirror_apiPath_isTheApiRoot() throws IOException {
+    try (MockRegistry configured = MockRegistry.start("127.0.0.3");
+        RegistryClient withMirror =
+            clientWithMirrors(
+                List.of(new RegistryMirror(configured.host(), false, null, "http", "/cache/v2")))) {
+      configured.handle(request -> range(0, 7));
+      ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
+
+      byte[] bytes = withMirror.readBlobRange(repository, DIGEST, 0, 8, BLOB.length);
+
+      assertThat(bytes).isEqualTo(Arrays.copyOfRange(BLOB, 0, 8));
+      assertThat(configured.requestLines())
+          .containsExactly(
+              "GET /cache/v2/team/app/blobs/"
+                  + DIGEST
+                  + "?ns="
+                  + origin.host().replace(":", "%3A"));
+    }
+  }
+
+  @Test
   void configuredMirrors_failing_fallBackInOrder() throws IOException {
     try (MockRegistry first = MockRegistry.start("127.0.0.3");
         MockRegistry second = MockRegistry.start("127.0.0.4");
@@ -225,6 +246,27 @@ class MirrorTest {
       assertThat(slow.requests()).hasSize(1);
       assertThat(mirror.requests()).hasSize(1);
     }
+  }
+
+  @Test
+  void registryMirror_invalidSchemeOrPath_isRejected() {
+    IllegalArgumentException scheme =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> new RegistryMirror("mirror", false, null, "ftp", ""));
+    IllegalArgumentException path =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class,
+            () -> new RegistryMirror("mirror", false, null, null, "cache/"));
+
+    assertThat(scheme)
+        .hasMessageThat()
+        .isEqualTo("invalid mirror scheme \"ftp\": expected http or https");
+    assertThat(path)
+        .hasMessageThat()
+        .isEqualTo(
+            "invalid mirror API path \"cache/\": expected a path that starts with / and does not"
+                + " end with /, such as \"/cache/v2\"");
   }
 
   @Test

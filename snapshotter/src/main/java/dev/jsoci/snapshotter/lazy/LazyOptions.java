@@ -61,7 +61,11 @@ public final class LazyOptions {
       for (MirrorConfig mirror : host.getValue()) {
         list.add(
             new RegistryMirror(
-                mirror.host(), mirror.insecure(), mirror.requestTimeout().orElse(null)));
+                mirror.host(),
+                mirror.insecure(),
+                mirror.requestTimeout().orElse(null),
+                mirror.scheme().orElse(null),
+                mirror.apiPath()));
       }
       mirrors.put(host.getKey(), list);
     }

@@ -47,7 +47,9 @@ class LazyOptionsTest {
                     + "insecure = true\n"
                     + "request_timeout_sec = -1\n"
                     + "[[resolver.host.\"ghcr.io\".mirrors]]\n"
-                    + "host = \"mirror-b.example.com\"\n",
+                    + "host = \"mirror-b.example.com\"\n"
+                    + "[[resolver.host.\"ghcr.io\".mirrors]]\n"
+                    + "host = \"https://mirror-c.example.com/cache/v2\"\n",
                 "t.toml")
             .config();
 
@@ -60,7 +62,9 @@ class LazyOptionsTest {
                 new RegistryMirror("mirror-a.example.com", false, Duration.ofSeconds(5)),
                 new RegistryMirror("10.0.0.1:5000", true, Duration.ZERO)),
             "ghcr.io",
-            List.of(new RegistryMirror("mirror-b.example.com", false, null)));
+            List.of(
+                new RegistryMirror("mirror-b.example.com", false, null),
+                new RegistryMirror("mirror-c.example.com", false, null, "https", "/cache/v2")));
   }
 
   @Test
