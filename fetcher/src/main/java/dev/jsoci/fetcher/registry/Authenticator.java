@@ -262,7 +262,7 @@ final class Authenticator {
               + AuthenticationException.advice(endpoint.authority()));
     }
     Instant never = Instant.MAX;
-    return new Grant(basic(credentials.get()), never, never);
+    return new Grant(basic(credentials.get()), renewalCap(options.clock().instant()), never);
   }
 
   private static String basic(Credentials credentials) {
@@ -427,7 +427,19 @@ final class Authenticator {
 
     Duration renewal = min(RENEWAL_MARGIN, lifetime.dividedBy(2));
     Duration nearExpiry = max(NEAR_EXPIRY, lifetime.dividedBy(4));
-    return new Grant("Bearer " + value, expiresAt.minus(renewal), expiresAt.minus(nearExpiry));
+    Instant renewAt = expiresAt.minus(renewal);
+    Instant cap = renewalCap(now);
+    return new Grant(
+        "Bearer " + value, renewAt.isBefore(cap) ? renewAt : cap, expiresAt.minus(nearExpiry));
+  }
+
+  /**
+   * Returns when a value obtained at {@code now} is replaced at the latest: after {@link
+   * RegistryOptions#authLifetime()}, or never without one.
+   */
+  private Instant renewalCap(Instant now) {
+    Duration lifetime = options.authLifetime();
+    return lifetime == null ? Instant.MAX : now.plus(lifetime);
   }
 
   private static Duration min(Duration a, Duration b) {

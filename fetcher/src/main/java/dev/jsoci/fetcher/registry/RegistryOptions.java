@@ -49,6 +49,9 @@ import org.jspecify.annotations.Nullable;
  * @param layerDataRetries the retries of range reads and blob streams, which read layer data, or
  *     null to use {@code maxRetries}, {@code minBackoff} and {@code maxBackoff} as for every other
  *     request
+ * @param authLifetime the longest time a registry authorization (a bearer token, or Basic
+ *     credentials read from the credential store) is reused before it is obtained again, which also
+ *     picks up changed credentials; null to reuse it until it expires or is rejected
  * @param mirrors mirrors by the registry host they serve ({@code docker.io}, {@code
  *     registry:5000}), each list in the order tried, before the hosts of {@code hostsDirectory}
  */
@@ -76,6 +79,7 @@ public record RegistryOptions(
     Sleeper sleeper,
     DoubleSupplier jitter,
     @Nullable RetrySettings layerDataRetries,
+    @Nullable Duration authLifetime,
     Map<String, List<RegistryMirror>> mirrors) {
 
   /** containerd's default directory of {@code hosts.toml} files. */
@@ -111,6 +115,9 @@ public record RegistryOptions(
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(sleeper, "sleeper");
     Objects.requireNonNull(jitter, "jitter");
+    if (authLifetime != null) {
+      requirePositive("authLifetime", authLifetime);
+    }
     Map<String, List<RegistryMirror>> copy = new LinkedHashMap<>();
     mirrors.forEach((registry, list) -> copy.put(registry, List.copyOf(list)));
     mirrors = Collections.unmodifiableMap(copy);
@@ -184,6 +191,7 @@ public record RegistryOptions(
     private Sleeper sleeper = Sleeper.SYSTEM;
     private DoubleSupplier jitter = () -> ThreadLocalRandom.current().nextDouble();
     private @Nullable RetrySettings layerDataRetries;
+    private @Nullable Duration authLifetime;
     private Map<String, List<RegistryMirror>> mirrors = Map.of();
 
     private Builder() {}
@@ -212,6 +220,7 @@ public record RegistryOptions(
       sleeper = options.sleeper;
       jitter = options.jitter;
       layerDataRetries = options.layerDataRetries;
+      authLifetime = options.authLifetime;
       mirrors = options.mirrors;
     }
 
@@ -330,6 +339,11 @@ public record RegistryOptions(
       return this;
     }
 
+    public Builder authLifetime(@Nullable Duration authLifetime) {
+      this.authLifetime = authLifetime;
+      return this;
+    }
+
     /** Sets the mirrors by the registry host they serve, each list in the order tried. */
     public Builder mirrors(Map<String, List<RegistryMirror>> mirrors) {
       this.mirrors = mirrors;
@@ -363,6 +377,7 @@ public record RegistryOptions(
           sleeper,
           jitter,
           layerDataRetries,
+          authLifetime,
           mirrors);
     }
   }

@@ -2,6 +2,7 @@ package dev.jsoci.fetcher.registry;
 
 import static com.google.common.truth.Truth.assertThat;
 import static dev.jsoci.fetcher.registry.MockRegistry.response;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.jsoci.oci.Digest;
@@ -16,9 +17,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import mockwebserver3.MockResponse;
 import mockwebserver3.RecordedRequest;
 import okhttp3.HttpUrl;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,6 +64,10 @@ class AuthenticationTest {
   }
 
   private void createClient(CredentialStore credentials) {
+    createClient(credentials, null);
+  }
+
+  private void createClient(CredentialStore credentials, @Nullable Duration authLifetime) {
     client =
         RegistryClient.create(
             RegistryOptions.builder()
@@ -69,6 +76,7 @@ class AuthenticationTest {
                 .clock(time)
                 .sleeper(time)
                 .maxRetries(1)
+                .authLifetime(authLifetime)
                 .build());
   }
 
@@ -378,6 +386,51 @@ class AuthenticationTest {
                 + registry.host()
                 + " or set credentials in DOCKER_CONFIG");
     assertThat(registry.requests()).hasSize(1);
+  }
+
+  @Test
+  void authLifetime_basicCredentials_readAgainAfterIt() throws IOException {
+    AtomicReference<String> password = new AtomicReference<>("old");
+    createClient(host -> Optional.of(new Credentials("bob", password.get())), Duration.ofHours(1));
+    registry.handle(
+        request ->
+            request.getHeaders().get("Authorization") != null
+                ? response(200, MANIFEST, "Content-Type", MediaType.OCI_MANIFEST)
+                : response(401, "", "WWW-Authenticate", "Basic realm=\"private\""));
+    client.fetchManifest(registry.ref("app:1"));
+    password.set("new");
+
+    client.fetchManifest(registry.ref("app:2"));
+    time.advance(Duration.ofMinutes(61));
+    client.fetchManifest(registry.ref("app:3"));
+
+    assertThat(registry.requests()).hasSize(4);
+    assertThat(registry.requests().get(2).getHeaders().get("Authorization"))
+        .isEqualTo(basic("bob:old"));
+    assertThat(registry.requests().get(3).getHeaders().get("Authorization"))
+        .isEqualTo(basic("bob:new"));
+  }
+
+  @Test
+  void authLifetime_longToken_renewedAfterIt() throws IOException {
+    createClient(CredentialStore.ANONYMOUS, Duration.ofHours(1));
+    serveAnonymous(12 * 3600);
+    client.fetchManifest(registry.ref("app:1"));
+
+    time.advance(Duration.ofMinutes(59));
+    client.fetchManifest(registry.ref("app:1"));
+    time.advance(Duration.ofMinutes(2));
+    client.fetchManifest(registry.ref("app:1"));
+
+    assertThat(tokensIssued.get()).isEqualTo(2);
+    assertThat(registry.requests().get(3).getHeaders().get("Authorization"))
+        .isEqualTo("Bearer token-1");
+    assertThat(registry.requests().get(5).getHeaders().get("Authorization"))
+        .isEqualTo("Bearer token-2");
+  }
+
+  private static String basic(String userAndPassword) {
+    return "Basic " + Base64.getEncoder().encodeToString(userAndPassword.getBytes(UTF_8));
   }
 
   @Test

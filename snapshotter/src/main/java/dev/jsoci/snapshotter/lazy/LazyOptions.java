@@ -47,10 +47,10 @@ public final class LazyOptions {
 
   /**
    * Returns registry settings from {@code [http]}, with the retries of layer data (span ranges and
-   * layer downloads) from {@code [blob]} and the mirrors of {@code [resolver]}. Hosts come from
-   * those mirrors and then from containerd's {@code /etc/containerd/certs.d}, and {@code localhost}
-   * and loopback registries use plain HTTP, as in containerd. Callers may still set {@code
-   * plainHttp} and the user agent.
+   * layer downloads) from {@code [blob]}, and the mirrors and {@code auth_client_ttl_sec} of {@code
+   * [resolver]}. Hosts come from those mirrors and then from containerd's {@code
+   * /etc/containerd/certs.d}, and {@code localhost} and loopback registries use plain HTTP, as in
+   * containerd. Callers may still set {@code plainHttp} and the user agent.
    *
    * @throws IllegalArgumentException if a mirror's host is not a valid host and port
    */
@@ -71,6 +71,7 @@ public final class LazyOptions {
     }
     return RegistryOptions.builder()
         .mirrors(mirrors)
+        .authLifetime(config.resolver().authClientTtl().orElse(null))
         .connectTimeout(config.http().dialTimeout())
         .readTimeout(config.http().responseHeaderTimeout())
         .callTimeout(config.http().requestTimeout())

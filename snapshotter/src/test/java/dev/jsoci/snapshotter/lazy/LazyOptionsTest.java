@@ -68,6 +68,16 @@ class LazyOptionsTest {
   }
 
   @Test
+  void registryOptions_authClientTtl_limitsAuthLifetime() throws Exception {
+    JsociConfig forever =
+        ConfigFile.parse("[resolver]\nauth_client_ttl_sec = -1\n", "t.toml").config();
+
+    assertThat(LazyOptions.registryOptions(JsociConfig.DEFAULTS).build().authLifetime())
+        .isEqualTo(Duration.ofHours(1));
+    assertThat(LazyOptions.registryOptions(forever).build().authLifetime()).isNull();
+  }
+
+  @Test
   void registryOptions_noBlobRetries_useHttp() throws Exception {
     JsociConfig config = ConfigFile.parse("[http]\nMaxRetries = 4\n", "t.toml").config();
 
