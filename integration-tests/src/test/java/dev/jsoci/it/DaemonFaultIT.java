@@ -513,6 +513,29 @@ class DaemonFaultIT {
 
   @Test
   @Order(8)
+  void daemonKilledTwice_restoresEveryMount() throws Exception {
+    List<String> snapshotsBefore = snapshotNames();
+    Map<String, String> mountsBefore = fuseMounts();
+
+    // Each kill leaves every FUSE mount dead (ENOTCONN), and each start must clear and remount
+    // them, also when the previous start did so already.
+    for (int round = 0; round < 2; round++) {
+      daemon.kill();
+      daemon.start();
+      containerd.awaitSnapshotter("jsoci");
+    }
+    byte[] bytes = read(mountedFile(imageA, "big", "data/big.bin"), 4096, 4096);
+
+    assertWithMessage("daemon log" + logs())
+        .that(logLines("cannot restore remote snapshot"))
+        .isEmpty();
+    assertThat(fuseMounts()).isEqualTo(mountsBefore);
+    assertThat(snapshotNames()).isEqualTo(snapshotsBefore);
+    assertThat(bytes).isEqualTo(expected(imageA, "data/big.bin", 4096, 4096));
+  }
+
+  @Test
+  @Order(9)
   void secondDaemonOnSameRoot_stopsNamingTheFirst() throws Exception {
     List<String> snapshotsBefore = snapshotNames();
 
@@ -602,7 +625,7 @@ class DaemonFaultIT {
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void containerdRestarted_snapshotsSurviveAndContainersRun() throws Exception {
     List<String> keysBefore = containerdSnapshotKeys();
     List<String> snapshotsBefore = snapshotNames();

@@ -12,6 +12,7 @@ import dev.jsoci.snapshotter.metadata.SnapshotInfo;
 import dev.jsoci.snapshotter.metadata.SnapshotRecord;
 import dev.jsoci.snapshotter.metadata.Usage;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -570,10 +571,15 @@ public final class Snapshotter implements AutoCloseable {
             .addKeyValue("mountpoint", directories.fs(record.id()).toString())
             .log("restored remote snapshot");
       } catch (IOException | IllegalArgumentException e) {
-        unrestored.put(record.id(), String.valueOf(e.getMessage()));
+        // The message of a file system exception may be the path alone, so its type goes first.
+        String error =
+            e instanceof FileSystemException
+                ? e.getClass().getSimpleName() + ": " + e.getMessage()
+                : String.valueOf(e.getMessage());
+        unrestored.put(record.id(), error);
         LOG.atError()
             .addKeyValue("snapshot", record.info().name())
-            .addKeyValue("error", e.getMessage())
+            .addKeyValue("error", error)
             .log("cannot restore remote snapshot; remove it through containerd");
       }
     }
@@ -596,11 +602,12 @@ public final class Snapshotter implements AutoCloseable {
       Files.createDirectories(directory);
       Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
     }
-    if (!Files.isDirectory(mountpoint)) {
+    // A dead FUSE mount left by a killed process fails every stat with ENOTCONN, so it looks
+    // missing; the mount table tells it apart, and the mounter clears it.
+    if (!Files.isDirectory(mountpoint) && !MountTable.isMountpoint(mountpoint)) {
       Files.createDirectories(mountpoint);
       Files.setPosixFilePermissions(mountpoint, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    // A dead mount left by an earlier process is cleared by the mounter.
     mounter.get().mount(request, mountpoint);
     mounted.add(mountpoint);
   }
