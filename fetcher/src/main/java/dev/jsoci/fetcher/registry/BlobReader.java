@@ -223,6 +223,7 @@ final class BlobReader {
     List<RegistryEndpoint> endpoints =
         hosts.endpointsFor(repository.registryHost(), Capability.PULL);
     return EndpointFallback.tryInOrder(
+        hosts,
         endpoints,
         endpoint -> fetchFrom(repository, digest, endpoint, null, range, streaming, what, reader));
   }

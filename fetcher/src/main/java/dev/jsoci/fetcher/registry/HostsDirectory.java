@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -12,6 +15,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import okhttp3.HttpUrl;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Finds the endpoints of a registry: the mirrors of the client's settings, then the hosts of a
@@ -24,6 +29,8 @@ import org.jspecify.annotations.Nullable;
  * their modification time or size changes. Thread-safe.
  */
 final class HostsDirectory {
+  private static final Logger logger = LoggerFactory.getLogger(HostsDirectory.class);
+
   private static final String DEFAULT_NAMESPACE = "_default";
   private static final String HOSTS_FILE = "hosts.toml";
 
@@ -31,6 +38,16 @@ final class HostsDirectory {
   private final boolean plainHttp;
   private final Map<String, List<RegistryEndpoint>> mirrors;
   private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+  private final Clock clock;
+
+  /** Hosts that could not be reached, by API root, with the time until which they are skipped. */
+  private final Map<HttpUrl, Instant> unreachableUntil = new ConcurrentHashMap<>();
+
+  /**
+   * How long a host that could not be reached is skipped while a later host of its registry
+   * remains. A blackholed mirror would otherwise cost a connect timeout on every request.
+   */
+  static final Duration UNREACHABLE_SKIP = Duration.ofSeconds(30);
 
   private record Cached(
       @Nullable Path file,
@@ -39,17 +56,22 @@ final class HostsDirectory {
       List<RegistryEndpoint> endpoints) {}
 
   HostsDirectory(@Nullable Path directory, boolean plainHttp) {
-    this(directory, plainHttp, Map.of());
+    this(directory, plainHttp, Map.of(), Clock.systemUTC());
   }
 
   /**
    * @param mirrors mirrors by the registry host they serve, tried in order before the hosts of
    *     {@code directory}
+   * @param clock the time source of {@link #UNREACHABLE_SKIP}
    */
   HostsDirectory(
-      @Nullable Path directory, boolean plainHttp, Map<String, List<RegistryMirror>> mirrors) {
+      @Nullable Path directory,
+      boolean plainHttp,
+      Map<String, List<RegistryMirror>> mirrors,
+      Clock clock) {
     this.directory = directory;
     this.plainHttp = plainHttp;
+    this.clock = clock;
     Map<String, List<RegistryEndpoint>> endpoints = new HashMap<>();
     mirrors.forEach(
         (registry, list) ->
@@ -123,6 +145,41 @@ final class HostsDirectory {
               + " capability; check the capabilities in its hosts.toml");
     }
     return result;
+  }
+
+  /**
+   * Returns {@code endpoints} without the hosts that could not be reached within {@link
+   * #UNREACHABLE_SKIP}, keeping the last one in any case, so that something is always tried.
+   */
+  List<RegistryEndpoint> reachable(List<RegistryEndpoint> endpoints) {
+    if (unreachableUntil.isEmpty() || endpoints.size() < 2) {
+      return endpoints;
+    }
+    Instant now = clock.instant();
+    List<RegistryEndpoint> result = new ArrayList<>(endpoints.size());
+    for (int i = 0; i < endpoints.size(); i++) {
+      RegistryEndpoint endpoint = endpoints.get(i);
+      Instant until = unreachableUntil.get(endpoint.apiRoot());
+      if (i == endpoints.size() - 1 || until == null || !now.isBefore(until)) {
+        result.add(endpoint);
+      }
+    }
+    return result;
+  }
+
+  /** Skips {@code endpoint} for {@link #UNREACHABLE_SKIP} while a later host remains. */
+  void markUnreachable(RegistryEndpoint endpoint, IOException failure) {
+    Instant previous =
+        unreachableUntil.put(endpoint.apiRoot(), clock.instant().plus(UNREACHABLE_SKIP));
+    if (previous == null || !clock.instant().isBefore(previous)) {
+      logger.info(
+          "registry host cannot be reached; the next host of the registry is used for {} s host={}"
+              + " registry={} error={}",
+          UNREACHABLE_SKIP.toSeconds(),
+          endpoint.authority(),
+          endpoint.registry(),
+          failure.getMessage());
+    }
   }
 
   private @Nullable Path findNamespace(String registry) {

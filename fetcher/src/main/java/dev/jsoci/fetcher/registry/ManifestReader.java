@@ -61,6 +61,7 @@ final class ManifestReader {
     Capability capability = digest != null ? Capability.PULL : Capability.RESOLVE;
     List<RegistryEndpoint> endpoints = hosts.endpointsFor(reference.registryHost(), capability);
     return EndpointFallback.tryInOrder(
+        hosts,
         endpoints,
         endpoint -> fetchFrom(endpoint, reference, reference.manifestReference(), digest));
   }
@@ -86,7 +87,9 @@ final class ManifestReader {
     List<RegistryEndpoint> endpoints =
         hosts.endpointsFor(repository.registryHost(), Capability.RESOLVE);
     return EndpointFallback.tryInOrder(
-        endpoints, endpoint -> fetchReferrersFrom(endpoint, repository, subject, artifactType));
+        hosts,
+        endpoints,
+        endpoint -> fetchReferrersFrom(endpoint, repository, subject, artifactType));
   }
 
   private Optional<ImageIndex> fetchReferrersFrom(

@@ -33,7 +33,8 @@ public final class RegistryClient implements AutoCloseable {
   private RegistryClient(RegistryOptions options) {
     this.clients = new HttpClients(options);
     this.hosts =
-        new HostsDirectory(options.hostsDirectory(), options.plainHttp(), options.mirrors());
+        new HostsDirectory(
+            options.hostsDirectory(), options.plainHttp(), options.mirrors(), options.clock());
     Transport transport = new Transport(options, clients);
     this.manifests = new ManifestReader(options, hosts, transport);
     BlobLocations locations = new BlobLocations(options.clock(), options.blobLocationTtl());

@@ -17,13 +17,26 @@ import okhttp3.HttpUrl;
  * @param capabilities the operations this host is used for
  * @param connection the TLS and connect settings
  * @param headers extra request headers from {@code hosts.toml}
+ * @param failFast whether a failed request to this host is not sent again, because another host of
+ *     the registry comes after it
  */
 record RegistryEndpoint(
     String registry,
     HttpUrl apiRoot,
     Set<Capability> capabilities,
     ConnectionSetup connection,
-    Map<String, List<String>> headers) {
+    Map<String, List<String>> headers,
+    boolean failFast) {
+
+  /** Creates an endpoint whose failed requests are retried. */
+  RegistryEndpoint(
+      String registry,
+      HttpUrl apiRoot,
+      Set<Capability> capabilities,
+      ConnectionSetup connection,
+      Map<String, List<String>> headers) {
+    this(registry, apiRoot, capabilities, connection, headers, false);
+  }
 
   RegistryEndpoint {
     Objects.requireNonNull(registry, "registry");
@@ -33,6 +46,11 @@ record RegistryEndpoint(
     capabilities = capabilities.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(capabilities));
     Objects.requireNonNull(connection, "connection");
     headers = Map.copyOf(headers);
+  }
+
+  /** Returns this endpoint with {@link #failFast()} set. */
+  RegistryEndpoint failingFast() {
+    return new RegistryEndpoint(registry, apiRoot, capabilities, connection, headers, true);
   }
 
   /** Returns {@code host} or {@code host:port} (port only when it is not the scheme default). */

@@ -97,16 +97,19 @@ final class Transport {
   /**
    * Sends {@code exchange} and hands the response to {@code handler}, retrying on connection
    * failures, on retryable statuses and on handler failures that are not {@link
-   * RegistryException}s, within the retry limits of the options. A failing credential helper
-   * ({@link CredentialHelperException}) is not retried.
+   * RegistryException}s, within the retry limits of the options, unless the endpoint fails fast. A
+   * failing credential helper ({@link CredentialHelperException}) is not retried.
    *
    * @throws RegistryException when every attempt failed, or when the handler rejects the response
    */
   <T> T execute(Exchange exchange, ResponseHandler<T> handler) throws IOException {
     Instant start = options.clock().instant();
     RetrySettings retries = exchange.retries() != null ? exchange.retries() : this.retries;
+    // A host that another host of the registry backs gets one attempt: the next host is tried
+    // instead of waiting for this one.
+    boolean failFast = exchange.endpoint() != null && exchange.endpoint().failFast();
     for (int attempt = 1; ; attempt++) {
-      boolean mayRetry = exchange.retryable() && attempt <= retries.maxRetries();
+      boolean mayRetry = exchange.retryable() && !failFast && attempt <= retries.maxRetries();
 
       Response response;
       try {

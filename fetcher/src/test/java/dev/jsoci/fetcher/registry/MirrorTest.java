@@ -220,6 +220,84 @@ class MirrorTest {
     }
   }
 
+  /**
+   * Returns another blob digest. A blob read once is read from the host that served it, so each
+   * read that must go through the host list again names a new blob.
+   */
+  private static Digest otherDigest(int n) {
+    return Digest.sha256Of(("other blob " + n).getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void failingMirror_getsOneAttempt_notTheRetries() throws IOException {
+    FakeTime time = new FakeTime();
+    try (MockRegistry configured = MockRegistry.start("127.0.0.3");
+        RegistryClient withMirror =
+            RegistryClient.create(
+                RegistryOptions.builder()
+                    .hostsDirectory(directory)
+                    .credentials(CredentialStore.ANONYMOUS)
+                    .maxRetries(3)
+                    .clock(time)
+                    .sleeper(time)
+                    .mirrors(
+                        Map.of(
+                            origin.host(),
+                            List.of(new RegistryMirror(configured.host(), false, null))))
+                    .build())) {
+      configured.handle(request -> response(503, "busy"));
+      mirror.handle(request -> range(0, 3));
+      ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
+
+      withMirror.readBlobRange(repository, DIGEST, 0, 4, BLOB.length);
+      withMirror.readBlobRange(repository, otherDigest(1), 0, 4, BLOB.length);
+
+      // A 503 is a response, so the mirror stays in use, but each request gets one attempt.
+      assertThat(configured.requests()).hasSize(2);
+      assertThat(mirror.requests()).hasSize(2);
+      assertThat(time.sleeps()).isEmpty();
+    }
+  }
+
+  @Test
+  void unreachableMirror_isSkippedForAWhile() throws IOException {
+    FakeTime time = new FakeTime();
+    try (MockRegistry slow = MockRegistry.start("127.0.0.3");
+        RegistryClient withMirror =
+            RegistryClient.create(
+                RegistryOptions.builder()
+                    .hostsDirectory(directory)
+                    .credentials(CredentialStore.ANONYMOUS)
+                    .maxRetries(3)
+                    .clock(time)
+                    .sleeper(time)
+                    .mirrors(
+                        Map.of(
+                            origin.host(),
+                            List.of(
+                                new RegistryMirror(slow.host(), false, Duration.ofMillis(300)))))
+                    .build())) {
+      slow.handle(
+          request ->
+              new mockwebserver3.MockResponse.Builder()
+                  .code(206)
+                  .headersDelay(10, TimeUnit.SECONDS)
+                  .build());
+      mirror.handle(request -> range(0, 3));
+      ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
+
+      withMirror.readBlobRange(repository, DIGEST, 0, 4, BLOB.length);
+      withMirror.readBlobRange(repository, otherDigest(1), 0, 4, BLOB.length);
+      int requestsWhileSkipped = slow.requests().size();
+      time.advance(HostsDirectory.UNREACHABLE_SKIP.plusSeconds(1));
+      withMirror.readBlobRange(repository, otherDigest(2), 0, 4, BLOB.length);
+
+      assertThat(requestsWhileSkipped).isEqualTo(1);
+      assertThat(slow.requests()).hasSize(2);
+      assertThat(mirror.requests()).hasSize(3);
+    }
+  }
+
   @Test
   void configuredMirror_callTimeout_endsASlowAttempt() throws Exception {
     try (MockRegistry slow = MockRegistry.start("127.0.0.3");
