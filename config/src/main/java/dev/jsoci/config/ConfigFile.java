@@ -415,7 +415,7 @@ public final class ConfigFile {
     }
 
     if (!value.contains("://")) {
-      if (value.contains("/")) {
+      if (value.contains("/") || !isHostAndPort(value)) {
         throw table.invalid("host", expected);
       }
       return new MirrorConfig(value, insecure, requestTimeout);
@@ -430,7 +430,7 @@ public final class ConfigFile {
     String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
     if (!(scheme.equals("http") || scheme.equals("https"))
         || url.getRawAuthority() == null
-        || url.getHost() == null
+        || !isHostAndPort(url.getRawAuthority())
         || url.getRawUserInfo() != null
         || url.getRawQuery() != null
         || url.getRawFragment() != null) {
@@ -442,6 +442,19 @@ public final class ConfigFile {
     }
     return new MirrorConfig(
         url.getRawAuthority(), insecure, requestTimeout, Optional.of(scheme), path);
+  }
+
+  /** Returns whether {@code authority} is a host name or IP address with an optional valid port. */
+  private static boolean isHostAndPort(String authority) {
+    try {
+      URI url = new URI("https://" + authority + "/");
+      return url.getHost() != null
+          && url.getRawUserInfo() == null
+          && url.getPort() <= 65535
+          && !authority.endsWith(":");
+    } catch (URISyntaxException e) {
+      return false;
+    }
   }
 
   private static SnapshotterConfig readSnapshotter(TableReader table)

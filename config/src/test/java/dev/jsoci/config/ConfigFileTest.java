@@ -538,6 +538,11 @@ class ConfigFileTest {
         List.of(
             "mirror/v2",
             "mirror 5000",
+            "127.0.0.1:99999",
+            "mirror:port",
+            "mirror:",
+            "user@mirror",
+            "https://mirror:70000/v2",
             "ftp://mirror",
             "https://",
             "https:///v2",

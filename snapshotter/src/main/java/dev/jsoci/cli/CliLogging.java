@@ -26,7 +26,8 @@ final class CliLogging {
 
     PatternLayoutEncoder encoder = new PatternLayoutEncoder();
     encoder.setContext(context);
-    encoder.setPattern("jsoci: %level %logger{0}: %msg%n");
+    // Key-value pairs follow the message as key="value"; without any, nothing follows it.
+    encoder.setPattern("jsoci: %level %logger{0}: %msg%replace( %kvp){'^ $', ''}%n");
     encoder.start();
 
     ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();

@@ -185,7 +185,8 @@ final class MountCommand implements Callable<Integer> {
       throw new InvalidConfigException(configFile + ": config file not found");
     }
     for (String warning : loaded.warnings()) {
-      logger.warn("{}: {}", configFile, warning);
+      // Each warning starts with the file's path already.
+      logger.warn(warning);
     }
     return loaded.config();
   }
