@@ -460,7 +460,10 @@ final class LayerFuseAdapter extends FuseStubFS {
    * reporting the outcome to the listener.
    */
   private int call(String op, String path, Operation operation) {
-    logger.trace("fuse request: op={} path={} layer={}", op, path, layer);
+    if (!traceOperations) {
+      // With traceOperations the line of the finished operation says the same and more.
+      logger.trace("fuse request: op={} path={} layer={}", op, path, layer);
+    }
     long startNanos = timed ? System.nanoTime() : 0;
     @Nullable Errno error = null;
     try {
