@@ -1,7 +1,6 @@
 package dev.jsoci.snapshotter;
 
 import dev.jsoci.fetcher.span.SpanManager;
-import dev.jsoci.fetcher.span.SpanState;
 import dev.jsoci.fs.fuse.FuseMount;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -184,7 +183,7 @@ final class FuseLayerMounter implements RemoteLayerMounter {
 
   private static boolean isFullyCached(SpanManager spans) {
     for (int span = 0; span < spans.spanCount(); span++) {
-      if (spans.state(span) != SpanState.READY) {
+      if (!spans.isCached(span)) {
         return false;
       }
     }

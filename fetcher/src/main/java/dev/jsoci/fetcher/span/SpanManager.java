@@ -139,6 +139,24 @@ public final class SpanManager implements AutoCloseable {
     return table.state(spanId);
   }
 
+  /**
+   * Returns whether span {@code spanId} can be read without a request: it is {@link
+   * SpanState#READY}, or a cache holds it although this manager has not requested it, as the disk
+   * cache does for spans fetched before a restart. Empty spans count as cached.
+   *
+   * @throws IndexOutOfBoundsException unless {@code 0 <= spanId < spanCount()}
+   */
+  public boolean isCached(int spanId) {
+    SpanState state = state(spanId);
+    if (state == SpanState.READY || zinfo.span(spanId).uncompressedLength() == 0) {
+      return true;
+    }
+    if (state == SpanState.FETCHING) {
+      return false;
+    }
+    return (disk != null && disk.contains(layer, spanId)) || memory.contains(loader.keyOf(spanId));
+  }
+
   /** Returns the counts of this layer's span work so far. */
   public FetchStatistics statistics() {
     return counters.snapshot();
@@ -204,15 +222,14 @@ public final class SpanManager implements AutoCloseable {
 
   /**
    * Starts fetching the spans after {@code lastSpan} when this read is the layer's first or
-   * continues the previous one, and has just entered a new span, so that fetching and inflating
-   * the next spans overlaps with the reader's work. A first read counts because a process that
-   * opens a file usually reads on through it and its neighbours. Failures are left to the read
-   * that needs the span.
+   * continues the previous one, and has just entered a new span, so that fetching and inflating the
+   * next spans overlaps with the reader's work. A first read counts because a process that opens a
+   * file usually reads on through it and its neighbours. Failures are left to the read that needs
+   * the span.
    */
   private void readAhead(int firstSpan, int lastSpan) {
     int previous = lastReadSpan.getAndSet(lastSpan);
-    boolean sequential =
-        previous == NO_READ || firstSpan == previous || firstSpan == previous + 1;
+    boolean sequential = previous == NO_READ || firstSpan == previous || firstSpan == previous + 1;
     if (readaheadSpans == 0 || !sequential || lastSpan == previous) {
       return;
     }
@@ -319,8 +336,8 @@ public final class SpanManager implements AutoCloseable {
    *
    * <p>A span found inflated in a finished fetch can die before this read retains it, when the
    * memory cache evicts it and its last reader lets go; this read then loads it again, from the
-   * disk cache if it is there. Each round that loses a span that way leaves the others retained,
-   * so the rounds are few.
+   * disk cache if it is there. Each round that loses a span that way leaves the others retained, so
+   * the rounds are few.
    */
   private InflatedSpan[] inflatedSpans(int[] spanIds) throws IOException {
     InflatedSpan[] result = new InflatedSpan[spanIds.length];

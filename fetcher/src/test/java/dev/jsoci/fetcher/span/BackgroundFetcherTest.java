@@ -1,6 +1,7 @@
 package dev.jsoci.fetcher.span;
 
 import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
 
 import dev.jsoci.testing.RandomLayer;
 import dev.jsoci.ztoc.Span;
@@ -389,5 +390,26 @@ class BackgroundFetcherTest {
     assertThat(bytes.array()).isEqualTo(layer.tarRange((int) span.uncompressedStart(), 10));
     assertThat(source.requestCount()).isEqualTo(1);
     assertThat(manager.statistics().backgroundSpans()).isEqualTo(0);
+  }
+
+  @Test
+  void diskCachedSpans_countAsCachedAfterRestart() throws IOException {
+    SpanEngine first = engine(options().diskCacheDirectory(root));
+    SpanManager fetched =
+        first.openLayer(layer.digest(), layer.ztoc(), new RecordingSource(layer.blob()));
+    runUntilReady(fetched);
+    first.close();
+
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanEngine second = engine(options().diskCacheDirectory(root).backgroundFetch(false));
+    SpanManager reopened = second.openLayer(layer.digest(), layer.ztoc(), source);
+
+    for (int id = 0; id < reopened.spanCount(); id++) {
+      assertWithMessage("span %s", id).that(reopened.isCached(id)).isTrue();
+      assertWithMessage("span %s", id)
+          .that(reopened.state(id))
+          .isAnyOf(SpanState.NOT_REQUESTED, SpanState.READY);
+    }
+    assertThat(source.requestCount()).isEqualTo(0);
   }
 }

@@ -4,7 +4,6 @@ import dev.jsoci.fetcher.span.FetchPurpose;
 import dev.jsoci.fetcher.span.SpanEngine;
 import dev.jsoci.fetcher.span.SpanListener;
 import dev.jsoci.fetcher.span.SpanManager;
-import dev.jsoci.fetcher.span.SpanState;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -234,7 +233,7 @@ final class SpanMetrics implements SpanListener {
     for (SpanManager layer : engine.openLayers()) {
       long ready = 0;
       for (int span = 0; span < layer.spanCount(); span++) {
-        if (layer.state(span) == SpanState.READY) {
+        if (layer.isCached(span)) {
           ready++;
         }
       }
