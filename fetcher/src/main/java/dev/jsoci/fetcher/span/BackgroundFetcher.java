@@ -123,12 +123,14 @@ final class BackgroundFetcher implements AutoCloseable {
       }
     }
     if (dropped != null) {
-      logger.info(
-          "background fetch queue is full; layer={} is not fetched in the background, reads still"
-              + " fetch the spans they need (queue limit {}, dropping the {} layer)",
-          dropped.layer(),
-          queueLimit,
-          dropOldest ? "oldest" : "newest");
+      logger
+          .atInfo()
+          .addKeyValue("layer", dropped.layer().toString())
+          .addKeyValue("queue_limit", queueLimit)
+          .addKeyValue("drop_policy", dropOldest ? "oldest" : "newest")
+          .log(
+              "background fetch queue is full; the layer is not fetched in the background, reads"
+                  + " still fetch the spans they need");
     }
     wake();
   }
@@ -222,7 +224,10 @@ final class BackgroundFetcher implements AutoCloseable {
         }
       }
       if (ticket == null) {
-        logger.debug("background fetch done layer={}", layer.layer());
+        logger
+            .atDebug()
+            .addKeyValue("layer", layer.layer().toString())
+            .log("background fetch done");
         continue;
       }
       start(layer, ticket);
@@ -253,12 +258,14 @@ final class BackgroundFetcher implements AutoCloseable {
       }
     }
     if (failure != null) {
-      logger.warn(
-          "background fetch of the layer stopped after a failure; reads still fetch the spans they"
-              + " need layer={} span={}",
-          layer.layer(),
-          ticket.spanId(),
-          failure);
+      logger
+          .atWarn()
+          .addKeyValue("layer", layer.layer().toString())
+          .addKeyValue("span", ticket.spanId())
+          .setCause(failure)
+          .log(
+              "background fetch of the layer stopped after a failure; reads still fetch the spans"
+                  + " they need");
     }
     pump();
   }
