@@ -1,5 +1,6 @@
 package dev.jsoci.cli;
 
+import dev.jsoci.fetcher.registry.RegistryException;
 import java.io.FileNotFoundException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -82,8 +83,29 @@ public final class Main implements Runnable {
     }
   }
 
-  /** Turns an exception into a message that names the failing value. */
+  /**
+   * Turns an exception into a message that names the failing value. A registry request that failed
+   * on every host of the registry (mirrors, then the registry) carries the earlier hosts' failures
+   * as suppressed exceptions, and they follow the last one's message.
+   */
   static String describe(Exception exception) {
+    String message = describeOne(exception);
+    if (!(exception instanceof RegistryException)) {
+      return message;
+    }
+    StringBuilder earlier = new StringBuilder();
+    for (Throwable suppressed : exception.getSuppressed()) {
+      if (suppressed instanceof RegistryException earlierFailure
+          && earlierFailure.getMessage() != null) {
+        earlier
+            .append(earlier.length() == 0 ? " (tried before: " : "; ")
+            .append(earlierFailure.getMessage());
+      }
+    }
+    return earlier.length() == 0 ? message : message + earlier.append(')');
+  }
+
+  private static String describeOne(Exception exception) {
     if (exception instanceof NoSuchFileException) {
       return "file not found: " + exception.getMessage();
     }
