@@ -172,13 +172,13 @@ final class HostsDirectory {
     Instant previous =
         unreachableUntil.put(endpoint.apiRoot(), clock.instant().plus(UNREACHABLE_SKIP));
     if (previous == null || !clock.instant().isBefore(previous)) {
-      logger.info(
-          "registry host cannot be reached; the next host of the registry is used for {} s host={}"
-              + " registry={} error={}",
-          UNREACHABLE_SKIP.toSeconds(),
-          endpoint.authority(),
-          endpoint.registry(),
-          failure.getMessage());
+      logger
+          .atInfo()
+          .addKeyValue("host", endpoint.authority())
+          .addKeyValue("registry", endpoint.registry())
+          .addKeyValue("skip_seconds", UNREACHABLE_SKIP.toSeconds())
+          .addKeyValue("error", failure.getMessage())
+          .log("registry host cannot be reached; the next host of the registry is used");
     }
   }
 
