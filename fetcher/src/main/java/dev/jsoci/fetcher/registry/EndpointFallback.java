@@ -72,8 +72,9 @@ final class EndpointFallback {
   }
 
   /**
-   * Returns whether {@code failure} came without any response from the host: a refused or timed out
-   * connection, an unknown host name, a failed TLS handshake or a read that timed out.
+   * Returns whether {@code failure} came without any response from the host: a refused connection,
+   * an unknown host name, a failed TLS handshake, or a connect, read or call timeout (OkHttp
+   * reports the last as an {@link InterruptedIOException}).
    */
   static boolean isUnreachable(IOException failure) {
     if (failure instanceof RegistryException registry && registry.statusCode() > 0) {

@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
  * and its origin.
  *
  * @param host the mirror's host and optional port, without scheme or path
- * @param plainHttp whether the mirror is reached over plain HTTP whatever {@code scheme} says
+ * @param plainHttp whether the mirror is reached over plain HTTP, whatever {@code scheme} is
  * @param callTimeout the longest time one attempt at the mirror may take, {@link Duration#ZERO} for
  *     no limit, or null for the client's call timeout
  * @param scheme {@code http} or {@code https}, or null for HTTP on localhost and loopback addresses
