@@ -141,8 +141,8 @@ public final class SpanManager implements AutoCloseable {
 
   /**
    * Returns whether span {@code spanId} can be read without a request: it is {@link
-   * SpanState#READY}, or a cache holds it although this manager has not requested it, as the disk
-   * cache does for spans fetched before a restart. Empty spans count as cached.
+   * SpanState#READY}, or a cache contains it although this manager has not requested it, as the
+   * disk cache does for spans fetched before a restart. Empty spans count as cached.
    *
    * @throws IndexOutOfBoundsException unless {@code 0 <= spanId < spanCount()}
    */
