@@ -314,6 +314,31 @@ class LazyPullIT {
     assertThat(result.out()).contains(digestOf("busybox") + " downloaded");
     assertThat(run(sociReference, "rpull-message", "cat", "/etc/message"))
         .isEqualTo(SampleImage.MESSAGE);
+
+    // containerd names committed remote snapshots by chain ID alone, so a pull of the same image
+    // into another namespace uses the layers mounted already, and they are still lazy there.
+    String otherNamespace = containerd.namespace + "-other";
+    Processes.Result other =
+        Processes.jsoci(
+            work,
+            "rpull",
+            "--address",
+            containerd.socket.toString(),
+            "--namespace",
+            otherNamespace,
+            "--snapshotter",
+            "jsoci",
+            "--snapshotter-address",
+            daemon.socket().toString(),
+            "--plain-http",
+            sociReference);
+    Processes.Result removed =
+        containerd.ctrIn(otherNamespace, "images", "rm", "--sync", sociReference);
+
+    assertWithMessage("jsoci rpull: " + other.err() + logs()).that(other.status()).isEqualTo(0);
+    assertThat(other.out()).contains(digestOf("big") + " lazy");
+    assertThat(other.out()).contains(digestOf("plain") + " lazy");
+    assertWithMessage("ctr images rm: " + removed.err()).that(removed.status()).isEqualTo(0);
   }
 
   @Test

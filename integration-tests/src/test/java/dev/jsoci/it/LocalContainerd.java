@@ -137,9 +137,15 @@ final class LocalContainerd implements AutoCloseable {
 
   /** Runs {@code ctr} in this containerd's namespace and returns its result, whatever it is. */
   Processes.Result ctr(String... args) throws IOException, InterruptedException {
+    return ctrIn(namespace, args);
+  }
+
+  /** Runs {@code ctr} in {@code otherNamespace} and returns its result, whatever it is. */
+  Processes.Result ctrIn(String otherNamespace, String... args)
+      throws IOException, InterruptedException {
     List<String> command =
         new ArrayList<>(
-            List.of(CTR.toString(), "--address", socket.toString(), "--namespace", namespace));
+            List.of(CTR.toString(), "--address", socket.toString(), "--namespace", otherNamespace));
     command.addAll(List.of(args));
     return Processes.start(command, directory);
   }
@@ -167,9 +173,9 @@ final class LocalContainerd implements AutoCloseable {
   }
 
   /**
-   * Waits up to 15 s until containerd reaches the proxy snapshotter {@code snapshotter} again
-   * after it restarted. containerd's gRPC connection to a proxy snapshotter backs off for up to
-   * 3 s after failed reconnects, and its calls fail with UNAVAILABLE meanwhile.
+   * Waits up to 15 s until containerd reaches the proxy snapshotter {@code snapshotter} again after
+   * it restarted. containerd's gRPC connection to a proxy snapshotter backs off for up to 3 s after
+   * failed reconnects, and its calls fail with UNAVAILABLE meanwhile.
    */
   void awaitSnapshotter(String snapshotter) throws Exception {
     long deadline = System.currentTimeMillis() + 15_000;

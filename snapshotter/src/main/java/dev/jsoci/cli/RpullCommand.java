@@ -1,11 +1,11 @@
 package dev.jsoci.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.convert.ConvertOptions;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.ResolvedImage;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -33,7 +33,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -79,8 +78,7 @@ final class RpullCommand implements Callable<Integer> {
 
   private static final List<String> LAYER_DIGEST_LABELS =
       List.of(
-          "containerd.io/snapshot/cri.layer-digest",
-          "containerd.io/snapshot/remote/stargz.digest");
+          "containerd.io/snapshot/cri.layer-digest", "containerd.io/snapshot/remote/stargz.digest");
 
   private static final Duration PULL_TIMEOUT = Duration.ofMinutes(30);
   private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(30);
@@ -280,10 +278,12 @@ final class RpullCommand implements Callable<Integer> {
   }
 
   /**
-   * Decides for each layer whether the daemon mounted it lazily for this pull: a remote snapshot
-   * must be in {@code namespace}, carry the layer's digest, and have the layer's chain ID as the
-   * last part of its name. A snapshot of the same layer in another namespace, or under another
-   * parent chain, belongs to another pull.
+   * Decides for each layer whether the daemon serves it lazily for this pull: a remote snapshot
+   * must carry the layer's digest and be named by the layer's chain ID. containerd names the
+   * committed snapshots of remote snapshotters by the chain ID alone and shares them with every
+   * namespace, so such a snapshot counts whichever namespace pulled first. A name of the form
+   * {@code <namespace>/<sequence>/<chain ID>} counts only in {@code namespace}, and a snapshot of
+   * the same layer under another parent chain belongs to another image.
    *
    * @param chainIds the layers' chain IDs, or an empty list when the config has no usable diff_ids
    */
@@ -301,9 +301,13 @@ final class RpullCommand implements Callable<Integer> {
       String chainId = checkChain ? chainIds.get(i).toString() : null;
       boolean found = false;
       for (SnapshotInfo snapshot : remoteSnapshots) {
-        if (namespaceOf(snapshot).equals(namespace)
-            && carriesLayer(snapshot, digest)
-            && (chainId == null || hasChainId(snapshot.name(), chainId))) {
+        if (!carriesLayer(snapshot, digest)) {
+          continue;
+        }
+        boolean shared = chainId != null && snapshot.name().equals(chainId);
+        if (shared
+            || (namespaceOf(snapshot).equals(namespace)
+                && (chainId == null || hasChainId(snapshot.name(), chainId)))) {
           found = true;
           break;
         }

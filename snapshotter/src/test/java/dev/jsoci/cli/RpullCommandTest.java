@@ -35,9 +35,12 @@ class RpullCommandTest {
     return new SnapshotInfo(
         name,
         Map.of(
-            "containerd.io/snapshot/remote", "remote snapshot",
-            RpullCommand.REMOTE_NAMESPACE_LABEL, namespace,
-            CRI_DIGEST, layer.toString()));
+            "containerd.io/snapshot/remote",
+            "remote snapshot",
+            RpullCommand.REMOTE_NAMESPACE_LABEL,
+            namespace,
+            CRI_DIGEST,
+            layer.toString()));
   }
 
   @Test
@@ -58,6 +61,20 @@ class RpullCommandTest {
         RpullCommand.lazyLayers("ns2", List.of(LAYER_A, LAYER_B), chain, snapshots);
 
     assertThat(lazy).containsExactly(false, false).inOrder();
+  }
+
+  @Test
+  void lazyLayers_snapshotNamedByChainIdOnly_isLazyInEveryNamespace() {
+    List<Digest> chain = RpullCommand.chainIds(List.of(DIFF_A, DIFF_B));
+    List<SnapshotInfo> snapshots =
+        List.of(
+            remote(chain.get(0).toString(), "ns1", LAYER_A),
+            remote(chain.get(1).toString(), "ns1", LAYER_B));
+
+    List<Boolean> lazy =
+        RpullCommand.lazyLayers("ns2", List.of(LAYER_A, LAYER_B), chain, snapshots);
+
+    assertThat(lazy).containsExactly(true, true).inOrder();
   }
 
   @Test
