@@ -6,6 +6,9 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.fetcher.span.SpanTable.Ticket;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +30,11 @@ import org.slf4j.LoggerFactory;
  *       resumes when the last one ends. A read that needs a span being fetched here shares that
  *       fetch, so no read waits for more than the background span fetches already in flight.
  *   <li>A layer leaves the queue when it is released, when no span is left, or after a failed
- *       fetch, which is logged; reads still fetch the spans they need.
+ *       fetch, which is logged; reads still fetch the spans they need. A layer that left after a
+ *       failure, or with spans whose last fetch failed, is queued again after {@link
+ *       #FIRST_RETRY_DELAY}, doubled after each further failure up to {@link #MAX_RETRY_DELAY}, and
+ *       the fetcher walks its spans from the first one again, so a registry outage does not end
+ *       background fetching for good.
  *   <li>Queue limit: when {@code queueLimit} layers are queued, adding one more gives up either the
  *       layer being added or the layer at the head of the queue, which is counted and logged.
  *   <li>Silence: {@link #silence()} delays every start by up to {@code silence} from the call, on
@@ -40,6 +47,12 @@ import org.slf4j.LoggerFactory;
 final class BackgroundFetcher implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(BackgroundFetcher.class);
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
+
+  /** How long after a failed background fetch its layer is queued again. */
+  static final Duration FIRST_RETRY_DELAY = Duration.ofSeconds(30);
+
+  /** The longest delay before a layer whose background fetches keep failing is queued again. */
+  static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(10);
 
   private final long bytesPerSecond;
   private final int concurrency;
@@ -67,6 +80,10 @@ final class BackgroundFetcher implements AutoCloseable {
 
   @GuardedBy("this")
   private boolean closed;
+
+  /** The delay before the next retry of layers whose background fetch failed, by layer. */
+  private final Map<SpanManager, Duration> retryDelays =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   /** Layers given up because the queue was full. */
   @GuardedBy("this")
@@ -224,10 +241,16 @@ final class BackgroundFetcher implements AutoCloseable {
         }
       }
       if (ticket == null) {
-        logger
-            .atDebug()
-            .addKeyValue("layer", layer.layer().toString())
-            .log("background fetch done");
+        if (layer.hasFailedSpans()) {
+          // Spans that reads failed to fetch, behind the cursor, get another pass later.
+          scheduleRetry(layer);
+        } else {
+          retryDelays.remove(layer);
+          logger
+              .atDebug()
+              .addKeyValue("layer", layer.layer().toString())
+              .log("background fetch done");
+        }
         continue;
       }
       start(layer, ticket);
@@ -258,16 +281,44 @@ final class BackgroundFetcher implements AutoCloseable {
       }
     }
     if (failure != null) {
+      Duration delay = scheduleRetry(layer);
       logger
           .atWarn()
           .addKeyValue("layer", layer.layer().toString())
           .addKeyValue("span", ticket.spanId())
+          .addKeyValue("retry_seconds", delay.toSeconds())
           .setCause(failure)
           .log(
-              "background fetch of the layer stopped after a failure; reads still fetch the spans"
+              "background fetch of the layer paused after a failure; reads still fetch the spans"
                   + " they need");
     }
     pump();
+  }
+
+  /**
+   * Queues {@code layer} again after its retry delay, walking its spans from the first, and doubles
+   * the delay for the next failure. Returns the delay.
+   */
+  private Duration scheduleRetry(SpanManager layer) {
+    Duration delay;
+    synchronized (retryDelays) {
+      delay = retryDelays.getOrDefault(layer, FIRST_RETRY_DELAY);
+      Duration next = delay.multipliedBy(2);
+      retryDelays.put(layer, next.compareTo(MAX_RETRY_DELAY) > 0 ? MAX_RETRY_DELAY : next);
+    }
+    Runnable retry =
+        () -> {
+          if (!layer.isClosed()) {
+            layer.rewindBackground();
+            add(layer);
+          }
+        };
+    try {
+      scheduler.schedule(executor, retry, delay.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      logger.debug("background fetch retry not scheduled, the scheduler is shut down");
+    }
+    return delay;
   }
 
   private void scheduleWake(long delayNanos) {

@@ -472,9 +472,9 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /**
-   * Claims the next span for the background fetcher: the lowest span not yet requested that
-   * contains tar bytes and is in neither cache. Returns null when none is left or the layer is
-   * released.
+   * Claims the next span for the background fetcher: the lowest span after its cursor that was
+   * never requested or whose last fetch failed, that contains tar bytes and is in neither cache.
+   * Returns null when none is left or the layer is released.
    */
   @Nullable Ticket claimBackgroundSpan() {
     for (int checked = 0; checked < spanCount() && !closed.get(); checked++) {
@@ -485,12 +485,27 @@ public final class SpanManager implements AutoCloseable {
       if ((disk != null && disk.contains(layer, id)) || memory.contains(loader.keyOf(id))) {
         continue;
       }
-      Ticket ticket = table.claimIfNotRequested(id);
+      Ticket ticket = table.claimForBackground(id);
       if (ticket != null) {
         return ticket;
       }
     }
     return null;
+  }
+
+  /** Returns whether the last fetch of some span of the layer failed. */
+  boolean hasFailedSpans() {
+    for (int id = 0; id < spanCount(); id++) {
+      if (table.state(id) == SpanState.FAILED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Starts the background fetcher's walk over the layer's spans again from the first one. */
+  void rewindBackground() {
+    table.rewindBackground();
   }
 
   /** Returns the compressed length of a span, what fetching it costs the background rate. */

@@ -73,9 +73,12 @@ final class SpanTable {
     return tickets;
   }
 
-  /** Claims the span for a fetch when no fetch of it was ever started, else returns null. */
-  synchronized @Nullable Ticket claimIfNotRequested(int spanId) {
-    if (states[spanId] != SpanState.NOT_REQUESTED) {
+  /**
+   * Claims the span for a background fetch when it was never requested or its last fetch failed,
+   * else returns null.
+   */
+  synchronized @Nullable Ticket claimForBackground(int spanId) {
+    if (states[spanId] != SpanState.NOT_REQUESTED && states[spanId] != SpanState.FAILED) {
       return null;
     }
     return claim(spanId);
@@ -91,16 +94,23 @@ final class SpanTable {
 
   /**
    * Returns the next span the background fetcher should consider, the lowest id at or after its
-   * cursor that was never requested, and moves the cursor past it; -1 when none is left.
+   * cursor that was never requested or whose last fetch failed, and moves the cursor past it; -1
+   * when none is left.
    */
   synchronized int nextBackgroundCandidate() {
     while (backgroundCursor < states.length) {
       int id = backgroundCursor++;
-      if (states[id] == SpanState.NOT_REQUESTED && !skippedInBackground[id]) {
+      boolean open = states[id] == SpanState.NOT_REQUESTED || states[id] == SpanState.FAILED;
+      if (open && !skippedInBackground[id]) {
         return id;
       }
     }
     return -1;
+  }
+
+  /** Moves the background cursor back to the first span, for a new pass after failures. */
+  synchronized void rewindBackground() {
+    backgroundCursor = 0;
   }
 
   /** Publishes the span as {@code READY}, then hands it to every waiter. */

@@ -2,6 +2,7 @@ package dev.jsoci.fetcher.span;
 
 import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.jsoci.testing.RandomLayer;
 import dev.jsoci.ztoc.Span;
@@ -17,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -411,5 +413,56 @@ class BackgroundFetcherTest {
           .isAnyOf(SpanState.NOT_REQUESTED, SpanState.READY);
     }
     assertThat(source.requestCount()).isEqualTo(0);
+  }
+
+  @Test
+  void background_registryOutage_resumesAfterRetryDelay() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    AtomicBoolean down = new AtomicBoolean(true);
+    source.fault(
+        (request, bytes) -> {
+          if (down.get()) {
+            throw new IOException("connection refused (test outage)");
+          }
+          return bytes;
+        });
+    SpanEngine engine = engine(options());
+    SpanManager manager = engine.openLayer(layer.digest(), layer.ztoc(), source);
+    executor.runAll();
+    assertThat(engine.backgroundFetcher().isQueued(manager)).isFalse();
+
+    down.set(false);
+    scheduler.advance(BackgroundFetcher.FIRST_RETRY_DELAY.minusSeconds(1), executor::runAll);
+    int requestsBeforeRetry = source.requestCount();
+    scheduler.advance(Duration.ofSeconds(2), executor::runAll);
+    runUntilReady(manager);
+
+    assertThat(requestsBeforeRetry).isEqualTo(1);
+    assertThat(manager.statistics().backgroundSpans()).isEqualTo(layer.spanCount());
+  }
+
+  @Test
+  void background_spanAReadFailedToFetch_isFetchedInTheBackground() throws Exception {
+    RecordingSource source = new RecordingSource(layer.blob());
+    Span failing = layer.span(3);
+    AtomicBoolean down = new AtomicBoolean(true);
+    source.fault(
+        (request, bytes) -> {
+          if (down.get() && request.offset() == failing.compressedStart()) {
+            throw new IOException("connection refused (test outage)");
+          }
+          return bytes;
+        });
+    SpanEngine engine = engine(options());
+    SpanManager manager = engine.openLayer(layer.digest(), layer.ztoc(), source);
+
+    assertThrows(
+        IOException.class,
+        () -> manager.read(failing.uncompressedStart(), ByteBuffer.allocate(10)));
+    assertThat(manager.state(3)).isEqualTo(SpanState.FAILED);
+    down.set(false);
+    runUntilReady(manager);
+
+    assertThat(manager.statistics().backgroundSpans()).isEqualTo(layer.spanCount());
   }
 }

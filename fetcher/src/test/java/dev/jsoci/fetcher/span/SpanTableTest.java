@@ -70,11 +70,11 @@ class SpanTableTest {
   }
 
   @Test
-  void claimIfNotRequested_readySpan_returnsNull() {
+  void claimForBackground_readySpan_returnsNull() {
     Ticket ticket = table.claimOrJoin(new int[] {1}).get(0);
     table.complete(ticket, VerifiedSpan.ofCompressed(new Span(1, 0, 1, 0, 1), new byte[] {7}));
 
-    assertThat(table.claimIfNotRequested(1)).isNull();
-    assertThat(table.claimIfNotRequested(0)).isNotNull();
+    assertThat(table.claimForBackground(1)).isNull();
+    assertThat(table.claimForBackground(0)).isNotNull();
   }
 }
