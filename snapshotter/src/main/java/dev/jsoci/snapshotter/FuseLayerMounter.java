@@ -21,8 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Mounts layers that have a zTOC in their image's SOCI index through FUSE, with {@link
- * LazyLayers}, and keeps each {@link MountedLayer} by its mountpoint.
+ * Mounts layers that have a zTOC in their image's SOCI index through FUSE, with {@link LazyLayers},
+ * and keeps each {@link MountedLayer} by its mountpoint.
  *
  * <p>A layer of an image without a SOCI index fails {@link #mount} with {@link
  * NoSociIndexException}, and a layer that the index skipped fails with {@link NoZtocException}.
@@ -113,11 +113,11 @@ final class FuseLayerMounter implements RemoteLayerMounter {
               request.layerDigest());
     } catch (IOException | IllegalArgumentException e) {
       throw new NoSociIndexException(
-          "cannot find the SOCI index or zTOC of layer "
+          "cannot read the SOCI index or the zTOC of layer "
               + request.layerDigest()
               + " of "
               + request.imageRef()
-              + ": "
+              + ", so the layer is pulled whole: "
               + e.getMessage(),
           e);
     }
@@ -132,8 +132,7 @@ final class FuseLayerMounter implements RemoteLayerMounter {
 
     // Cleared only now, after the registry lookups: until the new mount is in place, the
     // mountpoint is an empty directory and readers get ENOENT.
-    if (MountTable.isMountpoint(target)
-        && FuseMount.unmountLeftover(target, unmountTimeout)) {
+    if (MountTable.isMountpoint(target) && FuseMount.unmountLeftover(target, unmountTimeout)) {
       LOG.atInfo()
           .addKeyValue("mountpoint", target.toString())
           .log("unmounted a mount left by an earlier process");
@@ -191,8 +190,8 @@ final class FuseLayerMounter implements RemoteLayerMounter {
   }
 
   /**
-   * Unmounts the layer at {@code mountpoint} and releases its spans. When this mounter has no
-   * layer there, clears a dead mount that an earlier process left.
+   * Unmounts the layer at {@code mountpoint} and releases its spans. When this mounter has no layer
+   * there, clears a dead mount that an earlier process left.
    */
   @Override
   public void unmount(Path mountpoint) throws IOException {

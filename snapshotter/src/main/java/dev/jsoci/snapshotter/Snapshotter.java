@@ -45,12 +45,12 @@ import org.slf4j.event.Level;
  * containerd.io/snapshot.ref}) mounts the layer on the new snapshot's {@code fs}, commits it under
  * the target name and fails with {@link AlreadyExistsException}. containerd reads that error as
  * "the layer is ready" and does not download it. When the image has a SOCI index but the layer
- * cannot be mounted, for example because the index has no zTOC for it, a {@link
- * LocalLayerUnpacker} downloads and unpacks it into {@code fs}, and the snapshot is committed the
- * same way but as an ordinary snapshot with its disk usage. containerd 1.6 needs this: once it must
- * fetch one layer itself, it also fetches every layer above it. Without a mounter, for an image
- * without a SOCI index, or when the local unpack fails, the {@code Prepare} returns the active
- * snapshot's mounts and containerd unpacks the layer itself.
+ * cannot be mounted, for example because the index has no zTOC for it, a {@link LocalLayerUnpacker}
+ * downloads and unpacks it into {@code fs}, and the snapshot is committed the same way but as an
+ * ordinary snapshot with its disk usage. containerd 1.6 needs this: once it must fetch one layer
+ * itself, it also fetches every layer above it. Without a mounter, for an image without a SOCI
+ * index, or when the local unpack fails, the {@code Prepare} returns the active snapshot's mounts
+ * and containerd unpacks the layer itself.
  *
  * <p>Thread safety: all methods may be called concurrently. See {@code CONCURRENCY.md}.
  */
@@ -323,9 +323,13 @@ public final class Snapshotter implements AutoCloseable {
     return mounts;
   }
 
-  private static SnapshotterListener.MountFailure mountFailureOf(Exception e) {
+  static SnapshotterListener.MountFailure mountFailureOf(Exception e) {
+    // A SOCI index or zTOC that exists but cannot be read (a registry error, a missing or corrupt
+    // blob) is an error; only an image without an index counts as having none.
     if (e instanceof NoSociIndexException) {
-      return SnapshotterListener.MountFailure.NO_INDEX;
+      return e.getCause() == null
+          ? SnapshotterListener.MountFailure.NO_INDEX
+          : SnapshotterListener.MountFailure.ERROR;
     }
     if (e instanceof FuseLayerMounter.NoZtocException) {
       return SnapshotterListener.MountFailure.NO_ZTOC;
