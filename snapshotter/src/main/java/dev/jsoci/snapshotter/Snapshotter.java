@@ -383,7 +383,14 @@ public final class Snapshotter implements AutoCloseable {
       if (!parent.info().labels().containsKey(SnapshotLabels.REMOTE)) {
         continue;
       }
-      String subject = "layer \"" + parent.info().name() + "\"";
+      Map<String, String> labels = parent.info().labels();
+      String layer =
+          labels.getOrDefault(
+              SnapshotLabels.CRI_LAYER_DIGEST, labels.get(SnapshotLabels.STARGZ_DIGEST));
+      String subject =
+          layer == null
+              ? "lazily mounted layer \"" + parent.info().name() + "\""
+              : "lazily mounted layer " + layer + " (snapshot \"" + parent.info().name() + "\")";
       String failedRestore = unrestored.get(parent.id());
       if (failedRestore != null) {
         throw new UnavailableException(subject + " could not be restored: " + failedRestore);
@@ -394,7 +401,12 @@ public final class Snapshotter implements AutoCloseable {
       try {
         mounter.get().check(directories.fs(parent.id()));
       } catch (IOException e) {
-        throw new UnavailableException(subject + " (" + e.getMessage() + ")", e);
+        throw new UnavailableException(
+            subject
+                + " cannot be read from its registry ("
+                + e.getMessage()
+                + "); until every span of it is cached, new containers need the registry",
+            e);
       }
     }
   }

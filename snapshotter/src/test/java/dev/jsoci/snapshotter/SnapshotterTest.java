@@ -529,8 +529,10 @@ class SnapshotterTest {
     assertThat(committed.parent()).isEqualTo(CHAIN_1);
     assertThat(committed.labels())
         .containsAtLeast(
-            "containerd.io/snapshot.ref", CHAIN_2,
-            "containerd.io/snapshot/remote/has.soci.index.digest", "true");
+            "containerd.io/snapshot.ref",
+            CHAIN_2,
+            "containerd.io/snapshot/remote/has.soci.index.digest",
+            "true");
     assertThat(committed.labels()).doesNotContainKey("containerd.io/snapshot/remote");
     assertThat(snapshotter.usage(CHAIN_2).inodes()).isGreaterThan(0);
     assertThrows(NotFoundException.class, () -> snapshotter.stat("extract-2 " + CHAIN_2));
@@ -668,7 +670,13 @@ class SnapshotterTest {
     assertThat(mounter.checks).containsExactly(Path.of(fs(1)), Path.of(fs(1)));
     assertThat(e)
         .hasMessageThat()
-        .isEqualTo("layer \"" + CHAIN_1 + "\" (registry does not answer): unavailable");
+        .isEqualTo(
+            "lazily mounted layer "
+                + LAYER_1
+                + " (snapshot \""
+                + CHAIN_1
+                + "\") cannot be read from its registry (registry does not answer); until every"
+                + " span of it is cached, new containers need the registry: unavailable");
   }
 
   @Test
@@ -733,9 +741,11 @@ class SnapshotterTest {
     assertThat(e)
         .hasMessageThat()
         .isEqualTo(
-            "layer \""
+            "lazily mounted layer "
+                + LAYER_1
+                + " (snapshot \""
                 + CHAIN_1
-                + "\" could not be restored: no zTOC for layer "
+                + "\") could not be restored: no zTOC for layer "
                 + LAYER_1
                 + ": unavailable");
 
@@ -765,8 +775,10 @@ class SnapshotterTest {
     assertThat(e)
         .hasMessageThat()
         .isEqualTo(
-            "layer \""
+            "lazily mounted layer "
+                + LAYER_1
+                + " (snapshot \""
                 + CHAIN_1
-                + "\" could not be restored: no remote layer mounter is configured: unavailable");
+                + "\") could not be restored: no remote layer mounter is configured: unavailable");
   }
 }

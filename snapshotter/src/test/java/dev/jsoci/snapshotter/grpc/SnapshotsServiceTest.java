@@ -381,7 +381,12 @@ class SnapshotsServiceTest {
     mounter.failingChecks.add(Path.of(fs(1)));
     assertStatus(
         Status.Code.UNAVAILABLE,
-        "layer \"" + CHAIN + "\" (registry does not answer): unavailable",
+        "lazily mounted layer "
+            + LAYER
+            + " (snapshot \""
+            + CHAIN
+            + "\") cannot be read from its registry (registry does not answer); until every span"
+            + " of it is cached, new containers need the registry: unavailable",
         () -> stub.mounts(MountsRequest.newBuilder().setKey("container").build()));
   }
 
