@@ -293,20 +293,7 @@ class LazyPullIT {
     ctr("images", "rm", "--sync", sociReference);
     assertThat(fuseMounts()).isEmpty();
 
-    Processes.Result result =
-        Processes.jsoci(
-            work,
-            "rpull",
-            "--address",
-            containerd.socket.toString(),
-            "--namespace",
-            containerd.namespace,
-            "--snapshotter",
-            "jsoci",
-            "--snapshotter-address",
-            daemon.socket().toString(),
-            "--plain-http",
-            sociReference);
+    Processes.Result result = jsociRpull(containerd.namespace);
 
     assertWithMessage("jsoci rpull: " + result.err() + logs()).that(result.status()).isEqualTo(0);
     assertThat(result.out()).contains(digestOf("big") + " lazy");
@@ -318,20 +305,7 @@ class LazyPullIT {
     // containerd names committed remote snapshots by chain ID alone, so a pull of the same image
     // into another namespace uses the layers mounted already, and they are still lazy there.
     String otherNamespace = containerd.namespace + "-other";
-    Processes.Result other =
-        Processes.jsoci(
-            work,
-            "rpull",
-            "--address",
-            containerd.socket.toString(),
-            "--namespace",
-            otherNamespace,
-            "--snapshotter",
-            "jsoci",
-            "--snapshotter-address",
-            daemon.socket().toString(),
-            "--plain-http",
-            sociReference);
+    Processes.Result other = jsociRpull(otherNamespace);
     Processes.Result removed =
         containerd.ctrIn(otherNamespace, "images", "rm", "--sync", sociReference);
 
@@ -339,6 +313,23 @@ class LazyPullIT {
     assertThat(other.out()).contains(digestOf("big") + " lazy");
     assertThat(other.out()).contains(digestOf("plain") + " lazy");
     assertWithMessage("ctr images rm: " + removed.err()).that(removed.status()).isEqualTo(0);
+  }
+
+  /** Pulls the SOCI-enabled image into {@code namespace} with {@code jsoci rpull}. */
+  private static Processes.Result jsociRpull(String namespace) throws Exception {
+    return Processes.jsoci(
+        work,
+        "rpull",
+        "--address",
+        containerd.socket.toString(),
+        "--namespace",
+        namespace,
+        "--snapshotter",
+        "jsoci",
+        "--snapshotter-address",
+        daemon.socket().toString(),
+        "--plain-http",
+        sociReference);
   }
 
   @Test

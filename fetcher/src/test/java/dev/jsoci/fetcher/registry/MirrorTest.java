@@ -156,6 +156,22 @@ class MirrorTest {
             .build());
   }
 
+  /**
+   * Returns a client with one configured {@code mirror}, 3 retries and {@code time} as its clock
+   * and sleeper.
+   */
+  private RegistryClient clientWithMirror(RegistryMirror mirror, FakeTime time) {
+    return RegistryClient.create(
+        RegistryOptions.builder()
+            .hostsDirectory(directory)
+            .credentials(CredentialStore.ANONYMOUS)
+            .maxRetries(3)
+            .clock(time)
+            .sleeper(time)
+            .mirrors(Map.of(origin.host(), List.of(mirror)))
+            .build());
+  }
+
   @Test
   void configuredMirror_isTriedBeforeHostsToml() throws IOException {
     try (MockRegistry configured = MockRegistry.start("127.0.0.3");
@@ -233,18 +249,7 @@ class MirrorTest {
     FakeTime time = new FakeTime();
     try (MockRegistry configured = MockRegistry.start("127.0.0.3");
         RegistryClient withMirror =
-            RegistryClient.create(
-                RegistryOptions.builder()
-                    .hostsDirectory(directory)
-                    .credentials(CredentialStore.ANONYMOUS)
-                    .maxRetries(3)
-                    .clock(time)
-                    .sleeper(time)
-                    .mirrors(
-                        Map.of(
-                            origin.host(),
-                            List.of(new RegistryMirror(configured.host(), false, null))))
-                    .build())) {
+            clientWithMirror(new RegistryMirror(configured.host(), false, null), time)) {
       configured.handle(request -> response(503, "busy"));
       mirror.handle(request -> range(0, 3));
       ImageRef repository = ImageRef.parse(origin.host() + "/team/app:1");
@@ -264,19 +269,8 @@ class MirrorTest {
     FakeTime time = new FakeTime();
     try (MockRegistry slow = MockRegistry.start("127.0.0.3");
         RegistryClient withMirror =
-            RegistryClient.create(
-                RegistryOptions.builder()
-                    .hostsDirectory(directory)
-                    .credentials(CredentialStore.ANONYMOUS)
-                    .maxRetries(3)
-                    .clock(time)
-                    .sleeper(time)
-                    .mirrors(
-                        Map.of(
-                            origin.host(),
-                            List.of(
-                                new RegistryMirror(slow.host(), false, Duration.ofMillis(300)))))
-                    .build())) {
+            clientWithMirror(
+                new RegistryMirror(slow.host(), false, Duration.ofMillis(300)), time)) {
       slow.handle(
           request ->
               new mockwebserver3.MockResponse.Builder()
