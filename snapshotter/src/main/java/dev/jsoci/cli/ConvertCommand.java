@@ -16,6 +16,7 @@ import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.snapshotter.DirectoryTree;
 import dev.jsoci.ztoc.ZtocBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -23,6 +23,7 @@ import dev.jsoci.oci.LayerCompression;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.oci.SociIndex;
+import dev.jsoci.snapshotter.DirectoryTree;
 import dev.jsoci.ztoc.EntryNotFoundException;
 import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.TocEntry;

@@ -5,6 +5,7 @@ import dev.jsoci.fetcher.registry.ResolvedImage;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
+import dev.jsoci.snapshotter.DirectoryTree;
 import dev.jsoci.snapshotter.lazy.LazyLayer;
 import dev.jsoci.snapshotter.lazy.LazyLayers;
 import dev.jsoci.snapshotter.lazy.MountedLayer;

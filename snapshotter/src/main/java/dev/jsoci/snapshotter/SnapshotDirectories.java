@@ -116,26 +116,7 @@ final class SnapshotDirectories {
       throw new IOException("cannot delete " + directory + ": " + mounts.get(0) + " is mounted");
     }
     try {
-      Files.walkFileTree(
-          directory,
-          new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
-                throws IOException {
-              Files.delete(file);
-              return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException failure)
-                throws IOException {
-              if (failure != null) {
-                throw failure;
-              }
-              Files.delete(dir);
-              return FileVisitResult.CONTINUE;
-            }
-          });
+      DirectoryTree.delete(directory);
     } catch (NoSuchFileException e) {
       // Already gone.
     }

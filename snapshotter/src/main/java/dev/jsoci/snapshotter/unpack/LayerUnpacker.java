@@ -3,6 +3,7 @@ package dev.jsoci.snapshotter.unpack;
 import static java.nio.file.LinkOption.NOFOLLOW_LINKS;
 
 import dev.jsoci.fs.OpaqueXattr;
+import dev.jsoci.snapshotter.DirectoryTree;
 import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.PaxRecord;
 import dev.jsoci.ztoc.TocEntry;
@@ -13,13 +14,11 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -446,27 +445,8 @@ public final class LayerUnpacker {
       Files.delete(target);
       return;
     }
-    // walkFileTree does not follow symbolic links, so this stays inside the directory.
-    Files.walkFileTree(
-        target,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
-              throws IOException {
-            Files.delete(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path dir, @Nullable IOException e)
-              throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.delete(dir);
-            return FileVisitResult.CONTINUE;
-          }
-        });
+    // The deletion does not follow symbolic links, so it stays inside the directory.
+    DirectoryTree.delete(target);
   }
 
   private static @Nullable BasicFileAttributes attributesOf(Path path) throws IOException {

@@ -1,4 +1,4 @@
-package dev.jsoci.cli;
+package dev.jsoci.snapshotter;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -8,15 +8,15 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import org.jspecify.annotations.Nullable;
 
-/** Deletes the directories that the commands create for their own use. */
-final class DirectoryTree {
+/** Deletes directory trees: snapshot directories, unpacked layers and the commands' own ones. */
+public final class DirectoryTree {
   private DirectoryTree() {}
 
   /**
    * Deletes {@code root} and everything in it. walkFileTree does not follow symbolic links, so
    * links, such as those of unpacked layers, are removed as links.
    */
-  static void delete(Path root) throws IOException {
+  public static void delete(Path root) throws IOException {
     Files.walkFileTree(
         root,
         new SimpleFileVisitor<>() {
