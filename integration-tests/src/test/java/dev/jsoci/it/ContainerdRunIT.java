@@ -54,14 +54,9 @@ class ContainerdRunIT {
 
   @AfterAll
   static void stopContainerd() throws Exception {
-    try {
-      if (containerd != null) {
-        containerd.close();
-      }
-    } finally {
-      if (registry != null) {
-        registry.close();
-      }
+    try (AutoCloseable registryCloser = registry;
+        AutoCloseable containerdCloser = containerd) {
+      // Closed in reverse order: containerd, the registry.
     }
   }
 

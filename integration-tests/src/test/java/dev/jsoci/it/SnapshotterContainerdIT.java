@@ -60,20 +60,10 @@ class SnapshotterContainerdIT {
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (containerd != null) {
-        containerd.close();
-      }
-    } finally {
-      try {
-        if (daemon != null) {
-          daemon.close();
-        }
-      } finally {
-        if (registry != null) {
-          registry.close();
-        }
-      }
+    try (AutoCloseable registryCloser = registry;
+        AutoCloseable daemonCloser = daemon;
+        AutoCloseable containerdCloser = containerd) {
+      // Closed in reverse order: containerd, the daemon, the registry.
     }
   }
 
