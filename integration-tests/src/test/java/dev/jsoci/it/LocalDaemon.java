@@ -102,8 +102,8 @@ final class LocalDaemon implements AutoCloseable {
   }
 
   /**
-   * Runs a second daemon on this daemon's root with its own socket, and returns how it ended; it is
-   * killed when it runs for longer than the process timeout.
+   * Runs a second daemon on this daemon's root with its own socket and returns how it ended. It is
+   * killed if it runs longer than the process timeout.
    */
   Processes.Result startSecondOnSameRoot() throws Exception {
     return Processes.start(

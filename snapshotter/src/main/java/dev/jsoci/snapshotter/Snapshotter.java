@@ -324,8 +324,8 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   static SnapshotterListener.MountFailure mountFailureOf(Exception e) {
-    // A SOCI index or zTOC that exists but cannot be read (a registry error, a missing or corrupt
-    // blob) is an error; only an image without an index counts as having none.
+    // Only an image without an index counts as having none. An index or zTOC that cannot be read
+    // (a registry error, a missing or corrupt blob) is an error.
     if (e instanceof NoSociIndexException) {
       return e.getCause() == null
           ? SnapshotterListener.MountFailure.NO_INDEX
@@ -619,7 +619,7 @@ public final class Snapshotter implements AutoCloseable {
       Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
     }
     // A dead FUSE mount left by a killed process fails every stat with ENOTCONN, so it looks
-    // missing; the mount table tells it apart, and the mounter clears it.
+    // missing. The mount table distinguishes it, and the mounter clears it.
     if (!Files.isDirectory(mountpoint) && !MountTable.isMountpoint(mountpoint)) {
       Files.createDirectories(mountpoint);
       Files.setPosixFilePermissions(mountpoint, PosixFilePermissions.fromString("rwxr-xr-x"));

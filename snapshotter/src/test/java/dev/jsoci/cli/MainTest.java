@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class MainTest {
   @Test
-  void describe_failureOnEveryHost_listsTheEarlierHosts() {
+  void describe_everyHostFailed_listsEarlierHosts() {
     RegistryException last =
         new RegistryException("GET http://registry/v2/app/manifests/1 failed: refused");
     last.addSuppressed(

@@ -64,7 +64,7 @@ class RpullCommandTest {
   }
 
   @Test
-  void lazyLayers_snapshotNamedByChainIdOnly_isLazyInEveryNamespace() {
+  void lazyLayers_sharedSnapshot_isLazyEverywhere() {
     List<Digest> chain = RpullCommand.chainIds(List.of(DIFF_A, DIFF_B));
     List<SnapshotInfo> snapshots =
         List.of(

@@ -29,7 +29,7 @@ class RootLockTest {
   }
 
   @Test
-  void secondAcquire_failsNamingRootAndHolder_untilTheFirstCloses() throws Exception {
+  void acquire_heldLock_failsNamingHolder() throws Exception {
     Path root = directory.resolve("root");
     RootLock first = RootLock.acquire(root);
 
@@ -50,7 +50,7 @@ class RootLockTest {
   }
 
   @Test
-  void lockHeldByAnotherProcess_isReported_andReleasedWhenItIsKilled() throws Exception {
+  void acquire_otherProcessHolds_failsUntilKilled() throws Exception {
     Path root = Files.createDirectory(directory.resolve("root"));
     Path file = root.resolve(RootLock.FILE_NAME);
     // python3 takes the same POSIX record lock as FileChannel.tryLock and writes a process ID

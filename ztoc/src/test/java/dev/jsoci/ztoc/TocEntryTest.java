@@ -27,7 +27,7 @@ class TocEntryTest {
         List.of());
   }
 
-  /** The result of parsing with {@link OffsetDateTime#parse} alone, the zero time on failure. */
+  /** Parses {@code text} with {@link OffsetDateTime#parse} alone, or returns the zero time. */
   private static Instant parsedByJavaTime(String text) {
     try {
       return OffsetDateTime.parse(text).toInstant();

@@ -205,7 +205,7 @@ final class HostsDirectory {
 
   /**
    * Returns the endpoint of a configured mirror: pulls and resolution, over plain HTTP when the
-   * client or the mirror asks for it, else over the mirror's scheme, else over HTTP for localhost
+   * client or the mirror requests it, else over the mirror's scheme, else over HTTP for localhost
    * and loopback addresses and HTTPS elsewhere.
    */
   private static RegistryEndpoint mirror(

@@ -49,9 +49,9 @@ import org.jspecify.annotations.Nullable;
  * @param layerDataRetries the retries of range reads and blob streams, which read layer data, or
  *     null to use {@code maxRetries}, {@code minBackoff} and {@code maxBackoff} as for every other
  *     request
- * @param authLifetime the longest time a registry authorization (a bearer token, or Basic
- *     credentials read from the credential store) is reused before it is obtained again, which also
- *     picks up changed credentials; null to reuse it until it expires or is rejected
+ * @param authLifetime the maximum time a registry authorization (a bearer token, or Basic
+ *     credentials read from the credential store) is reused before it is obtained again. Obtaining
+ *     it again picks up changed credentials. Null reuses it until it expires or is rejected
  * @param mirrors mirrors by the registry host they serve ({@code docker.io}, {@code
  *     registry:5000}), each list in the order tried, before the hosts of {@code hostsDirectory}
  */

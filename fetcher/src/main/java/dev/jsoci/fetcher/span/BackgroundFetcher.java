@@ -51,7 +51,7 @@ final class BackgroundFetcher implements AutoCloseable {
   /** How long after a failed background fetch its layer is queued again. */
   static final Duration FIRST_RETRY_DELAY = Duration.ofSeconds(30);
 
-  /** The longest delay before a layer whose background fetches keep failing is queued again. */
+  /** The maximum delay before a layer whose background fetches keep failing is queued again. */
   static final Duration MAX_RETRY_DELAY = Duration.ofMinutes(10);
 
   private final long bytesPerSecond;

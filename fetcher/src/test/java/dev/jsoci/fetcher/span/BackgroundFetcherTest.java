@@ -442,7 +442,7 @@ class BackgroundFetcherTest {
   }
 
   @Test
-  void background_spanAReadFailedToFetch_isFetchedInTheBackground() throws Exception {
+  void background_failedReadSpan_isFetched() throws Exception {
     RecordingSource source = new RecordingSource(layer.blob());
     Span failing = layer.span(3);
     AtomicBoolean down = new AtomicBoolean(true);

@@ -461,7 +461,7 @@ final class LayerFuseAdapter extends FuseStubFS {
    */
   private int call(String op, String path, Operation operation) {
     if (!traceOperations) {
-      // With traceOperations the line of the finished operation says the same and more.
+      // With traceOperations, the line of the finished operation has these fields and more.
       logger.trace("fuse request: op={} path={} layer={}", op, path, layer);
     }
     long startNanos = timed ? System.nanoTime() : 0;

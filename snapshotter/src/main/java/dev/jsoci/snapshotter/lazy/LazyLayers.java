@@ -225,7 +225,7 @@ public final class LazyLayers implements AutoCloseable {
    */
   public MountedLayer mount(LazyLayer layer, Path mountPoint) throws IOException {
     Digest digest = layer.layer().digest();
-    // The first mount of an image holds the background fetcher for [background_fetch]
+    // The first mount of an image pauses the background fetcher for [background_fetch]
     // silence_period_msec, so that the container's start-up reads have the link to themselves.
     if (silencedImages.asMap().putIfAbsent(layer.repository(), Boolean.TRUE) == null) {
       engine.silenceBackground();

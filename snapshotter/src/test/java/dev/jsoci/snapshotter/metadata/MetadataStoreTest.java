@@ -27,7 +27,7 @@ class MetadataStoreTest {
   }
 
   @Test
-  void useNativeLibraryDirectory_removesEarlierCopiesAndSetsTheProperty() throws Exception {
+  void useNativeLibraryDirectory_removesOldCopies() throws Exception {
     String before = System.getProperty(MetadataStore.NATIVE_DIRECTORY_PROPERTY);
     Path nativeDirectory = Files.createDirectory(directory.resolve("native"));
     Path copy = Files.writeString(nativeDirectory.resolve("sqlite-3-a-libsqlitejdbc.so"), "x");
