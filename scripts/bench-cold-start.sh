@@ -9,6 +9,7 @@
 # Options:
 #   --rate RATE     link rate in tc's units (default 1gbit)
 #   --rtt-ms MS     link round-trip time in milliseconds (default 20)
+#   --mtu BYTES     MTU of the link (default 9000, jumbo frames as within an EC2 VPC)
 #   --runs N        timed runs of every image and mode (default 5)
 #   --images LIST   comma-separated SIZE_MIB:STARTUP_PERCENT[:LAYERS] (default 2048:2,1024:5,1536:1;
 #                   4 data layers unless given); sizes are uncompressed file bytes
@@ -40,6 +41,7 @@ source "$lib/coldstart.sh"
 
 rate=1gbit
 rtt_ms=20
+mtu=9000
 runs=5
 images_spec="2048:2,1024:5,1536:1"
 work=/tmp/jsoci-bench-cold-start
@@ -57,6 +59,7 @@ while (($# > 0)); do
   case "$1" in
     --rate) rate="${2:?--rate needs a value such as 1gbit}"; shift 2 ;;
     --rtt-ms) rtt_ms="${2:?--rtt-ms needs a number of milliseconds}"; shift 2 ;;
+    --mtu) mtu="${2:?--mtu needs a number of bytes}"; shift 2 ;;
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --images) images_spec="${2:?--images needs a list such as 2048:2,1024:5}"; shift 2 ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
@@ -177,8 +180,8 @@ image_names=("${image_names[@]:1}") image_sizes=("${image_sizes[@]:1}")
 image_percents=("${image_percents[@]:1}") image_layers=("${image_layers[@]:1}")
 
 # 2. The shaped link, the registry in its namespace, and the link's self-test.
-log "setting up the link: rate $rate, RTT $rtt_ms ms"
-"$lib/shaped-link.sh" --prefix "$prefix" --state-dir "$work/link" --rate "$rate" --rtt-ms "$rtt_ms" up > "$work/link.env"
+log "setting up the link: rate $rate, RTT $rtt_ms ms, MTU $mtu"
+"$lib/shaped-link.sh" --prefix "$prefix" --state-dir "$work/link" --rate "$rate" --rtt-ms "$rtt_ms" --mtu "$mtu" up > "$work/link.env"
 link_is_up=1
 read -r registry_netns_kv registry_addr_kv node_netns_kv _ < "$work/link.env"
 registry_netns="${registry_netns_kv#*=}" registry_addr="${registry_addr_kv#*=}" node_netns="${node_netns_kv#*=}"
@@ -186,7 +189,7 @@ registry="$registry_addr:5000"
 coldstart_registry_start "$work/registry" "$registry" nsenter --net="/run/netns/$registry_netns"
 mkdir -p "$out"
 log "measuring the link"
-"$lib/shaped-link.sh" --prefix "$prefix" --state-dir "$work/link" --rate "$rate" --rtt-ms "$rtt_ms" selftest \
+"$lib/shaped-link.sh" --prefix "$prefix" --state-dir "$work/link" --rate "$rate" --rtt-ms "$rtt_ms" --mtu "$mtu" selftest \
   | tee "$out/link-selftest.txt" >&2
 
 rate_bits=$(python3 - "$rate" <<'PY'
@@ -234,9 +237,9 @@ for ((run = 1; run <= runs; run++)); do
         env JSOCI_BENCH_TUN=jbt-node "$lib/cold-start-run.sh" "$mode" "$registry/$name:$tag" \
         "$registry/$warmup_name:$tag" "$work/runs/$run-$name-$mode" "$result"
       python3 - "$result" "$name" "${image_sizes[$i]}" "${image_percents[$i]}" \
-        "$(cat "$dir/compressed-bytes")" "$dir/expected-output" "$run" "$rate" "$rtt_ms" <<'PY'
+        "$(cat "$dir/compressed-bytes")" "$dir/expected-output" "$run" "$rate" "$rtt_ms" "$mtu" <<'PY'
 import json, sys
-path, name, size_mib, percent, compressed, expected_path, run, rate, rtt_ms = sys.argv[1:]
+path, name, size_mib, percent, compressed, expected_path, run, rate, rtt_ms, mtu = sys.argv[1:]
 result = json.load(open(path))
 expected = open(expected_path).read().strip()
 result.update({
@@ -249,6 +252,7 @@ result.update({
     "run": int(run),
     "rate": rate,
     "rtt_ms": float(rtt_ms),
+    "mtu": int(mtu),
 })
 json.dump(result, open(path, "w"), indent=1)
 print(f"run {run} {name} {result['mode']}: {result['seconds']} s "

@@ -21,7 +21,7 @@
 #   RESULT_JSON       where the timings go (one JSON object)
 # Environment: JSOCI_BENCH_TUN, the node's link device, whose byte counters give the bytes
 # received during the timed pull and run; JSOCI_BENCH_SNAPSHOTTER_CONFIG, optional text of the
-# daemon's config.toml (empty for the defaults).
+# daemon's config.toml (empty for the defaults); JSOCI_BENCH_LOG_LEVEL, the daemon's log level.
 set -euo pipefail
 
 lib="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"

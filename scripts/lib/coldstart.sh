@@ -197,14 +197,16 @@ coldstart_registry_warm() {
 # coldstart_snapshotter_start DIR [CONFIG_TOML [ROOT]]
 # Starts jsoci-snapshotter with its socket (DIR/jsoci.sock), config (DIR/config.toml, from
 # CONFIG_TOML text or empty for the defaults), log (DIR/log) and root (ROOT, default DIR/root;
-# it contains the span cache), and waits up to 60 s until it responds.
+# it contains the span cache), and waits up to 60 s until it responds. JSOCI_BENCH_LOG_LEVEL sets
+# the daemon's --log-level (default info).
 coldstart_snapshotter_start() {
   local dir=$1 config=${2:-} root=${3:-$1/root} pid
   mkdir -p "$dir" "$root" || return 1
   echo "$root" > "$dir/root-path"
   printf '%s\n' "$config" > "$dir/config.toml"
   "$COLDSTART_ROOT/bin/jsoci-snapshotter" --root "$root" --address "$dir/jsoci.sock" \
-    --config "$dir/config.toml" > "$dir/log" 2>&1 < /dev/null &
+    --config "$dir/config.toml" --log-level "${JSOCI_BENCH_LOG_LEVEL:-info}" \
+    > "$dir/log" 2>&1 < /dev/null &
   pid=$!
   if ! coldstart_record_pid "$dir/pid" "$pid"; then
     coldstart_error "jsoci-snapshotter exited at once; see $dir/log"
