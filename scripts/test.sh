@@ -11,11 +11,12 @@ source scripts/lib/packages.sh
 # htpasswd files for its Basic auth), skopeo copies images into it, containerd and runc run the
 # converted images (busybox-static is the shell inside them), fuse and attr serve and inspect
 # the FUSE layer filesystems, curl probes the registry, stargz-snapshotter provides ctr-remote
-# for lazy pulls with remote-snapshot labels, zstd makes zstd layers and libzstd1 decodes them.
+# for lazy pulls with remote-snapshot labels, zstd makes zstd layers and libzstd1 decodes them,
+# and libdeflate0 inflates whole gzip spans.
 packages=(
   tar gzip pigz python3 curl maven openjdk-17-jdk-headless
   docker-registry apache2-utils skopeo containerd runc busybox-static fuse attr
-  stargz-snapshotter zstd libzstd1
+  stargz-snapshotter zstd libzstd1 libdeflate0
 )
 
 install_missing_packages test.sh "${packages[@]}"

@@ -56,6 +56,14 @@ final class CheckpointInflater {
     HexFormat.of().parseHex("04c0010500000000a0ffaf43000100"),
   };
 
+  /**
+   * Returns a copy of the preamble for a checkpoint with {@code bits} unused bits, 1 to 7; the top
+   * {@code bits} bits of its last byte are zero, for the caller to fill with the data's first bits.
+   */
+  static byte[] preamble(int bits) {
+    return PREAMBLES[bits].clone();
+  }
+
   private final byte[] compressed;
   private final long compressedBase;
   private final int spanId;
@@ -72,8 +80,8 @@ final class CheckpointInflater {
   }
 
   /**
-   * Inflates from the checkpoint, discards {@code skip} bytes and writes the next {@code length}
-   * to the start of {@code result}.
+   * Inflates from the checkpoint, discards {@code skip} bytes and writes the next {@code length} to
+   * the start of {@code result}.
    *
    * @param bits the checkpoint's unused bits of {@code compressed[0]}, 0 to 7
    * @param window an array with the checkpoint's 32 KiB window at {@code windowOffset}
@@ -98,7 +106,7 @@ final class CheckpointInflater {
       inflater.setDictionary(window, windowOffset, GzipCheckpoint.WINDOW_SIZE);
       int dataStart = 0;
       if (bits > 0) {
-        byte[] preamble = PREAMBLES[bits].clone();
+        byte[] preamble = preamble(bits);
         preamble[preamble.length - 1] |= (byte) (compressed[0] & (0xff << (8 - bits)));
         inflater.setInput(preamble);
         dataStart = 1;

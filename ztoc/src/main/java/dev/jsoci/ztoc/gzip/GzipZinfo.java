@@ -439,10 +439,30 @@ public final class GzipZinfo implements Zinfo {
     }
 
     int windowOffset = windowOffset(firstSpan);
+    byte[] window = windowOffset < 0 ? ZERO_WINDOW : blob;
+    if (firstSpan == lastSpan && firstSpan < maxSpanId()) {
+      // A range that reaches the end of its span, as a whole span does, goes to libdeflate first.
+      long spanLength = uncompressedStart(firstSpan + 1) - spanStart;
+      long skip = uncompressedOffset - spanStart;
+      if (skip + length == spanLength
+          && spanLength <= Integer.MAX_VALUE
+          && WholeSpanInflater.inflate(
+              compressed,
+              bits[firstSpan],
+              window,
+              Math.max(windowOffset, 0),
+              endBit(firstSpan),
+              (int) spanLength,
+              (int) skip,
+              destination,
+              length)) {
+        return;
+      }
+    }
     new CheckpointInflater(compressed, compressedStart(firstSpan), firstSpan)
         .inflate(
             bits[firstSpan],
-            windowOffset < 0 ? ZERO_WINDOW : blob,
+            window,
             Math.max(windowOffset, 0),
             uncompressedOffset - spanStart,
             uncompressedOffset,
@@ -467,7 +487,24 @@ public final class GzipZinfo implements Zinfo {
   }
 
   /** Returns the index of checkpoint {@code id}'s window in the blob, or -1 for the zero window. */
-  private int windowOffset(int id) {
+  /** Returns the checkpoint's unused bits of the span's first compressed byte, 0 to 7. */
+  int bits(int id) {
+    return bits[id];
+  }
+
+  /**
+   * Returns where span {@code id}, not the last, ends: the bit at which the next checkpoint starts,
+   * counted from bit 0 of the span's first compressed byte in deflate's LSB-first order.
+   */
+  long endBit(int id) {
+    return compressedOffsets[id + 1] * 8 - bits[id + 1] - compressedStart(id) * 8;
+  }
+
+  /**
+   * Returns the offset of the checkpoint's window in {@link #toBytes()}, or -1 for the first
+   * checkpoint of a legacy blob, whose window is zeros.
+   */
+  int windowOffset(int id) {
     if (legacyLayout) {
       return id == 0 ? -1 : HEADER_SIZE + (id - 1) * RECORD_SIZE + WINDOW_FIELD_OFFSET;
     }
