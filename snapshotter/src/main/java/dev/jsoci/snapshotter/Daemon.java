@@ -8,6 +8,7 @@ import dev.jsoci.config.LoadedConfig;
 import dev.jsoci.snapshotter.errdefs.SnapshotException;
 import dev.jsoci.snapshotter.grpc.SnapshotsService;
 import dev.jsoci.snapshotter.grpc.UnixSocketServer;
+import dev.jsoci.snapshotter.lazy.ZtocWarmUp;
 import dev.jsoci.snapshotter.logging.DaemonLogging;
 import dev.jsoci.snapshotter.metadata.MetadataStore;
 import dev.jsoci.snapshotter.metrics.DaemonMetrics;
@@ -283,6 +284,7 @@ public final class Daemon implements Callable<Integer> {
     LOG.atInfo()
         .addKeyValue("address", socket.toString())
         .log("jsoci-snapshotter successfully started");
+    ZtocWarmUp.startInBackground();
 
     // Serve until a signal runs the shutdown hook; the JVM exits when the hook returns.
     while (true) {
