@@ -25,4 +25,20 @@ public interface ContentReader {
    * @throws IOException if the bytes cannot be fetched, inflated or verified
    */
   int read(long uncompressedOffset, ByteBuffer destination) throws IOException;
+
+  /**
+   * Reads as {@link #read} does, but only when the bytes are at hand, so that the call neither
+   * blocks nor does I/O; otherwise returns {@link #NOT_AT_HAND} and leaves {@code destination} as
+   * it was. The filesystem calls it first, on the thread that serves the request, and calls {@link
+   * #read} with a deadline only when it returns {@link #NOT_AT_HAND}. The default returns {@link
+   * #NOT_AT_HAND} for every range.
+   *
+   * @throws IOException if the layer is closed
+   */
+  default int readIfAtHand(long uncompressedOffset, ByteBuffer destination) throws IOException {
+    return NOT_AT_HAND;
+  }
+
+  /** The result of {@link #readIfAtHand} when the bytes are not at hand. */
+  int NOT_AT_HAND = -2;
 }

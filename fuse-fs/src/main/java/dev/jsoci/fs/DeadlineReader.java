@@ -61,6 +61,18 @@ final class DeadlineReader {
    *     deadline passes or the calling thread is interrupted
    */
   void readFully(long uncompressedOffset, ByteBuffer bytes) throws ErrnoException {
+    if (!readAtHand(uncompressedOffset, bytes)) {
+      readWithDeadline(uncompressedOffset, bytes);
+    }
+  }
+
+  /**
+   * Fills {@code bytes} as {@link #readFully} does, always on an executor thread.
+   *
+   * <p>Warning: as with {@link #readFully}, the executor thread may go on writing into {@code
+   * bytes} after a timeout.
+   */
+  void readWithDeadline(long uncompressedOffset, ByteBuffer bytes) throws ErrnoException {
     String range =
         "layer "
             + layer
@@ -90,6 +102,33 @@ final class DeadlineReader {
       read.cancel(true);
       Thread.currentThread().interrupt();
       throw new ErrnoException(Errno.EIO, "read of " + range + " interrupted", e);
+    }
+  }
+
+  /**
+   * Fills {@code bytes} on the calling thread when the reader has every byte at hand, and returns
+   * whether it did. A range it has only in part stays unread and goes to the executor whole.
+   *
+   * @throws ErrnoException {@link Errno#EIO} if the reader fails
+   */
+  boolean readAtHand(long uncompressedOffset, ByteBuffer bytes) throws ErrnoException {
+    int start = bytes.position();
+    try {
+      int count = content.readIfAtHand(uncompressedOffset, bytes);
+      if (count == ContentReader.NOT_AT_HAND) {
+        return false;
+      }
+      if (count != bytes.limit() - start) {
+        // The stream ends inside the range; the executor's read reports it.
+        bytes.position(start);
+        return false;
+      }
+      return true;
+    } catch (IOException e) {
+      throw new ErrnoException(
+          Errno.EIO,
+          "read of layer " + layer + " at offset " + uncompressedOffset + " failed: " + e,
+          e);
     }
   }
 

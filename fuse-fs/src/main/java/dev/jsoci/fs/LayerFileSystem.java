@@ -246,17 +246,35 @@ public final class LayerFileSystem {
   }
 
   /**
-   * Reads up to {@code length} bytes of a regular file from {@code offset}. Returns fewer bytes
-   * only at the end of the file, and none at or past it. Blocks until the content reader delivers
-   * or the read timeout passes. The first read of each file first verifies its tar header, unless
-   * {@link FileSystemOptions#verifyTarHeaders()} is off.
+   * Reads up to {@code length} bytes of a regular file from {@code offset}, as {@link #read(Node,
+   * long, ByteBuffer)} does, into a new buffer.
    *
    * @return a buffer with the bytes between position 0 and its limit
+   */
+  public ByteBuffer read(Node node, long offset, int length) throws ErrnoException {
+    ByteBuffer bytes = ByteBuffer.allocate(Math.max(0, length));
+    read(node, offset, bytes);
+    return bytes.flip();
+  }
+
+  /**
+   * Reads bytes of a regular file from {@code offset} into {@code destination}, from its position
+   * up to its limit, and advances its position. Reads fewer bytes only at the end of the file, and
+   * none at or past it. Blocks until the content reader delivers or the read timeout passes. The
+   * first read of each file first verifies its tar header, unless {@link
+   * FileSystemOptions#verifyTarHeaders()} is off.
+   *
+   * <p>Bytes the content reader has at hand are copied into {@code destination} on the calling
+   * thread. Others are read on an executor thread into a buffer of this call, and copied into
+   * {@code destination} once that read has finished, so that a read which passes its deadline never
+   * writes into {@code destination} afterwards.
+   *
+   * @return the number of bytes read
    * @throws ErrnoException {@link Errno#EISDIR} for a directory, {@link Errno#EINVAL} for another
    *     non-regular file or a negative offset, {@link Errno#EIO} if the content reader fails, ends
    *     early or passes the read timeout, or if the file's tar header does not match its TOC entry
    */
-  public ByteBuffer read(Node node, long offset, int length) throws ErrnoException {
+  public int read(Node node, long offset, ByteBuffer destination) throws ErrnoException {
     if (node.isDirectory()) {
       throw new ErrnoException(Errno.EISDIR, "cannot read a directory: " + node);
     }
@@ -267,22 +285,29 @@ public final class LayerFileSystem {
       throw new ErrnoException(Errno.EINVAL, "negative read offset: " + offset);
     }
     if (node == stateFile) {
-      return slice(stateFileContent(), offset, length);
+      ByteBuffer state = slice(stateFileContent(), offset, destination.remaining());
+      int count = state.remaining();
+      destination.put(state);
+      return count;
     }
     long available = node.size() - offset;
-    if (available <= 0 || length <= 0) {
-      return ByteBuffer.allocate(0);
+    if (available <= 0 || !destination.hasRemaining()) {
+      return 0;
     }
     if (options.verifyTarHeaders()) {
       verifyTarHeader(node);
     }
 
-    // The task fills its own array: after a timeout it may still be writing, so the caller's
-    // buffer is filled only from a finished task.
-    ByteBuffer bytes = ByteBuffer.allocate((int) Math.min(length, available));
+    int count = (int) Math.min(destination.remaining(), available);
     long uncompressedOffset = node.dataOffset() + offset;
-    reader.readFully(uncompressedOffset, bytes);
-    return bytes.flip();
+    ByteBuffer target = destination.slice().limit(count);
+    if (!reader.readAtHand(uncompressedOffset, target)) {
+      ByteBuffer own = ByteBuffer.allocate(count);
+      reader.readWithDeadline(uncompressedOffset, own);
+      destination.slice().put(own.flip());
+    }
+    destination.position(destination.position() + count);
+    return count;
   }
 
   /**

@@ -583,4 +583,79 @@ class LayerFileSystemTest {
 
     assertThat(options.toBuilder().build()).isEqualTo(options);
   }
+
+  /** A reader that has the whole stream at hand and fails every read through the executor. */
+  private static final class AtHandReader implements ContentReader {
+    final List<Thread> atHandThreads = new ArrayList<>();
+
+    @Override
+    public int read(long uncompressedOffset, ByteBuffer destination) throws IOException {
+      throw new IOException("read with a deadline although the bytes are at hand");
+    }
+
+    @Override
+    public synchronized int readIfAtHand(long uncompressedOffset, ByteBuffer destination) {
+      atHandThreads.add(Thread.currentThread());
+      return new ByteArrayContentReader(STREAM).read(uncompressedOffset, destination);
+    }
+  }
+
+  @Test
+  void read_bytesAtHand_copiesOnCallingThread() throws Exception {
+    AtHandReader reader = new AtHandReader();
+    LayerFileSystem fs = fileSystem(reader, UNVERIFIED, fileAt("f", 1024, 10_000));
+    ByteBuffer destination = ByteBuffer.allocateDirect(4096).position(100);
+
+    int count = fs.read(resolve(fs, "/f"), 5000, destination);
+
+    assertThat(count).isEqualTo(3996);
+    assertThat(destination.position()).isEqualTo(4096);
+    assertThat(bytes(destination.flip().position(100))).isEqualTo(streamRange(6024, 3996));
+    assertThat(reader.atHandThreads).containsExactly(Thread.currentThread());
+  }
+
+  @Test
+  void read_bytesNotAtHand_readsWithDeadline() throws Exception {
+    ContentReader reader =
+        new ContentReader() {
+          @Override
+          public int read(long uncompressedOffset, ByteBuffer destination) {
+            return new ByteArrayContentReader(STREAM).read(uncompressedOffset, destination);
+          }
+
+          @Override
+          public int readIfAtHand(long uncompressedOffset, ByteBuffer destination) {
+            destination.put((byte) 1);
+            return NOT_AT_HAND;
+          }
+        };
+    LayerFileSystem fs = fileSystem(reader, UNVERIFIED, fileAt("f", 1024, 10_000));
+
+    ByteBuffer bytes = fs.read(resolve(fs, "/f"), 0, 100);
+
+    assertThat(bytes(bytes)).isEqualTo(streamRange(1024, 100));
+  }
+
+  @Test
+  void read_atHandReaderFails_isEio() throws Exception {
+    ContentReader reader =
+        new ContentReader() {
+          @Override
+          public int read(long uncompressedOffset, ByteBuffer destination) {
+            return new ByteArrayContentReader(STREAM).read(uncompressedOffset, destination);
+          }
+
+          @Override
+          public int readIfAtHand(long uncompressedOffset, ByteBuffer destination)
+              throws IOException {
+            throw new IOException("layer closed");
+          }
+        };
+    LayerFileSystem fs = fileSystem(reader, UNVERIFIED, fileAt("f", 1024, 10_000));
+
+    ErrnoException e = assertThrows(ErrnoException.class, () -> fs.read(resolve(fs, "/f"), 0, 10));
+
+    assertThat(e.errno()).isEqualTo(Errno.EIO);
+    assertThat(e).hasMessageThat().contains("layer closed");
+  }
 }

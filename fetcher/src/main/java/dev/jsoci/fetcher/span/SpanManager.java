@@ -41,6 +41,9 @@ import org.jspecify.annotations.Nullable;
  * background fetcher drops it and later reads fail, while reads in progress complete.
  */
 public final class SpanManager implements AutoCloseable {
+  /** The result of {@link #readIfInMemory} when a span of the range is not in memory. */
+  public static final int NOT_IN_MEMORY = -2;
+
   private final Digest layer;
   private final Zinfo zinfo;
   private final long archiveSize;
@@ -197,19 +200,69 @@ public final class SpanManager implements AutoCloseable {
     int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
     InflatedSpan[] spans = inflatedSpans(spanIds);
     try {
-      // Copy the part of each span that lies in the range.
-      for (int i = 0; i < spanIds.length; i++) {
-        Span span = zinfo.span(spanIds[i]);
-        long from = Math.max(uncompressedOffset, span.uncompressedStart());
-        long to = Math.min(end, span.uncompressedEnd());
-        if (from < to) {
-          spans[i].copyTo((int) (from - span.uncompressedStart()), destination, (int) (to - from));
-        }
-      }
+      copyRange(uncompressedOffset, end, spanIds, spans, destination);
     } finally {
       releaseAll(spans);
     }
     return (int) (end - uncompressedOffset);
+  }
+
+  /**
+   * Reads as {@link #read} does when every span of the range is inflated in the memory cache, and
+   * returns {@link #NOT_IN_MEMORY} without blocking, fetching or changing {@code destination}
+   * otherwise. A hit counts as a read: it starts readahead as {@link #read} does.
+   *
+   * @throws LayerClosedException if the layer was released
+   */
+  public int readIfInMemory(long uncompressedOffset, ByteBuffer destination)
+      throws LayerClosedException {
+    if (uncompressedOffset < 0) {
+      throw new IllegalArgumentException(
+          "uncompressedOffset must not be negative, found " + uncompressedOffset);
+    }
+    checkOpen();
+    if (!destination.hasRemaining()) {
+      return 0;
+    }
+    if (uncompressedOffset >= archiveSize) {
+      return -1;
+    }
+
+    long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
+    int firstSpan = zinfo.spanOf(uncompressedOffset);
+    int lastSpan = zinfo.spanOf(end - 1);
+    int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
+    InflatedSpan[] spans = new InflatedSpan[spanIds.length];
+    try {
+      for (int i = 0; i < spanIds.length; i++) {
+        spans[i] = memory.get(loader.keyOf(spanIds[i]));
+        if (spans[i] == null) {
+          return NOT_IN_MEMORY;
+        }
+      }
+      for (int i = 0; i < spanIds.length; i++) {
+        counters.memoryHit();
+      }
+      readAhead(firstSpan, lastSpan);
+      copyRange(uncompressedOffset, end, spanIds, spans, destination);
+    } finally {
+      releaseAll(spans);
+    }
+    return (int) (end - uncompressedOffset);
+  }
+
+  /** Copies {@code [from, to)} of the tar stream out of the spans that hold it. */
+  private void copyRange(
+      long from, long to, int[] spanIds, InflatedSpan[] spans, ByteBuffer destination) {
+    for (int i = 0; i < spanIds.length; i++) {
+      Span span = zinfo.span(spanIds[i]);
+      long spanFrom = Math.max(from, span.uncompressedStart());
+      long spanTo = Math.min(to, span.uncompressedEnd());
+      if (spanFrom < spanTo) {
+        spans[i].copyTo(
+            (int) (spanFrom - span.uncompressedStart()), destination, (int) (spanTo - spanFrom));
+      }
+    }
   }
 
   private static void releaseAll(@Nullable InflatedSpan[] spans) {

@@ -688,4 +688,66 @@ class SpanManagerTest {
     assertThat(source.requestCount()).isEqualTo(requestsAfterFirstRead + 1);
     assertThat(manager.state(6)).isEqualTo(SpanState.NOT_REQUESTED);
   }
+
+  @Test
+  void readIfInMemory_spanNotFetched_returnsNotInMemoryWithoutRequests() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanManager manager = open(source);
+    ByteBuffer destination = ByteBuffer.allocate(16);
+
+    int count = manager.readIfInMemory(middleOf(3), destination);
+
+    assertThat(count).isEqualTo(SpanManager.NOT_IN_MEMORY);
+    assertThat(destination.position()).isEqualTo(0);
+    assertThat(source.requestCount()).isEqualTo(0);
+    assertThat(manager.state(3)).isEqualTo(SpanState.NOT_REQUESTED);
+  }
+
+  @Test
+  void readIfInMemory_spanRead_copiesWithoutRequests() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanManager manager = open(source);
+    read(manager, middleOf(3), 16);
+    int requestsAfterRead = source.requestCount();
+    ByteBuffer destination = ByteBuffer.allocateDirect(100);
+
+    int count = manager.readIfInMemory(middleOf(3) + 50, destination);
+
+    assertThat(count).isEqualTo(100);
+    assertThat(destination.position()).isEqualTo(100);
+    byte[] bytes = new byte[100];
+    destination.flip().get(bytes);
+    assertThat(bytes).isEqualTo(layer.tarRange(middleOf(3) + 50, 100));
+    assertThat(source.requestCount()).isEqualTo(requestsAfterRead);
+  }
+
+  @Test
+  void readIfInMemory_rangeAcrossAMissingSpan_changesNothing() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    SpanManager manager = open(source);
+    read(manager, middleOf(3), 16);
+    long start = layer.span(4).uncompressedStart() - 10;
+    ByteBuffer destination = ByteBuffer.allocate(20);
+
+    int count = manager.readIfInMemory(start, destination);
+
+    assertThat(count).isEqualTo(SpanManager.NOT_IN_MEMORY);
+    assertThat(destination.position()).isEqualTo(0);
+    assertThat(manager.state(4)).isEqualTo(SpanState.NOT_REQUESTED);
+  }
+
+  @Test
+  void readIfInMemory_sequentialHit_fetchesNextSpansAhead() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    ManualExecutor executor = new ManualExecutor();
+    SpanManager manager = openWithReadahead(source, executor);
+    read(manager, middleOf(0), 16);
+    executor.runAll();
+
+    int count = manager.readIfInMemory(middleOf(1), ByteBuffer.allocate(16));
+    executor.runAll();
+
+    assertThat(count).isEqualTo(16);
+    assertThat(manager.state(3)).isEqualTo(SpanState.READY);
+  }
 }

@@ -1,5 +1,6 @@
 package dev.jsoci.fs.fuse;
 
+import com.kenai.jffi.MemoryIO;
 import dev.jsoci.fs.DirectoryEntry;
 import dev.jsoci.fs.Errno;
 import dev.jsoci.fs.ErrnoException;
@@ -216,10 +217,18 @@ final class LayerFuseAdapter extends FuseStubFS {
         path,
         () -> {
           Node node = node(path, fileInfo);
-          ByteBuffer bytes = fileSystem.read(node, offset, (int) Math.min(size, Integer.MAX_VALUE));
-          int count = bytes.remaining();
-          buffer.put(0, bytes.array(), bytes.arrayOffset() + bytes.position(), count);
-          return count;
+          int length = (int) Math.min(size, Integer.MAX_VALUE);
+          if (!buffer.isDirect()) {
+            // Memory on the Java heap, as tests pass; libfuse always passes native memory.
+            ByteBuffer bytes = fileSystem.read(node, offset, length);
+            int count = bytes.remaining();
+            buffer.put(0, bytes.array(), bytes.arrayOffset() + bytes.position(), count);
+            return count;
+          }
+          // A view of libfuse's reply buffer, valid during this call only.
+          ByteBuffer destination =
+              MemoryIO.getInstance().newDirectByteBuffer(buffer.address(), length);
+          return fileSystem.read(node, offset, destination);
         });
   }
 

@@ -200,6 +200,21 @@ class LayerFuseAdapterTest {
   }
 
   @Test
+  void read_heapMemory_copiesIntoIt() {
+    FuseFileInfo fileInfo = fileInfo(0);
+    Pointer buffer = Memory.allocate(RUNTIME, 4096);
+    assertThat(buffer.isDirect()).isFalse();
+
+    assertThat(adapter.open("/dir/file", fileInfo)).isEqualTo(0);
+    int count = adapter.read("/ignored", buffer, 4096, 995, fileInfo);
+
+    assertThat(count).isEqualTo(5);
+    byte[] bytes = new byte[5];
+    buffer.get(0, bytes, 0, 5);
+    assertThat(new String(bytes, UTF_8)).isEqualTo("56789");
+  }
+
+  @Test
   void openAndRead_throughHandle() {
     FuseFileInfo fileInfo = fileInfo(0);
     Pointer buffer = memory(4096);

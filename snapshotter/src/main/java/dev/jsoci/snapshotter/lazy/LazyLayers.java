@@ -243,7 +243,8 @@ public final class LazyLayers implements AutoCloseable {
           layer.xattrsDisabled()
               ? fileSystemOptions.toBuilder().xattrsDisabled(true).build()
               : fileSystemOptions;
-      LayerFileSystem fileSystem = new LayerFileSystem(layer.tree(), spans::read, options);
+      LayerFileSystem fileSystem =
+          new LayerFileSystem(layer.tree(), new SpanContentReader(spans), options);
       long startNanos = System.nanoTime();
       FuseMount mount;
       try {
