@@ -15,7 +15,8 @@
 #   --rtt-ms MS       round-trip time in milliseconds, split evenly between directions (default 20)
 #   --prefix NAME     namespace and state name prefix (default jsoci-bench)
 #   --state-dir DIR   where the forwarder's PID and log go (default /run/NAME-link)
-#   --mtu BYTES       MTU of the TUN devices (default 64000, so packets stay few at high rates)
+#   --mtu BYTES       MTU of the TUN devices (default 9000, jumbo frames; larger values keep the
+#                     packet rate lower, but some TCP receive windows then stop growing)
 #   --help            print this text
 # Needs root, ip and tc (iproute2), python3, ping (or busybox), curl.
 set -euo pipefail
@@ -26,7 +27,7 @@ rate=1gbit
 rtt_ms=20
 prefix=jsoci-bench
 state_dir=
-mtu=64000
+mtu=9000
 action=
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
