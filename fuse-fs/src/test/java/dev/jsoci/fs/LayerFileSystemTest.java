@@ -614,15 +614,18 @@ class LayerFileSystemTest {
     assertThat(reader.atHandThreads).containsExactly(Thread.currentThread());
   }
 
+  /** A reader of {@link #STREAM} whose tests override {@link #readIfAtHand}. */
+  private abstract static class StreamReader implements ContentReader {
+    @Override
+    public int read(long uncompressedOffset, ByteBuffer destination) {
+      return new ByteArrayContentReader(STREAM).read(uncompressedOffset, destination);
+    }
+  }
+
   @Test
   void read_bytesNotAtHand_readsWithDeadline() throws Exception {
     ContentReader reader =
-        new ContentReader() {
-          @Override
-          public int read(long uncompressedOffset, ByteBuffer destination) {
-            return new ByteArrayContentReader(STREAM).read(uncompressedOffset, destination);
-          }
-
+        new StreamReader() {
           @Override
           public int readIfAtHand(long uncompressedOffset, ByteBuffer destination) {
             destination.put((byte) 1);
@@ -639,12 +642,7 @@ class LayerFileSystemTest {
   @Test
   void read_atHandReaderFails_isEio() throws Exception {
     ContentReader reader =
-        new ContentReader() {
-          @Override
-          public int read(long uncompressedOffset, ByteBuffer destination) {
-            return new ByteArrayContentReader(STREAM).read(uncompressedOffset, destination);
-          }
-
+        new StreamReader() {
           @Override
           public int readIfAtHand(long uncompressedOffset, ByteBuffer destination)
               throws IOException {

@@ -181,11 +181,7 @@ public final class SpanManager implements AutoCloseable {
    *     the next read that needs it
    */
   public int read(long uncompressedOffset, ByteBuffer destination) throws IOException {
-    if (uncompressedOffset < 0) {
-      throw new IllegalArgumentException(
-          "uncompressedOffset must not be negative, found " + uncompressedOffset);
-    }
-    checkOpen();
+    checkReadable(uncompressedOffset);
     if (!destination.hasRemaining()) {
       return 0;
     }
@@ -216,11 +212,7 @@ public final class SpanManager implements AutoCloseable {
    */
   public int readIfInMemory(long uncompressedOffset, ByteBuffer destination)
       throws LayerClosedException {
-    if (uncompressedOffset < 0) {
-      throw new IllegalArgumentException(
-          "uncompressedOffset must not be negative, found " + uncompressedOffset);
-    }
-    checkOpen();
+    checkReadable(uncompressedOffset);
     if (!destination.hasRemaining()) {
       return 0;
     }
@@ -249,6 +241,14 @@ public final class SpanManager implements AutoCloseable {
       releaseAll(spans);
     }
     return (int) (end - uncompressedOffset);
+  }
+
+  private void checkReadable(long uncompressedOffset) throws LayerClosedException {
+    if (uncompressedOffset < 0) {
+      throw new IllegalArgumentException(
+          "uncompressedOffset must not be negative, found " + uncompressedOffset);
+    }
+    checkOpen();
   }
 
   /** Copies {@code [from, to)} of the tar stream out of the spans that hold it. */
