@@ -10,6 +10,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+# shellcheck source=scripts/lib/bench-args.sh
+source "$root/scripts/lib/bench-args.sh"
+bench_check_args "$0" "$@"
 work="${1:-/tmp/jsoci-bench-convert}"
 jsoci="$root/bin/jsoci"
 layer_count=4

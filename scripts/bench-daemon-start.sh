@@ -9,7 +9,14 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+# shellcheck source=scripts/lib/bench-args.sh
+source "$root/scripts/lib/bench-args.sh"
+bench_check_args "$0" "$@"
 runs="${1:-5}"
+if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench-daemon-start.sh: invalid RUNS '$runs': expected a positive whole number" >&2
+  exit 2
+fi
 launcher="$root/bin/jsoci-snapshotter"
 work="$(mktemp -d /tmp/jsoci-bench-start.XXXXXX)"
 daemon_pid=""

@@ -10,6 +10,9 @@ set -euo pipefail
 
 script_root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 root="${JSOCI_ROOT:-$script_root}"
+# shellcheck source=scripts/lib/bench-args.sh
+source "$script_root/scripts/lib/bench-args.sh"
+bench_check_args "$0" "$@"
 work="${1:-/tmp/jsoci-bench-fuse}"
 jsoci="$root/bin/jsoci"
 if [[ $EUID -ne 0 ]]; then

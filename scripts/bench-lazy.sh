@@ -8,6 +8,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+# shellcheck source=scripts/lib/bench-args.sh
+source "$root/scripts/lib/bench-args.sh"
+bench_check_args "$0" "$@"
 work="${1:-/tmp/jsoci-bench-lazy}"
 mkdir -p "$work"
 target="$root/snapshotter/target"

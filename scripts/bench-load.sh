@@ -2,7 +2,8 @@
 # Runs many concurrent readers over layers that bin/jsoci-snapshotter mounted lazily, and measures
 # the daemon's resident memory. Prints a Markdown block for docs/benchmarks.md.
 #
-# Usage: scripts/bench-load.sh [WORK_DIR]   (default /tmp/jsoci-bench-load; emptied first)
+# Usage: scripts/bench-load.sh [WORK_DIR]   (default /tmp/jsoci-bench-load; its load and memory
+#        subdirectories are replaced)
 # Needs root, /dev/fuse, fusermount, docker-registry, skopeo, python3 and a checkout built with
 # `mvn -q -DskipTests package` (which also compiles the test classes this script runs).
 # JSOCI_JAVA_OPTS reaches the daemon, as it does through bin/jsoci-snapshotter.
@@ -16,6 +17,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+# shellcheck source=scripts/lib/bench-args.sh
+source "$root/scripts/lib/bench-args.sh"
+bench_check_args "$0" "$@"
 work="${1:-/tmp/jsoci-bench-load}"
 if [[ $EUID -ne 0 ]]; then
   echo "bench-load.sh: FUSE mounts need root; run this script as root" >&2

@@ -13,6 +13,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.zip.Deflater;
@@ -21,8 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the code of a lazy mount on a synthetic layer once the daemon has started, so that the JIT
- * has compiled it before the first pull.
+ * Runs the code of a lazy mount on a synthetic layer half a second after the daemon has started, so
+ * that the JIT has compiled it before the first pull.
  *
  * <p>A pull waits for each layer's zTOC to be decoded, checked and turned into a file tree. In a
  * new JVM that code runs interpreted or half compiled: on the benchmark machine the first zTOC of
@@ -41,10 +42,11 @@ public final class ZtocWarmUp {
   private static final long SPAN_SIZE = 128 << 10;
   private static final int BLOCK = 512;
   private static final String SOURCE = "the warm-up layer";
+  private static final Duration START_DELAY = Duration.ofMillis(500);
 
   private ZtocWarmUp() {}
 
-  /** Starts the warm-up on a daemon thread and returns at once. */
+  /** Starts the warm-up on a daemon thread, {@link #START_DELAY} from now, and returns at once. */
   public static void startInBackground() {
     Thread thread = new Thread(ZtocWarmUp::run, "jsoci-warm-up");
     thread.setDaemon(true);
@@ -52,6 +54,14 @@ public final class ZtocWarmUp {
   }
 
   private static void run() {
+    try {
+      // Run at once, the warm-up shared the two cores of the benchmark machine with the daemon's
+      // first gRPC calls, which were then answered about 250 ms later; after half a second,
+      // they were not.
+      Thread.sleep(START_DELAY.toMillis());
+    } catch (InterruptedException e) {
+      return;
+    }
     long startNanos = System.nanoTime();
     try {
       int entries = warmUp();
