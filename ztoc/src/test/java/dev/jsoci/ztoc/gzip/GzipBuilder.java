@@ -46,6 +46,12 @@ final class GzipBuilder {
     return this;
   }
 
+  /** Changes the strategy (a {@link Deflater} strategy constant) for the data written next. */
+  GzipBuilder strategy(int strategy) {
+    deflater.setStrategy(strategy);
+    return this;
+  }
+
   /** Changes the level for the data written next. */
   GzipBuilder level(int level) {
     // Deflater applies a new level at the next deflate call and may end a block there.

@@ -10,9 +10,13 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.TreeSet;
+import java.util.stream.Stream;
 import java.util.zip.Deflater;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Checks the libdeflate path of span inflation against the known bytes: every whole span of a layer
@@ -40,8 +44,12 @@ class WholeSpanInflaterTest {
   }
 
   private static Layer mixedLayer(long seed) throws IOException {
-    byte[] data = GzipRoundTripPropertyTest.randomData(new Random(seed), 12 << 20);
-    GzipBuilder builder = new GzipBuilder().startMember(6);
+    return mixedLayer(seed, 12 << 20, 6, Deflater.DEFAULT_STRATEGY);
+  }
+
+  private static Layer mixedLayer(long seed, int size, int level, int strategy) throws IOException {
+    byte[] data = GzipRoundTripPropertyTest.randomData(new Random(seed), size);
+    GzipBuilder builder = new GzipBuilder().startMember(level).strategy(strategy);
     for (int position = 0; position < data.length; position += 100_000) {
       int end = Math.min(data.length, position + 100_000);
       builder.write(Arrays.copyOfRange(data, position, end), Deflater.NO_FLUSH);
@@ -93,6 +101,38 @@ class WholeSpanInflaterTest {
       bitsSeen.add(zinfo.bits(id));
     }
     assertThat(bitsSeen).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+  }
+
+  /** Levels and strategies of zlib, whose blocks differ: stored, fixed and dynamic codes. */
+  static Stream<Arguments> levelsAndStrategies() {
+    return Stream.of(
+        Arguments.of(0, Deflater.DEFAULT_STRATEGY),
+        Arguments.of(1, Deflater.DEFAULT_STRATEGY),
+        Arguments.of(9, Deflater.DEFAULT_STRATEGY),
+        Arguments.of(6, Deflater.FILTERED),
+        Arguments.of(6, Deflater.HUFFMAN_ONLY));
+  }
+
+  @ParameterizedTest(name = "level {0}, strategy {1}")
+  @MethodSource("levelsAndStrategies")
+  void inflate_levelAndStrategy_matchesTheData(int level, int strategy) throws IOException {
+    Layer layer = mixedLayer(19, 3 << 20, level, strategy);
+    GzipZinfo zinfo = layer.zinfo();
+    assertThat(zinfo.maxSpanId()).isAtLeast(5);
+
+    for (int id = 0; id < zinfo.maxSpanId(); id++) {
+      Span span = zinfo.span(id);
+      int length = (int) span.uncompressedLength();
+      byte[] result = new byte[length];
+
+      boolean decoded = inflate(layer, id, compressedOf(layer, span), 0, result);
+
+      assertWithMessage("span %s decoded by libdeflate", span).that(decoded).isTrue();
+      int start = (int) span.uncompressedStart();
+      assertWithMessage("bytes of span %s", span)
+          .that(Arrays.equals(result, 0, length, layer.data(), start, start + length))
+          .isTrue();
+    }
   }
 
   @Test
