@@ -129,6 +129,12 @@ public final class IndexInspector {
     }
     LayerIndexDecision decision = LayerIndexDecision.of(layer, minLayerSizeBytes);
     String reason = LayerPass.skipReason(decision, layer, minLayerSizeBytes);
+    if (decision == LayerIndexDecision.SKIP_BELOW_MIN_SIZE) {
+      // The index does not record why a layer has none, so the size is a guess from the option.
+      reason +=
+          ", the minimum assumed by --min-layer-size; a layer with sparse files gets no zTOC"
+              + " either";
+    }
     if (reason.isEmpty()) {
       reason = "the SOCI index has no zTOC for this layer";
     }

@@ -237,7 +237,9 @@ class ConvertCommandTest {
     assertThat(layers.get(0).get("ztoc").get("span_size").isIntegralNumber()).isTrue();
     assertThat(layers.get(0).get("ztoc").get("span_size").asLong()).isEqualTo(4194304L);
     assertThat(layers.get(1).get("reason").asText())
-        .isEqualTo("below the minimum layer size of 1000 bytes");
+        .isEqualTo(
+            "below the minimum layer size of 1000 bytes, the minimum assumed by"
+                + " --min-layer-size; a layer with sparse files gets no zTOC either");
     assertThat(layers.get(2).get("reason").asText())
         .isEqualTo("the SOCI index has no zTOC for this layer");
   }

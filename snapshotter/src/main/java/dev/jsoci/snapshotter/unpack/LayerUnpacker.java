@@ -121,6 +121,7 @@ public final class LayerUnpacker {
       throw new IOException("layer directory " + root + " is not a directory");
     }
     TarIndex index;
+    // TODO: unpack sparse files (GNU old and PAX formats); the indexer rejects the whole layer.
     try (InputStream in = new BufferedInputStream(Files.newInputStream(tar), 1 << 16)) {
       index = TarIndexer.index(in, layer);
     }

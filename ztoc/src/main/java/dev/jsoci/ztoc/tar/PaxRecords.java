@@ -36,6 +36,8 @@ final class PaxRecords {
   static final ByteString GNU_SPARSE_MAP = ByteString.utf8("GNU.sparse.map");
   static final ByteString GNU_SPARSE_MAJOR = ByteString.utf8("GNU.sparse.major");
   static final ByteString GNU_SPARSE_MINOR = ByteString.utf8("GNU.sparse.minor");
+  // The file's real name in formats 0.1 and 1.0, whose header names a GNUSparseFile.N/ path.
+  static final ByteString GNU_SPARSE_NAME = ByteString.utf8("GNU.sparse.name");
 
   private static final ByteString DIGIT_ZERO = ByteString.utf8("0");
   private static final ByteString DIGIT_ONE = ByteString.utf8("1");

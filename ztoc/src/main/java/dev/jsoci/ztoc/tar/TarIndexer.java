@@ -152,6 +152,10 @@ public final class TarIndexer {
       throw sparseFile(headerOffset, header, "GNU old sparse format");
     }
     if (PaxRecords.describesSparseFile(paxRecords)) {
+      ByteString realName = paxRecords.get(PaxRecords.GNU_SPARSE_NAME);
+      if (realName != null && !realName.isEmpty()) {
+        header.name = realName;
+      }
       throw sparseFile(headerOffset, header, "GNU sparse PAX records");
     }
     EntryType type = entryType(typeflag);
@@ -375,6 +379,9 @@ public final class TarIndexer {
             + ByteText.quote(header.name)
             + " ("
             + format
-            + "): layers with sparse files cannot be indexed and are pulled normally");
+            + "): jsoci cannot index or unpack sparse files, so such a layer gets no zTOC and"
+            + " jsoci-snapshotter leaves it to containerd; jsoci mount and jsoci image get-file"
+            + " cannot read it. Rebuild the layer without sparse files (GNU tar without --sparse)"
+            + " to read it with them");
   }
 }

@@ -762,7 +762,10 @@ class TarIndexerTest {
         .hasMessageThat()
         .isEqualTo(
             "layer sha256:test at byte 512: sparse file \"sparse.img\" (GNU old sparse format):"
-                + " layers with sparse files cannot be indexed and are pulled normally");
+                + " jsoci cannot index or unpack sparse files, so such a layer gets no zTOC and"
+                + " jsoci-snapshotter leaves it to containerd; jsoci mount and jsoci image"
+                + " get-file cannot read it. Rebuild the layer without sparse files (GNU tar"
+                + " without --sparse) to read it with them");
   }
 
   @Test
@@ -812,7 +815,9 @@ class TarIndexerTest {
             .end()
             .toByteArray();
 
-    assertThrows(UnsupportedLayerException.class, () -> index(tar));
+    UnsupportedLayerException e = assertThrows(UnsupportedLayerException.class, () -> index(tar));
+
+    assertThat(e).hasMessageThat().contains("sparse file \"real-name\"");
   }
 
   @Test
