@@ -4,7 +4,7 @@
 
 # bench_check_args SCRIPT ARG...
 # Prints SCRIPT's header comment and exits 0 for -h or --help. Exits 2 with a message for any other
-# option, so that it is never taken for a directory, and for more than one operand.
+# option, so that no option is taken for a directory, and for more than one operand.
 bench_check_args() {
   local script=$1 name
   name=$(basename "$script")

@@ -15,8 +15,8 @@
 #   --rtt-ms MS       round-trip time in milliseconds, split evenly between directions (default 20)
 #   --prefix NAME     namespace and state name prefix (default jsoci-bench)
 #   --state-dir DIR   where the forwarder's PID and log go (default /run/NAME-link)
-#   --mtu BYTES       MTU of the TUN devices (default 9000, jumbo frames; larger values keep the
-#                     packet rate lower, but some TCP receive windows then stop growing)
+#   --mtu BYTES       MTU of the TUN devices (default 9000, jumbo frames). Larger values lower
+#                     the packet rate, but some TCP receive windows then stop growing.
 #   --help            print this text
 # Needs root, ip and tc (iproute2), python3, ping (or busybox), curl.
 set -euo pipefail

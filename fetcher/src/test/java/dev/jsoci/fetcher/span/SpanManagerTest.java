@@ -690,7 +690,7 @@ class SpanManagerTest {
   }
 
   @Test
-  void readIfInMemory_spanNotFetched_returnsNotInMemoryWithoutRequests() throws IOException {
+  void readIfInMemory_unfetchedSpan_returnsNotInMemory() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     SpanManager manager = open(source);
     ByteBuffer destination = ByteBuffer.allocate(16);
@@ -704,7 +704,7 @@ class SpanManagerTest {
   }
 
   @Test
-  void readIfInMemory_spanRead_copiesWithoutRequests() throws IOException {
+  void readIfInMemory_readSpan_copiesWithoutRequest() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     SpanManager manager = open(source);
     read(manager, middleOf(3), 16);
@@ -722,7 +722,7 @@ class SpanManagerTest {
   }
 
   @Test
-  void readIfInMemory_rangeAcrossAMissingSpan_changesNothing() throws IOException {
+  void readIfInMemory_missingSecondSpan_changesNothing() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     SpanManager manager = open(source);
     read(manager, middleOf(3), 16);
@@ -737,7 +737,7 @@ class SpanManagerTest {
   }
 
   @Test
-  void readIfInMemory_sequentialHit_fetchesNextSpansAhead() throws IOException {
+  void readIfInMemory_sequentialHit_readsAhead() throws IOException {
     RecordingSource source = new RecordingSource(layer.blob());
     ManualExecutor executor = new ManualExecutor();
     SpanManager manager = openWithReadahead(source, executor);

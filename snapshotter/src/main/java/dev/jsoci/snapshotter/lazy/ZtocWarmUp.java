@@ -56,10 +56,10 @@ public final class ZtocWarmUp {
   private static void run() {
     try {
       // Run at once, the warm-up shared the two cores of the benchmark machine with the daemon's
-      // first gRPC calls, which were then answered about 250 ms later; after half a second,
-      // they were not.
+      // first gRPC calls and delayed them by about 250 ms. After half a second it did not.
       Thread.sleep(START_DELAY.toMillis());
     } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return;
     }
     long startNanos = System.nanoTime();

@@ -80,7 +80,7 @@ class WholeSpanInflaterTest {
   }
 
   @Test
-  void inflate_everySpanButTheLast_matchesTheData() throws IOException {
+  void inflate_everyInnerSpan_matchesData() throws IOException {
     Layer layer = mixedLayer(7);
     GzipZinfo zinfo = layer.zinfo();
     assertThat(zinfo.maxSpanId()).isGreaterThan(100);
@@ -192,9 +192,9 @@ class WholeSpanInflaterTest {
   }
 
   @Test
-  void inflate_spanWhoseBitsEndEarly_declines() throws IOException {
-    // A zTOC whose next checkpoint lies before the span's real end: libdeflate then finds the
-    // final block in the middle of a block's codes, or too few bytes, and the call declines.
+  void inflate_endBitTooEarly_declines() throws IOException {
+    // An end bit 200 bits before the span's real end puts the final block inside a block's codes,
+    // so libdeflate cannot give the span's length, and the call declines.
     Layer layer = mixedLayer(17);
     GzipZinfo zinfo = layer.zinfo();
     Span span = zinfo.span(8);
