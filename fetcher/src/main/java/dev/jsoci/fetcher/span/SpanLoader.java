@@ -79,9 +79,18 @@ final class SpanLoader {
    * rethrown after their tickets fail.
    */
   void load(List<Ticket> owned, FetchPurpose purpose) {
+    load(owned, purpose, () -> {});
+  }
+
+  /**
+   * Resolves the tickets as {@link #load(List, FetchPurpose)} does, and runs {@code onReserved}
+   * once the first run's request has reserved its fetch memory, before the request is sent. It does
+   * not run when no request is needed.
+   */
+  void load(List<Ticket> owned, FetchPurpose purpose, Runnable onReserved) {
     List<Ticket> dispatched = new ArrayList<>();
     try {
-      loadOrThrow(owned, purpose, dispatched);
+      loadOrThrow(owned, purpose, dispatched, onReserved);
     } catch (RuntimeException | Error e) {
       // Tickets handed to the executor are resolved by the thread that runs them.
       List<Ticket> local = new ArrayList<>(owned);
@@ -91,7 +100,8 @@ final class SpanLoader {
     }
   }
 
-  private void loadOrThrow(List<Ticket> owned, FetchPurpose purpose, List<Ticket> dispatched) {
+  private void loadOrThrow(
+      List<Ticket> owned, FetchPurpose purpose, List<Ticket> dispatched, Runnable onReserved) {
     // 1. A span that another fetch made READY after the caller missed the memory cache is there
     // now. Spans in the disk cache, checked against their digests, need no request either.
     List<Ticket> missing = new ArrayList<>(owned.size());
@@ -127,7 +137,7 @@ final class SpanLoader {
     for (int i = 1; i < runs.size(); i++) {
       List<Ticket> run = runs.get(i);
       try {
-        executor.execute(() -> fetchRun(run, purpose));
+        executor.execute(() -> fetchRun(run, purpose, () -> {}));
         dispatched.addAll(run);
       } catch (RejectedExecutionException e) {
         failUnresolved(
@@ -136,7 +146,7 @@ final class SpanLoader {
       }
     }
     if (!runs.isEmpty()) {
-      fetchRun(runs.get(0), purpose);
+      fetchRun(runs.get(0), purpose, onReserved);
     }
   }
 
@@ -213,7 +223,7 @@ final class SpanLoader {
    * spans gets the resulting {@link java.io.InterruptedIOException}; the next read fetches them
    * again.
    */
-  private void fetchRun(List<Ticket> run, FetchPurpose purpose) {
+  private void fetchRun(List<Ticket> run, FetchPurpose purpose, Runnable onReserved) {
     Span first = zinfo.span(run.get(0).spanId());
     Span last = zinfo.span(run.get(run.size() - 1).spanId());
     long start = first.compressedStart();
@@ -222,6 +232,7 @@ final class SpanLoader {
       runBytes += workBytes(zinfo.span(ticket.spanId()));
     }
     try (FetchMemoryBudget.Reservation reserved = fetchMemory.acquire(runBytes)) {
+      onReserved.run();
       byte[] bytes = read(start, last.compressedEnd() - start, purpose);
       for (Ticket ticket : run) {
         Span span = zinfo.span(ticket.spanId());

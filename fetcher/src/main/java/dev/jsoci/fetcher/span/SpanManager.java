@@ -192,9 +192,14 @@ public final class SpanManager implements AutoCloseable {
     long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
     int firstSpan = zinfo.spanOf(uncompressedOffset);
     int lastSpan = zinfo.spanOf(end - 1);
-    readAhead(firstSpan, lastSpan);
+    Readahead readahead = new Readahead(spansToReadAhead(firstSpan, lastSpan));
     int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
-    InflatedSpan[] spans = inflatedSpans(spanIds);
+    InflatedSpan[] spans;
+    try {
+      spans = inflatedSpans(spanIds, readahead);
+    } finally {
+      readahead.run();
+    }
     try {
       copyRange(uncompressedOffset, end, spanIds, spans, destination);
     } finally {
@@ -235,7 +240,7 @@ public final class SpanManager implements AutoCloseable {
       for (int i = 0; i < spanIds.length; i++) {
         counters.memoryHit();
       }
-      readAhead(firstSpan, lastSpan);
+      new Readahead(spansToReadAhead(firstSpan, lastSpan)).run();
       copyRange(uncompressedOffset, end, spanIds, spans, destination);
     } finally {
       releaseAll(spans);
@@ -274,22 +279,44 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /**
-   * Starts fetching the spans after {@code lastSpan} when this read is the layer's first or
-   * continues the previous one, and has just entered a new span, so that fetching and inflating the
-   * next spans overlaps with the reader's work. A first read counts because a process that opens a
-   * file usually reads on through it and its neighbours. Failures are left to the read that needs
-   * the span.
+   * Returns the spans after {@code lastSpan} to fetch ahead of the reader, none unless this read is
+   * the layer's first or continues the previous one and has just entered a new span. Fetching and
+   * inflating the next spans then overlaps with the reader's work. A first read counts because a
+   * process that opens a file usually reads on through it and its neighbours.
    */
-  private void readAhead(int firstSpan, int lastSpan) {
+  private int[] spansToReadAhead(int firstSpan, int lastSpan) {
     int previous = lastReadSpan.getAndSet(lastSpan);
     boolean sequential = previous == NO_READ || firstSpan == previous || firstSpan == previous + 1;
     if (readaheadSpans == 0 || !sequential || lastSpan == previous) {
-      return;
+      return new int[0];
     }
     int from = lastSpan + 1;
     int to = Math.min(zinfo.maxSpanId(), lastSpan + readaheadSpans);
-    if (from <= to) {
-      fetchAhead(nonEmptySpans(from, to), FetchPurpose.READAHEAD);
+    return from <= to ? nonEmptySpans(from, to) : new int[0];
+  }
+
+  /**
+   * The readahead of one read, started once. A read that fetches its own span starts it once that
+   * fetch has reserved its share of the fetch memory budget and before its request goes out, so
+   * that the readahead fetches, which wait for the budget in turn, never hold up the span the
+   * reader waits for. A read that finds its spans in memory, on disk or in flight starts it before
+   * it waits. Failures are left to the read that needs the span. Used by the reading thread only.
+   */
+  private final class Readahead implements Runnable {
+    private int @Nullable [] spanIds;
+
+    Readahead(int[] spanIds) {
+      this.spanIds = spanIds.length == 0 ? null : spanIds;
+    }
+
+    /** Starts the readahead fetches unless they were started before. */
+    @Override
+    public void run() {
+      int[] ids = spanIds;
+      spanIds = null;
+      if (ids != null) {
+        fetchAhead(ids, FetchPurpose.READAHEAD);
+      }
     }
   }
 
@@ -339,7 +366,7 @@ public final class SpanManager implements AutoCloseable {
           () -> {
             List<Ticket> tickets;
             try {
-              tickets = claimAndLoad(spanIds, purpose);
+              tickets = claimAndLoad(spanIds, purpose, () -> {});
             } catch (RuntimeException | Error e) {
               foreground.end();
               done.completeExceptionally(e);
@@ -392,12 +419,12 @@ public final class SpanManager implements AutoCloseable {
    * disk cache if it is there. Each round that loses a span that way leaves the others retained, so
    * the rounds are few.
    */
-  private InflatedSpan[] inflatedSpans(int[] spanIds) throws IOException {
+  private InflatedSpan[] inflatedSpans(int[] spanIds, Readahead readahead) throws IOException {
     InflatedSpan[] result = new InflatedSpan[spanIds.length];
     boolean done = false;
     try {
       for (int round = 1; ; round++) {
-        if (acquireMissing(spanIds, result)) {
+        if (acquireMissing(spanIds, result, readahead)) {
           done = true;
           return result;
         }
@@ -421,8 +448,8 @@ public final class SpanManager implements AutoCloseable {
    * Fills the empty slots of {@code result} with retained spans, from memory or by loading them.
    * Returns false when a span died before it could be retained; its slot stays empty.
    */
-  private boolean acquireMissing(int[] spanIds, @Nullable InflatedSpan[] result)
-      throws IOException {
+  private boolean acquireMissing(
+      int[] spanIds, @Nullable InflatedSpan[] result, Readahead readahead) throws IOException {
     List<Integer> missingIndexes = new ArrayList<>();
     for (int i = 0; i < spanIds.length; i++) {
       if (result[i] != null) {
@@ -446,7 +473,8 @@ public final class SpanManager implements AutoCloseable {
     boolean complete = true;
     foreground.begin();
     try {
-      List<Ticket> tickets = claimAndLoad(missing, FetchPurpose.READ);
+      List<Ticket> tickets = claimAndLoad(missing, FetchPurpose.READ, readahead);
+      readahead.run();
       for (int i = 0; i < tickets.size(); i++) {
         Ticket ticket = tickets.get(i);
         VerifiedSpan span = await(ticket);
@@ -483,8 +511,12 @@ public final class SpanManager implements AutoCloseable {
     }
   }
 
-  /** Claims or joins the fetch of every span, and loads the claimed ones. */
-  private List<Ticket> claimAndLoad(int[] spanIds, FetchPurpose purpose) {
+  /**
+   * Claims or joins the fetch of every span, and loads the claimed ones.
+   *
+   * @param onReserved run once the first request has reserved its fetch memory, before it is sent
+   */
+  private List<Ticket> claimAndLoad(int[] spanIds, FetchPurpose purpose, Runnable onReserved) {
     List<Ticket> tickets = table.claimOrJoin(spanIds);
     List<Ticket> owned = new ArrayList<>(tickets.size());
     for (Ticket ticket : tickets) {
@@ -493,7 +525,7 @@ public final class SpanManager implements AutoCloseable {
       }
     }
     if (!owned.isEmpty()) {
-      loader.load(owned, purpose);
+      loader.load(owned, purpose, onReserved);
     }
     return tickets;
   }

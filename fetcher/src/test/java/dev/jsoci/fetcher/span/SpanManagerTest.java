@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -671,6 +672,66 @@ class SpanManagerTest {
     assertThat(manager.state(11)).isEqualTo(SpanState.READY);
     assertThat(manager.state(12)).isEqualTo(SpanState.READY);
     assertThat(manager.state(13)).isEqualTo(SpanState.NOT_REQUESTED);
+  }
+
+  @Test
+  void read_ownSpanBeforeReadahead() throws Exception {
+    RecordingSource source = new RecordingSource(layer.blob());
+    // A readahead task runs at once on its own thread, so that it takes the fetch memory first
+    // unless the read has reserved it already.
+    List<Thread> started = new ArrayList<>();
+    Executor runUntilBlocked =
+        task -> {
+          Thread thread = new Thread(task, "readahead-test");
+          synchronized (started) {
+            started.add(thread);
+          }
+          thread.start();
+          try {
+            awaitBlockedOrDone(thread);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        };
+    SpanManager manager =
+        open(
+            source,
+            SpanOptions.builder()
+                .readaheadSpans(2)
+                .fetchMemoryBytes(1024)
+                .fetchExecutor(runUntilBlocked));
+
+    read(manager, middleOf(10), 16);
+    synchronized (started) {
+      for (Thread thread : started) {
+        thread.join(TimeUnit.SECONDS.toMillis(30));
+      }
+    }
+
+    List<Long> offsets = source.requests().stream().map(Request::offset).toList();
+    assertThat(offsets)
+        .containsExactly(
+            layer.span(10).compressedStart(),
+            layer.span(11).compressedStart(),
+            layer.span(12).compressedStart());
+    assertThat(offsets.get(0)).isEqualTo(layer.span(10).compressedStart());
+    assertThat(manager.state(12)).isEqualTo(SpanState.READY);
+  }
+
+  /** Waits until {@code thread} ends or waits for a lock or a condition. */
+  private static void awaitBlockedOrDone(Thread thread) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      Thread.State state = thread.getState();
+      if (state == Thread.State.WAITING
+          || state == Thread.State.TIMED_WAITING
+          || state == Thread.State.BLOCKED
+          || state == Thread.State.TERMINATED) {
+        return;
+      }
+      Thread.sleep(1);
+    }
+    throw new AssertionError(thread + " neither ended nor blocked within 30 s");
   }
 
   @Test
