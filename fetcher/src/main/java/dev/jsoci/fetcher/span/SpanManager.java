@@ -297,10 +297,10 @@ public final class SpanManager implements AutoCloseable {
 
   /**
    * The readahead of one read, started once. A read that fetches its own span starts it once that
-   * fetch has reserved its share of the fetch memory budget and before its request goes out, so
-   * that the readahead fetches, which wait for the budget in turn, never hold up the span the
-   * reader waits for. A read that finds its spans in memory, on disk or in flight starts it before
-   * it waits. Failures are left to the read that needs the span. Used by the reading thread only.
+   * fetch has reserved its share of the fetch memory budget, before its request goes out. The
+   * readahead fetches then wait for the budget in turn and never hold up the span the reader waits
+   * for. A read that finds its spans in memory, on disk or in flight starts it before it waits.
+   * Failures are left to the read that needs the span. Used by the reading thread only.
    */
   private final class Readahead implements Runnable {
     private int @Nullable [] spanIds;
