@@ -189,23 +189,20 @@ public final class SpanManager implements AutoCloseable {
       return -1;
     }
 
-    long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
-    int firstSpan = zinfo.spanOf(uncompressedOffset);
-    int lastSpan = zinfo.spanOf(end - 1);
-    Readahead readahead = new Readahead(spansToReadAhead(firstSpan, lastSpan));
-    int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
+    ReadRange range = rangeOf(uncompressedOffset, destination);
+    Readahead readahead = new Readahead(spansToReadAhead(range));
     InflatedSpan[] spans;
     try {
-      spans = inflatedSpans(spanIds, readahead);
+      spans = inflatedSpans(range.spanIds(), readahead);
     } finally {
       readahead.run();
     }
     try {
-      copyRange(uncompressedOffset, end, spanIds, spans, destination);
+      copyRange(range, spans, destination);
     } finally {
       releaseAll(spans);
     }
-    return (int) (end - uncompressedOffset);
+    return range.length();
   }
 
   /**
@@ -225,10 +222,8 @@ public final class SpanManager implements AutoCloseable {
       return -1;
     }
 
-    long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
-    int firstSpan = zinfo.spanOf(uncompressedOffset);
-    int lastSpan = zinfo.spanOf(end - 1);
-    int[] spanIds = nonEmptySpans(firstSpan, lastSpan);
+    ReadRange range = rangeOf(uncompressedOffset, destination);
+    int[] spanIds = range.spanIds();
     InflatedSpan[] spans = new InflatedSpan[spanIds.length];
     try {
       for (int i = 0; i < spanIds.length; i++) {
@@ -240,12 +235,34 @@ public final class SpanManager implements AutoCloseable {
       for (int i = 0; i < spanIds.length; i++) {
         counters.memoryHit();
       }
-      new Readahead(spansToReadAhead(firstSpan, lastSpan)).run();
-      copyRange(uncompressedOffset, end, spanIds, spans, destination);
+      new Readahead(spansToReadAhead(range)).run();
+      copyRange(range, spans, destination);
     } finally {
       releaseAll(spans);
     }
-    return (int) (end - uncompressedOffset);
+    return range.length();
+  }
+
+  /**
+   * The tar range {@code [start, end)} of one read and its spans, {@code firstSpan} to {@code
+   * lastSpan}. {@code spanIds} lists those of them that contain tar bytes.
+   */
+  private record ReadRange(long start, long end, int firstSpan, int lastSpan, int[] spanIds) {
+    int length() {
+      return (int) (end - start);
+    }
+  }
+
+  /**
+   * Returns the range that {@code destination} has room for from {@code uncompressedOffset}, up to
+   * the end of the tar stream. The offset must lie before that end.
+   */
+  private ReadRange rangeOf(long uncompressedOffset, ByteBuffer destination) {
+    long end = Math.min(archiveSize, uncompressedOffset + destination.remaining());
+    int firstSpan = zinfo.spanOf(uncompressedOffset);
+    int lastSpan = zinfo.spanOf(end - 1);
+    return new ReadRange(
+        uncompressedOffset, end, firstSpan, lastSpan, nonEmptySpans(firstSpan, lastSpan));
   }
 
   private void checkReadable(long uncompressedOffset) throws LayerClosedException {
@@ -256,13 +273,13 @@ public final class SpanManager implements AutoCloseable {
     checkOpen();
   }
 
-  /** Copies {@code [from, to)} of the tar stream out of the spans that hold it. */
-  private void copyRange(
-      long from, long to, int[] spanIds, InflatedSpan[] spans, ByteBuffer destination) {
+  /** Copies the range out of its spans, given in the order of its {@code spanIds}. */
+  private void copyRange(ReadRange range, InflatedSpan[] spans, ByteBuffer destination) {
+    int[] spanIds = range.spanIds();
     for (int i = 0; i < spanIds.length; i++) {
       Span span = zinfo.span(spanIds[i]);
-      long spanFrom = Math.max(from, span.uncompressedStart());
-      long spanTo = Math.min(to, span.uncompressedEnd());
+      long spanFrom = Math.max(range.start(), span.uncompressedStart());
+      long spanTo = Math.min(range.end(), span.uncompressedEnd());
       if (spanFrom < spanTo) {
         spans[i].copyTo(
             (int) (spanFrom - span.uncompressedStart()), destination, (int) (spanTo - spanFrom));
@@ -279,12 +296,14 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /**
-   * Returns the spans after {@code lastSpan} to fetch ahead of the reader, none unless this read is
-   * the layer's first or continues the previous one and has just entered a new span. Fetching and
-   * inflating the next spans then overlaps with the reader's work. A first read counts because a
-   * process that opens a file usually reads on through it and its neighbours.
+   * Returns the spans after the range's last span to fetch ahead of the reader, none unless this
+   * read is the layer's first or continues the previous one and has just entered a new span.
+   * Fetching and inflating the next spans then overlaps with the reader's work. A first read counts
+   * because a process that opens a file usually reads on through it and its neighbours.
    */
-  private int[] spansToReadAhead(int firstSpan, int lastSpan) {
+  private int[] spansToReadAhead(ReadRange range) {
+    int firstSpan = range.firstSpan();
+    int lastSpan = range.lastSpan();
     int previous = lastReadSpan.getAndSet(lastSpan);
     boolean sequential = previous == NO_READ || firstSpan == previous || firstSpan == previous + 1;
     if (readaheadSpans == 0 || !sequential || lastSpan == previous) {
