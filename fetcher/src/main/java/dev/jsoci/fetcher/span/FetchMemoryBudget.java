@@ -2,20 +2,27 @@ package dev.jsoci.fetcher.span;
 
 import java.io.InterruptedIOException;
 import java.util.concurrent.Semaphore;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Bounds the heap that span work in progress uses at once: the compressed bytes of a fetch or of
- * a disk cache file, their copies, and the inflated span. Each piece of work acquires its estimated
+ * Bounds the heap that span work in progress uses at once: the compressed bytes of a fetch or of a
+ * disk cache file, their copies, and the inflated span. Each piece of work acquires its estimated
  * bytes before it allocates them and releases them when it ends. Work estimated at more than the
  * whole budget takes all of it, so it runs alone. Waiters are served first come, first served.
+ *
+ * <p>The work of a read, which a process waits for, never queues behind readahead, prefetch or
+ * background work: when the budget is spent, a read takes its bytes from a reserve of half the
+ * budget's size. Span work therefore peaks at one and a half budgets.
  *
  * <p>Thread-safe. The budget counts KiB, rounded up, so that a few GiB fit the semaphore's int.
  */
 final class FetchMemoryBudget {
   private final Semaphore kibibytes;
   private final int totalKibibytes;
+  private final Semaphore readReserve;
+  private final int reserveKibibytes;
 
-  /** Creates a budget of {@code bytes}, at least 1 KiB. */
+  /** Creates a budget of {@code bytes}, at least 1 KiB, and a read reserve of half as much. */
   FetchMemoryBudget(long bytes) {
     if (bytes < 1024) {
       throw new IllegalArgumentException(
@@ -23,6 +30,8 @@ final class FetchMemoryBudget {
     }
     this.totalKibibytes = (int) Math.min(Integer.MAX_VALUE, bytes >> 10);
     this.kibibytes = new Semaphore(totalKibibytes, true);
+    this.reserveKibibytes = totalKibibytes / 2;
+    this.readReserve = new Semaphore(reserveKibibytes);
   }
 
   /**
@@ -33,7 +42,7 @@ final class FetchMemoryBudget {
    *     interrupted
    */
   Reservation acquire(long bytes) throws InterruptedIOException {
-    int amount = (int) Math.max(1, Math.min(totalKibibytes, (bytes + 1023) >> 10));
+    int amount = kibibytesOf(bytes);
     try {
       kibibytes.acquire(amount);
     } catch (InterruptedException e) {
@@ -43,10 +52,33 @@ final class FetchMemoryBudget {
       interrupted.initCause(e);
       throw interrupted;
     }
-    return new Reservation(amount);
+    return new Reservation(kibibytes, amount);
   }
 
-  /** Returns the free part of the budget in bytes. */
+  /**
+   * Reserves {@code bytes} for the work of a read: at once from the budget when it has room, else
+   * at once from the read reserve when that has room, else by waiting as {@link #acquire} does.
+   *
+   * @throws InterruptedIOException if the thread is interrupted while it waits; the thread stays
+   *     interrupted
+   */
+  Reservation acquireForRead(long bytes) throws InterruptedIOException {
+    int amount = kibibytesOf(bytes);
+    // Unlike acquire, tryAcquire does not queue behind the waiting work of other purposes.
+    if (kibibytes.tryAcquire(amount)) {
+      return new Reservation(kibibytes, amount);
+    }
+    if (amount <= reserveKibibytes && readReserve.tryAcquire(amount)) {
+      return new Reservation(readReserve, amount);
+    }
+    return acquire(bytes);
+  }
+
+  private int kibibytesOf(long bytes) {
+    return (int) Math.max(1, Math.min(totalKibibytes, (bytes + 1023) >> 10));
+  }
+
+  /** Returns the free part of the budget in bytes, without the read reserve. */
   long availableBytes() {
     return (long) kibibytes.availablePermits() << 10;
   }
@@ -61,21 +93,31 @@ final class FetchMemoryBudget {
     return (long) totalKibibytes << 10;
   }
 
+  /** Returns the free part of the read reserve in bytes. */
+  long availableReserveBytes() {
+    return (long) readReserve.availablePermits() << 10;
+  }
+
   /**
-   * The bytes of the budget that one piece of work reserved. Closing releases them once; the thread
-   * that acquired the reservation closes it.
+   * The bytes of the budget or of the read reserve that one piece of work reserved. Closing
+   * releases them once; the thread that acquired the reservation closes it.
    */
-  final class Reservation implements AutoCloseable {
+  static final class Reservation implements AutoCloseable {
+    /** A reservation of nothing, for work whose memory another reservation covers. */
+    static final Reservation NONE = new Reservation(null, 0);
+
+    private final @Nullable Semaphore source;
     private int amount;
 
-    private Reservation(int amount) {
+    private Reservation(@Nullable Semaphore source, int amount) {
+      this.source = source;
       this.amount = amount;
     }
 
     @Override
     public void close() {
-      if (amount > 0) {
-        kibibytes.release(amount);
+      if (source != null && amount > 0) {
+        source.release(amount);
         amount = 0;
       }
     }

@@ -88,9 +88,32 @@ final class SpanLoader {
    * not run when no request is needed.
    */
   void load(List<Ticket> owned, FetchPurpose purpose, Runnable onReserved) {
+    load(owned, purpose, onReserved, false);
+  }
+
+  /**
+   * Reserves the fetch memory that loading span {@code spanId} for {@code purpose} takes, waiting
+   * while it is spent, for {@link #loadReserved}.
+   *
+   * @throws java.io.InterruptedIOException if the thread is interrupted while it waits
+   */
+  FetchMemoryBudget.Reservation reserveFor(int spanId, FetchPurpose purpose) throws IOException {
+    return reserve(workBytes(zinfo.span(spanId), purpose), purpose);
+  }
+
+  /**
+   * Resolves one owned ticket on the calling thread, as {@link #load(List, FetchPurpose)} does,
+   * within a reservation of {@link #reserveFor} that the caller keeps until this returns.
+   */
+  void loadReserved(Ticket owned, FetchPurpose purpose) {
+    load(List.of(owned), purpose, () -> {}, true);
+  }
+
+  private void load(
+      List<Ticket> owned, FetchPurpose purpose, Runnable onReserved, boolean reserved) {
     List<Ticket> dispatched = new ArrayList<>();
     try {
-      loadOrThrow(owned, purpose, dispatched, onReserved);
+      loadOrThrow(owned, purpose, dispatched, onReserved, reserved);
     } catch (RuntimeException | Error e) {
       // Tickets handed to the executor are resolved by the thread that runs them.
       List<Ticket> local = new ArrayList<>(owned);
@@ -100,8 +123,16 @@ final class SpanLoader {
     }
   }
 
+  /**
+   * @param reserved whether the caller has reserved the fetch memory of {@code owned}, which then
+   *     has one ticket
+   */
   private void loadOrThrow(
-      List<Ticket> owned, FetchPurpose purpose, List<Ticket> dispatched, Runnable onReserved) {
+      List<Ticket> owned,
+      FetchPurpose purpose,
+      List<Ticket> dispatched,
+      Runnable onReserved,
+      boolean reserved) {
     // 1. A span that another fetch made READY after the caller missed the memory cache is there
     // now. Spans in the disk cache, checked against their digests, need no request either.
     List<Ticket> missing = new ArrayList<>(owned.size());
@@ -123,7 +154,7 @@ final class SpanLoader {
         missing.add(ticket);
         continue;
       }
-      if (!loadFromDisk(ticket, key, purpose)) {
+      if (!loadFromDisk(ticket, key, purpose, reserved)) {
         missing.add(ticket);
       }
     }
@@ -137,7 +168,7 @@ final class SpanLoader {
     for (int i = 1; i < runs.size(); i++) {
       List<Ticket> run = runs.get(i);
       try {
-        executor.execute(() -> fetchRun(run, purpose, () -> {}));
+        executor.execute(() -> fetchRun(run, purpose, () -> {}, false));
         dispatched.addAll(run);
       } catch (RejectedExecutionException e) {
         failUnresolved(
@@ -146,16 +177,21 @@ final class SpanLoader {
       }
     }
     if (!runs.isEmpty()) {
-      fetchRun(runs.get(0), purpose, onReserved);
+      fetchRun(runs.get(0), purpose, onReserved, reserved);
     }
   }
 
   /**
-   * Resolves the ticket from the disk cache within the fetch memory budget. Returns false when the
-   * span's file is gone or invalid, which leaves the ticket unresolved.
+   * Resolves the ticket from the disk cache within the fetch memory budget, reserving its share
+   * unless the caller has reserved it. Returns false when the span's file is gone or invalid, which
+   * leaves the ticket unresolved.
    */
-  private boolean loadFromDisk(Ticket ticket, SpanKey key, FetchPurpose purpose) {
-    try (FetchMemoryBudget.Reservation reserved = fetchMemory.acquire(workBytes(key.span()))) {
+  private boolean loadFromDisk(
+      Ticket ticket, SpanKey key, FetchPurpose purpose, boolean memoryHeld) {
+    try (FetchMemoryBudget.Reservation reserved =
+        memoryHeld
+            ? FetchMemoryBudget.Reservation.NONE
+            : reserve(workBytes(key.span(), purpose), purpose)) {
       byte[] cached = Objects.requireNonNull(disk).load(key, expectedDigest(ticket));
       if (cached == null) {
         counters.diskMiss();
@@ -170,12 +206,31 @@ final class SpanLoader {
   }
 
   /**
-   * Returns the heap that fetching, verifying and inflating {@code span} uses at its peak: the
-   * compressed bytes, one copy of them (a run's slice or a disk file's header and payload), and the
-   * inflated bytes.
+   * Returns the heap that fetching and verifying {@code span} for {@code purpose} uses at its peak:
+   * the compressed bytes, one copy of them (a run's slice or a disk file's header and payload), and
+   * the inflated bytes when {@link #publish} inflates the span.
    */
-  private static long workBytes(Span span) {
-    return 2 * span.compressedLength() + Math.max(0, span.uncompressedLength());
+  private long workBytes(Span span, FetchPurpose purpose) {
+    long compressed = 2 * span.compressedLength();
+    return inflatesOnLoad(purpose)
+        ? compressed + Math.max(0, span.uncompressedLength())
+        : compressed;
+  }
+
+  /**
+   * Returns whether spans loaded for {@code purpose} are inflated into the memory cache at once:
+   * those a reader needs now or soon, and every span when there is no disk cache to keep them.
+   */
+  private boolean inflatesOnLoad(FetchPurpose purpose) {
+    boolean readSoon = purpose == FetchPurpose.READ || purpose == FetchPurpose.READAHEAD;
+    return memory.isEnabled() && (readSoon || disk == null);
+  }
+
+  private FetchMemoryBudget.Reservation reserve(long bytes, FetchPurpose purpose)
+      throws IOException {
+    return purpose == FetchPurpose.READ
+        ? fetchMemory.acquireForRead(bytes)
+        : fetchMemory.acquire(bytes);
   }
 
   private @Nullable String expectedDigest(Ticket ticket) {
@@ -223,15 +278,17 @@ final class SpanLoader {
    * spans gets the resulting {@link java.io.InterruptedIOException}; the next read fetches them
    * again.
    */
-  private void fetchRun(List<Ticket> run, FetchPurpose purpose, Runnable onReserved) {
+  private void fetchRun(
+      List<Ticket> run, FetchPurpose purpose, Runnable onReserved, boolean memoryHeld) {
     Span first = zinfo.span(run.get(0).spanId());
     Span last = zinfo.span(run.get(run.size() - 1).spanId());
     long start = first.compressedStart();
     long runBytes = 0;
     for (Ticket ticket : run) {
-      runBytes += workBytes(zinfo.span(ticket.spanId()));
+      runBytes += workBytes(zinfo.span(ticket.spanId()), purpose);
     }
-    try (FetchMemoryBudget.Reservation reserved = fetchMemory.acquire(runBytes)) {
+    try (FetchMemoryBudget.Reservation reserved =
+        memoryHeld ? FetchMemoryBudget.Reservation.NONE : reserve(runBytes, purpose)) {
       onReserved.run();
       byte[] bytes = read(start, last.compressedEnd() - start, purpose);
       for (Ticket ticket : run) {
@@ -330,8 +387,7 @@ final class SpanLoader {
       counters.spanFetched(purpose);
       storeOnDisk(key, compressed);
     }
-    boolean readSoon = purpose == FetchPurpose.READ || purpose == FetchPurpose.READAHEAD;
-    if (memory.isEnabled() && (readSoon || disk == null)) {
+    if (inflatesOnLoad(purpose)) {
       // Never null: the span has its compressed bytes.
       InflatedSpan inflated = Objects.requireNonNull(span.acquireInflated(zinfo, memory.buffers()));
       memory.put(key, inflated);

@@ -379,42 +379,73 @@ public final class SpanManager implements AutoCloseable {
     }
     // Count the prefetch as foreground work from now on, so background fetching pauses at once.
     foreground.begin();
-    try {
-      // The task does not wait for the spans: their runs may be queued on the same executor.
-      executor.execute(
-          () -> {
-            List<Ticket> tickets;
-            try {
-              tickets = claimAndLoad(spanIds, purpose, () -> {});
-            } catch (RuntimeException | Error e) {
-              foreground.end();
-              done.completeExceptionally(e);
-              return;
-            }
-            CompletableFuture<?>[] spans = new CompletableFuture<?>[tickets.size()];
-            for (int i = 0; i < spans.length; i++) {
-              spans[i] = tickets.get(i).future();
-            }
-            CompletableFuture.allOf(spans)
-                .whenComplete(
-                    (ignored, failure) -> {
-                      foreground.end();
-                      if (failure == null) {
-                        done.complete(null);
-                      } else {
-                        done.completeExceptionally(
-                            failure instanceof CompletionException wrapped
-                                    && wrapped.getCause() != null
-                                ? wrapped.getCause()
-                                : failure);
-                      }
-                    });
-          });
-    } catch (RejectedExecutionException e) {
-      foreground.end();
-      done.completeExceptionally(e);
+    CompletableFuture<?>[] spans = new CompletableFuture<?>[spanIds.length];
+    for (int i = 0; i < spans.length; i++) {
+      CompletableFuture<Void> span = new CompletableFuture<>();
+      spans[i] = span;
+      int spanId = spanIds[i];
+      try {
+        // One task per span, so that the spans go out in parallel as the budget allows.
+        executor.execute(() -> fetchAheadOne(spanId, purpose, span));
+      } catch (RejectedExecutionException e) {
+        span.completeExceptionally(e);
+      }
     }
+    CompletableFuture.allOf(spans)
+        .whenComplete(
+            (ignored, failure) -> {
+              foreground.end();
+              if (failure == null) {
+                done.complete(null);
+              } else {
+                done.completeExceptionally(
+                    failure instanceof CompletionException wrapped && wrapped.getCause() != null
+                        ? wrapped.getCause()
+                        : failure);
+              }
+            });
     return done;
+  }
+
+  /**
+   * Loads one span ahead of its readers and completes {@code result} once it is cached. The span is
+   * claimed only once its fetch memory is reserved, so a read that comes meanwhile claims the span
+   * itself instead of waiting for a fetch that waits for memory.
+   */
+  private void fetchAheadOne(int spanId, FetchPurpose purpose, CompletableFuture<Void> result) {
+    try {
+      // Readahead wants the span inflated in memory; a prefetch is content with the disk cache.
+      boolean cached =
+          memory.contains(loader.keyOf(spanId))
+              || (purpose != FetchPurpose.READAHEAD
+                  && disk != null
+                  && disk.contains(layer, spanId));
+      if (cached) {
+        result.complete(null);
+        return;
+      }
+      Ticket ticket = table.joinInFlight(spanId);
+      if (ticket == null) {
+        try (FetchMemoryBudget.Reservation reserved = loader.reserveFor(spanId, purpose)) {
+          ticket = table.claimOrJoin(new int[] {spanId}).get(0);
+          if (ticket.owner()) {
+            loader.loadReserved(ticket, purpose);
+          }
+        }
+      }
+      ticket
+          .future()
+          .whenComplete(
+              (span, failure) -> {
+                if (failure == null) {
+                  result.complete(null);
+                } else {
+                  result.completeExceptionally(failure);
+                }
+              });
+    } catch (IOException | RuntimeException | Error e) {
+      result.completeExceptionally(e);
+    }
   }
 
   /** Returns the ids from {@code first} to {@code last} of the spans that hold tar bytes. */
@@ -525,7 +556,7 @@ public final class SpanManager implements AutoCloseable {
       return span.acquireInflated(zinfo, memory.buffers());
     }
     try (FetchMemoryBudget.Reservation reserved =
-        fetchMemory.acquire(span.span().uncompressedLength())) {
+        fetchMemory.acquireForRead(span.span().uncompressedLength())) {
       return span.acquireInflated(zinfo, memory.buffers());
     }
   }

@@ -74,6 +74,14 @@ final class SpanTable {
   }
 
   /**
+   * Returns a ticket that joins the fetch in flight of span {@code spanId}, or null without one.
+   */
+  synchronized @Nullable Ticket joinInFlight(int spanId) {
+    CompletableFuture<VerifiedSpan> inFlight = fetches.get(spanId);
+    return inFlight == null ? null : new Ticket(spanId, inFlight, false);
+  }
+
+  /**
    * Claims the span for a background fetch when it was never requested or its last fetch failed,
    * else returns null.
    */

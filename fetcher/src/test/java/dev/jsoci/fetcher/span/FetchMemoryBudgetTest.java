@@ -67,6 +67,75 @@ class FetchMemoryBudgetTest {
   }
 
   @Test
+  void acquireForRead_withRoom_takesFromBudget() throws Exception {
+    FetchMemoryBudget budget = new FetchMemoryBudget(8 << 10);
+
+    try (FetchMemoryBudget.Reservation reserved = budget.acquireForRead(3 << 10)) {
+      assertThat(budget.availableBytes()).isEqualTo(5 << 10);
+      assertThat(budget.availableReserveBytes()).isEqualTo(4 << 10);
+    }
+    assertThat(budget.availableBytes()).isEqualTo(8 << 10);
+  }
+
+  @Test
+  void acquireForRead_budgetSpent_usesReserve() throws Exception {
+    FetchMemoryBudget budget = new FetchMemoryBudget(8 << 10);
+
+    try (FetchMemoryBudget.Reservation full = budget.acquire(8 << 10);
+        FetchMemoryBudget.Reservation read = budget.acquireForRead(3 << 10)) {
+      assertThat(budget.availableReserveBytes()).isEqualTo(1 << 10);
+    }
+    assertThat(budget.availableBytes()).isEqualTo(8 << 10);
+    assertThat(budget.availableReserveBytes()).isEqualTo(4 << 10);
+  }
+
+  @Test
+  void acquireForRead_goesBeforeWaitingWork() throws Exception {
+    FetchMemoryBudget budget = new FetchMemoryBudget(8 << 10);
+    FetchMemoryBudget.Reservation prefetch = budget.acquire(6 << 10);
+    Future<?> readahead =
+        threads.submit(
+            () -> {
+              try (FetchMemoryBudget.Reservation reserved = budget.acquire(4 << 10)) {
+                return null;
+              }
+            });
+    while (!budget.hasWaiters()) {
+      Thread.onSpinWait();
+    }
+
+    try (FetchMemoryBudget.Reservation read = budget.acquireForRead(2 << 10)) {
+      assertThat(budget.availableBytes()).isEqualTo(0);
+      assertThat(budget.availableReserveBytes()).isEqualTo(4 << 10);
+      assertThat(readahead.isDone()).isFalse();
+    }
+    prefetch.close();
+    readahead.get(10, TimeUnit.SECONDS);
+    assertThat(budget.availableBytes()).isEqualTo(8 << 10);
+  }
+
+  @Test
+  void acquireForRead_beyondReserve_waitsForBudget() throws Exception {
+    FetchMemoryBudget budget = new FetchMemoryBudget(8 << 10);
+    FetchMemoryBudget.Reservation full = budget.acquire(8 << 10);
+
+    Future<Long> read =
+        threads.submit(
+            () -> {
+              try (FetchMemoryBudget.Reservation reserved = budget.acquireForRead(5 << 10)) {
+                return budget.availableBytes();
+              }
+            });
+    while (!budget.hasWaiters()) {
+      Thread.onSpinWait();
+    }
+    assertThat(budget.availableReserveBytes()).isEqualTo(4 << 10);
+
+    full.close();
+    assertThat(read.get(10, TimeUnit.SECONDS)).isEqualTo(3L << 10);
+  }
+
+  @Test
   void close_twice_releasesOnce() throws Exception {
     FetchMemoryBudget budget = new FetchMemoryBudget(8 << 10);
     FetchMemoryBudget.Reservation reserved = budget.acquire(2 << 10);

@@ -11,9 +11,11 @@ import dev.jsoci.ztoc.SpanDigestMismatchException;
 import dev.jsoci.ztoc.TocEntry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -25,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SpanManagerTest {
   private static RandomLayer layer;
@@ -719,6 +722,142 @@ class SpanManagerTest {
             layer.span(12).compressedStart());
     assertThat(offsets.get(0)).isEqualTo(layer.span(10).compressedStart());
     assertThat(manager.state(12)).isEqualTo(SpanState.READY);
+  }
+
+  @Test
+  void read_budgetSpentByPrefetch_usesReserve() throws Exception {
+    RecordingSource source = new RecordingSource(layer.blob());
+    long prefetchedFrom = layer.span(20).compressedStart();
+    CountDownLatch prefetchesStarted = new CountDownLatch(2);
+    CountDownLatch release = new CountDownLatch(1);
+    source.fault(
+        (request, bytes) -> {
+          if (request.offset() >= prefetchedFrom) {
+            prefetchesStarted.countDown();
+            release.await();
+          }
+          return bytes;
+        });
+    long work = 0;
+    for (int id : new int[] {5, 20, 21, 22}) {
+      Span span = layer.span(id);
+      work = Math.max(work, 2 * span.compressedLength() + span.uncompressedLength());
+    }
+    // Room for two spans' work, so that the third prefetch waits, and a read reserve of one more.
+    SpanManager manager =
+        open(
+            source, SpanOptions.builder().readaheadSpans(0).fetchMemoryBytes(2 * work + (1 << 10)));
+    CompletableFuture<Void> prefetch = manager.prefetchSpans(20, 22);
+    assertThat(prefetchesStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+    Future<byte[]> read = threads.submit(() -> read(manager, middleOf(5), 16));
+    try {
+      assertThat(read.get(30, TimeUnit.SECONDS)).isEqualTo(layer.tarRange(middleOf(5), 16));
+    } finally {
+      release.countDown();
+    }
+    prefetch.get(30, TimeUnit.SECONDS);
+    assertThat(manager.state(22)).isEqualTo(SpanState.READY);
+  }
+
+  @Test
+  void prefetch_withDiskCache_reservesOnlyCompressedWork(@TempDir Path cache) throws Exception {
+    RecordingSource source = new RecordingSource(layer.blob());
+    CountDownLatch fourStarted = new CountDownLatch(4);
+    CountDownLatch release = new CountDownLatch(1);
+    source.fault(
+        (request, bytes) -> {
+          fourStarted.countDown();
+          release.await();
+          return bytes;
+        });
+    long compressedWork = 0;
+    long inflatingWork = 0;
+    for (int id = 20; id <= 25; id++) {
+      Span span = layer.span(id);
+      compressedWork = Math.max(compressedWork, 2 * span.compressedLength());
+      inflatingWork =
+          Math.max(inflatingWork, 2 * span.compressedLength() + span.uncompressedLength());
+    }
+    long budget = 4 * compressedWork + (4 << 10);
+    // Inflated at once, only two of the spans would fit the budget.
+    assertThat(3 * inflatingWork).isGreaterThan(budget);
+    SpanManager manager =
+        open(
+            source,
+            SpanOptions.builder()
+                .readaheadSpans(0)
+                .diskCacheDirectory(cache)
+                .fetchMemoryBytes(budget));
+
+    CompletableFuture<Void> prefetch = manager.prefetchSpans(20, 25);
+    try {
+      assertThat(fourStarted.await(30, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      release.countDown();
+    }
+    prefetch.get(30, TimeUnit.SECONDS);
+    assertThat(source.requestCount()).isEqualTo(6);
+  }
+
+  @Test
+  void read_spanQueuedForReadahead_doesNotWait() throws Exception {
+    RecordingSource source = new RecordingSource(layer.blob());
+    long prefetchedFrom = layer.span(20).compressedStart();
+    CountDownLatch release = new CountDownLatch(1);
+    source.fault(
+        (request, bytes) -> {
+          if (request.offset() >= prefetchedFrom) {
+            release.await();
+          }
+          return bytes;
+        });
+    long work = 0;
+    for (int id : new int[] {5, 6, 20, 21}) {
+      Span span = layer.span(id);
+      work = Math.max(work, 2 * span.compressedLength() + span.uncompressedLength());
+    }
+    // Each task runs on its own thread until it blocks, so the prefetch holds the whole budget and
+    // the readahead of span 6 waits for it before the read of span 6 starts.
+    List<Thread> started = new ArrayList<>();
+    Executor runUntilBlocked =
+        task -> {
+          Thread thread = new Thread(task, "fetch-ahead-test");
+          synchronized (started) {
+            started.add(thread);
+          }
+          thread.start();
+          try {
+            awaitBlockedOrDone(thread);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        };
+    SpanManager manager =
+        open(
+            source,
+            SpanOptions.builder()
+                .readaheadSpans(1)
+                .fetchMemoryBytes(2 * work + (1 << 10))
+                .fetchExecutor(runUntilBlocked));
+    CompletableFuture<Void> prefetch = manager.prefetchSpans(20, 21);
+
+    try {
+      read(manager, middleOf(5), 16);
+      Future<byte[]> next = threads.submit(() -> read(manager, middleOf(6), 16));
+      assertThat(next.get(30, TimeUnit.SECONDS)).isEqualTo(layer.tarRange(middleOf(6), 16));
+    } finally {
+      release.countDown();
+    }
+    prefetch.get(30, TimeUnit.SECONDS);
+    List<Thread> tasks;
+    synchronized (started) {
+      tasks = List.copyOf(started);
+    }
+    for (Thread thread : tasks) {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    }
+    assertThat(source.requestsAt(layer.span(6).compressedStart())).isEqualTo(1);
   }
 
   /** Waits until {@code thread} ends or waits for a lock or a condition. */
