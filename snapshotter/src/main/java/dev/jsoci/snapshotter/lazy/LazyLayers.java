@@ -100,7 +100,20 @@ public final class LazyLayers implements AutoCloseable {
     this.fileSystemOptions = fileSystemOptions;
     this.mountOptions = mountOptions;
     this.manifests = manifests;
-    this.ztocs = new ZtocPrefetcher(this::readZtoc, ztocReads);
+    this.ztocs =
+        new ZtocPrefetcher(
+            new ZtocPrefetcher.ZtocReader() {
+              @Override
+              public byte[] read(ImageRef image, Descriptor descriptor) throws IOException {
+                return readZtoc(image, descriptor);
+              }
+
+              @Override
+              public CheckedZtoc decode(byte[] bytes, Descriptor descriptor) throws IOException {
+                return decodeZtoc(bytes, descriptor);
+              }
+            },
+            ztocReads);
     this.artifacts =
         prefetch.enable()
             ? new ArtifactPrefetcher(client, prefetch.maxConcurrency(), ztocReads)
@@ -181,25 +194,38 @@ public final class LazyLayers implements AutoCloseable {
   }
 
   /**
-   * Reads, decodes and checks a zTOC, and builds the layer's file tree from it. Its entries must
-   * lie inside the layer and form a valid tree, and its checkpoints must lie inside the layer blob
-   * and agree with its span count. A zTOC that fails is an error here, before anything is mounted,
-   * so that the caller can pull the layer without it.
+   * Reads the bytes of a zTOC.
    *
    * @throws ZtocFormatException if the descriptor gives more than {@link ZtocCodec#MAX_ZTOC_BYTES}
-   *     or the zTOC is invalid
-   * @throws dev.jsoci.fs.InvalidLayerException if the entries do not form a valid tree
    */
-  private CheckedZtoc readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
-    String source = descriptor.digest().toString();
-    ZtocCodec.checkSize(descriptor.size(), source);
+  private byte[] readZtoc(ImageRef image, Descriptor descriptor) throws IOException {
+    ZtocCodec.checkSize(descriptor.size(), descriptor.digest().toString());
     long startNanos = System.nanoTime();
     byte[] bytes;
     // containerd prepares the next layer only after this zTOC is read, so background fetches wait.
     try (SpanEngine.ForegroundWork pull = engine.beginForegroundWork()) {
       bytes = client.readBlob(image, descriptor);
     }
-    long readNanos = System.nanoTime();
+    LOG.atDebug()
+        .addKeyValue("ztoc", descriptor.digest().toString())
+        .addKeyValue("bytes", bytes.length)
+        .addKeyValue("read_ms", (System.nanoTime() - startNanos) / 1_000_000)
+        .log("read zTOC");
+    return bytes;
+  }
+
+  /**
+   * Decodes and checks a zTOC read by {@link #readZtoc}, and builds the layer's file tree from it.
+   * Its entries must lie inside the layer and form a valid tree, and its checkpoints must lie
+   * inside the layer blob and agree with its span count. A zTOC that fails is an error here, before
+   * anything is mounted, so that the caller can pull the layer without it.
+   *
+   * @throws ZtocFormatException if the zTOC is invalid
+   * @throws dev.jsoci.fs.InvalidLayerException if the entries do not form a valid tree
+   */
+  private CheckedZtoc decodeZtoc(byte[] bytes, Descriptor descriptor) throws IOException {
+    String source = descriptor.digest().toString();
+    long startNanos = System.nanoTime();
     Ztoc ztoc = ZtocCodec.decode(bytes, source);
     // The checks name the zTOC in their messages, and the tree names the layer, as a mount does.
     TocIndex entries = TocIndex.of(ztoc, source);
@@ -209,10 +235,8 @@ public final class LazyLayers implements AutoCloseable {
         new CheckedZtoc(ztoc, LayerTree.of(entries, layer != null ? layer : source));
     LOG.atDebug()
         .addKeyValue("ztoc", source)
-        .addKeyValue("bytes", bytes.length)
-        .addKeyValue("read_ms", (readNanos - startNanos) / 1_000_000)
-        .addKeyValue("decode_ms", (System.nanoTime() - readNanos) / 1_000_000)
-        .log("read zTOC");
+        .addKeyValue("decode_ms", (System.nanoTime() - startNanos) / 1_000_000)
+        .log("decoded zTOC");
     return checked;
   }
 

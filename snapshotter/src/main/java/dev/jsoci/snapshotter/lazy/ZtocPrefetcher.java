@@ -27,18 +27,18 @@ import org.slf4j.LoggerFactory;
  * join their fetch in flight.
  *
  * <p>Fetched zTOCs are kept by digest, bounded by their encoded size and expiring after {@link
- * #EXPIRY}. A read that fails is dropped from the cache, so a later lookup of that layer reads
- * it again and gets its own error. Prefetch failures are logged only at debug level: the error
- * reaches the log when its layer is prepared. Safe for concurrent use.
+ * #EXPIRY}. A read that fails is dropped from the cache, so a later lookup of that layer reads it
+ * again and gets its own error. Prefetch failures are logged only at debug level: the error reaches
+ * the log when its layer is prepared. Safe for concurrent use.
  */
 final class ZtocPrefetcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ZtocPrefetcher.class);
 
   /**
-   * The number of zTOCs read at the same time in the background. Each read also decodes the zTOC
-   * and builds the layer's tree, which is CPU work, and containerd prepares the layers in order,
-   * so fewer reads at once make the next layer's zTOC ready sooner. On the 2 GiB cold-start
-   * benchmark (2 cores), 4 threads left some layers waiting 0.5-1.0 s, and 2 threads at most 0.35 s.
+   * The number of zTOCs downloaded at the same time in the background. containerd prepares the
+   * layers in order, so fewer downloads at once make the next layer's zTOC arrive sooner. On the 2
+   * GiB cold-start benchmark (2 cores), 4 at once left some layers waiting 0.5-1.0 s, and 2 at most
+   * 0.35 s.
    */
   static final int THREADS = 2;
 
@@ -46,9 +46,9 @@ final class ZtocPrefetcher implements AutoCloseable {
   private static final int QUEUE_CAPACITY = 512;
 
   /**
-   * The maximum total encoded size of the cached zTOCs. The zTOCs of a 2 GiB image with 4 MiB
-   * spans come to about 20 MB encoded. A mounted layer keeps the same decoded zTOC, so the cache
-   * adds heap only for the layers not mounted yet.
+   * The maximum total encoded size of the cached zTOCs. The zTOCs of a 2 GiB image with 4 MiB spans
+   * come to about 20 MB encoded. A mounted layer keeps the same decoded zTOC, so the cache adds
+   * heap only for the layers not mounted yet.
    */
   // NOTE: the bound counts encoded bytes, and a decoded zTOC takes more heap than that (the factor
   // was not measured). bin/jsoci-snapshotter caps the daemon heap at 128 MiB.
@@ -63,10 +63,11 @@ final class ZtocPrefetcher implements AutoCloseable {
   /** The number of SOCI indexes remembered as prefetched, so each is prefetched once. */
   private static final int REMEMBERED_INDEXES = 256;
 
-  /** Reads, decodes and checks one zTOC. */
-  @FunctionalInterface
+  /** Reads one zTOC's bytes, and decodes and checks them. */
   interface ZtocReader {
-    CheckedZtoc read(ImageRef image, Descriptor descriptor) throws IOException;
+    byte[] read(ImageRef image, Descriptor descriptor) throws IOException;
+
+    CheckedZtoc decode(byte[] bytes, Descriptor descriptor) throws IOException;
   }
 
   /**
@@ -95,6 +96,13 @@ final class ZtocPrefetcher implements AutoCloseable {
   private final ZtocReader reader;
   private final ZtocReads reads;
   private final ThreadPoolExecutor executor;
+
+  /**
+   * Decodes the background downloads one at a time, in the order they arrive, so that the download
+   * threads go on to the next zTOCs while the CPU work of this one runs.
+   */
+  private final ThreadPoolExecutor decoder;
+
   private final AsyncCache<Key, Outcome> ztocs =
       Caffeine.newBuilder()
           .maximumWeight(MAX_CACHED_BYTES)
@@ -119,6 +127,15 @@ final class ZtocPrefetcher implements AutoCloseable {
             new LinkedBlockingQueue<>(QUEUE_CAPACITY),
             DaemonThreads.numbered("jsoci-ztoc-prefetch-"));
     this.executor.allowCoreThreadTimeOut(true);
+    this.decoder =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            DaemonThreads.numbered("jsoci-ztoc-decode-"));
+    this.decoder.allowCoreThreadTimeOut(true);
   }
 
   /**
@@ -132,8 +149,7 @@ final class ZtocPrefetcher implements AutoCloseable {
    * @param all the zTOC descriptors of the image's layers, in the order containerd prepares them
    * @throws IOException the error of the read this call made or joined, with its own type
    */
-  CheckedZtoc get(
-      ImageRef image, Digest indexDigest, Descriptor requested, List<Descriptor> all)
+  CheckedZtoc get(ImageRef image, Digest indexDigest, Descriptor requested, List<Descriptor> all)
       throws IOException {
     Key key = Key.of(requested);
     CompletableFuture<Outcome> claim = new CompletableFuture<>();
@@ -178,12 +194,25 @@ final class ZtocPrefetcher implements AutoCloseable {
       ImageRef image,
       Descriptor descriptor,
       boolean background) {
-    Outcome outcome;
+    byte[] bytes;
     try (ZtocReads.Read read = reads.begin()) {
-      outcome = new Outcome(reader.read(image, descriptor), null, descriptor.size(), background);
+      bytes = reader.read(image, descriptor);
     } catch (IOException | RuntimeException e) {
-      outcome = Outcome.failed(e, background);
+      return complete(future, key, Outcome.failed(e, background));
     }
+    return complete(future, key, decode(bytes, descriptor, background));
+  }
+
+  private Outcome decode(byte[] bytes, Descriptor descriptor, boolean background) {
+    try {
+      return new Outcome(reader.decode(bytes, descriptor), null, descriptor.size(), background);
+    } catch (IOException | RuntimeException e) {
+      return Outcome.failed(e, background);
+    }
+  }
+
+  /** Completes {@code future}; a failed outcome leaves the cache. */
+  private Outcome complete(CompletableFuture<Outcome> future, Key key, Outcome outcome) {
     future.complete(outcome);
     if (outcome.error() != null) {
       ztocs.asMap().remove(key, future);
@@ -201,12 +230,7 @@ final class ZtocPrefetcher implements AutoCloseable {
       }
       ZtocReads.Read waiting = reads.begin();
       try {
-        executor.execute(
-            () -> {
-              try (waiting) {
-                prefetchOne(future, key, image, descriptor);
-              }
-            });
+        executor.execute(() -> prefetchOne(future, key, image, descriptor, waiting));
         queued++;
       } catch (RejectedExecutionException e) {
         // The queue is full or the prefetcher is closed: the layer's lookup reads the zTOC.
@@ -222,12 +246,38 @@ final class ZtocPrefetcher implements AutoCloseable {
         .log("prefetching zTOCs");
   }
 
+  /**
+   * Downloads one zTOC on the calling thread and hands its bytes to the decoder. {@code waiting}
+   * counts the download, from the moment it was queued until its bytes are in.
+   */
   private void prefetchOne(
-      CompletableFuture<Outcome> future, Key key, ImageRef image, Descriptor descriptor) {
-    if (future.isDone()) {
+      CompletableFuture<Outcome> future,
+      Key key,
+      ImageRef image,
+      Descriptor descriptor,
+      ZtocReads.Read waiting) {
+    byte[] bytes;
+    try (waiting) {
+      if (future.isDone()) {
+        return;
+      }
+      bytes = reader.read(image, descriptor);
+    } catch (IOException | RuntimeException e) {
+      logFailure(descriptor, image, complete(future, key, Outcome.failed(e, true)));
       return;
     }
-    Outcome outcome = readInto(future, key, image, descriptor, true);
+    try {
+      decoder.execute(
+          () ->
+              logFailure(
+                  descriptor, image, complete(future, key, decode(bytes, descriptor, true))));
+    } catch (RejectedExecutionException e) {
+      // The prefetcher is closed: close() has completed the future.
+      complete(future, key, Outcome.failed(e, true));
+    }
+  }
+
+  private static void logFailure(Descriptor descriptor, ImageRef image, Outcome outcome) {
     if (outcome.error() != null) {
       LOG.atDebug()
           .addKeyValue("ztoc", descriptor.digest().toString())
@@ -266,14 +316,14 @@ final class ZtocPrefetcher implements AutoCloseable {
   }
 
   /**
-   * Stops the background reads: queued ones never start, and running ones are interrupted.
-   * Lookups that wait for another thread's read fail at once with an {@link IOException}.
+   * Stops the background reads: queued ones never start, and running ones are interrupted. Lookups
+   * that wait for another thread's read fail at once with an {@link IOException}.
    */
   @Override
   public void close() {
     executor.shutdownNow();
-    Outcome closed =
-        Outcome.failed(new IOException("the zTOC prefetcher was closed"), false);
+    decoder.shutdownNow();
+    Outcome closed = Outcome.failed(new IOException("the zTOC prefetcher was closed"), false);
     for (CompletableFuture<Outcome> future : ztocs.asMap().values()) {
       future.complete(closed);
     }
@@ -282,6 +332,8 @@ final class ZtocPrefetcher implements AutoCloseable {
 
   /** Waits until the background threads have ended after {@link #close}; for tests. */
   boolean awaitTermination(Duration timeout) throws InterruptedException {
-    return executor.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    return executor.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        && decoder.awaitTermination(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
   }
 }
