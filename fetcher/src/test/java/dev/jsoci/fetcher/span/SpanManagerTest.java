@@ -682,36 +682,14 @@ class SpanManagerTest {
     RecordingSource source = new RecordingSource(layer.blob());
     // A readahead task runs at once on its own thread, so that it takes the fetch memory first
     // unless the read has reserved it already.
-    List<Thread> started = new ArrayList<>();
-    Executor runUntilBlocked =
-        task -> {
-          Thread thread = new Thread(task, "readahead-test");
-          synchronized (started) {
-            started.add(thread);
-          }
-          thread.start();
-          try {
-            awaitBlockedOrDone(thread);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        };
+    RunUntilBlocked executor = new RunUntilBlocked();
     SpanManager manager =
         open(
             source,
-            SpanOptions.builder()
-                .readaheadSpans(2)
-                .fetchMemoryBytes(1024)
-                .fetchExecutor(runUntilBlocked));
+            SpanOptions.builder().readaheadSpans(2).fetchMemoryBytes(1024).fetchExecutor(executor));
 
     read(manager, middleOf(10), 16);
-    List<Thread> readahead;
-    synchronized (started) {
-      readahead = List.copyOf(started);
-    }
-    for (Thread thread : readahead) {
-      thread.join(TimeUnit.SECONDS.toMillis(30));
-    }
+    executor.joinAll();
 
     // The two readahead spans may go out in either order, after the read's own span.
     List<Long> offsets = source.requests().stream().map(Request::offset).toList();
@@ -819,27 +797,14 @@ class SpanManagerTest {
     }
     // Each task runs on its own thread until it blocks, so the prefetch holds the whole budget and
     // the readahead of span 6 waits for it before the read of span 6 starts.
-    List<Thread> started = new ArrayList<>();
-    Executor runUntilBlocked =
-        task -> {
-          Thread thread = new Thread(task, "fetch-ahead-test");
-          synchronized (started) {
-            started.add(thread);
-          }
-          thread.start();
-          try {
-            awaitBlockedOrDone(thread);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        };
+    RunUntilBlocked executor = new RunUntilBlocked();
     SpanManager manager =
         open(
             source,
             SpanOptions.builder()
                 .readaheadSpans(1)
                 .fetchMemoryBytes(2 * work + (1 << 10))
-                .fetchExecutor(runUntilBlocked));
+                .fetchExecutor(executor));
     CompletableFuture<Void> prefetch = manager.prefetchSpans(20, 21);
 
     try {
@@ -850,14 +815,41 @@ class SpanManagerTest {
       release.countDown();
     }
     prefetch.get(30, TimeUnit.SECONDS);
-    List<Thread> tasks;
-    synchronized (started) {
-      tasks = List.copyOf(started);
-    }
-    for (Thread thread : tasks) {
-      thread.join(TimeUnit.SECONDS.toMillis(30));
-    }
+    executor.joinAll();
     assertThat(source.requestsAt(layer.span(6).compressedStart())).isEqualTo(1);
+  }
+
+  /**
+   * Runs each task on a new thread and returns once the thread has ended or blocks, so that tasks
+   * take locks and fetch memory in the order they were handed over.
+   */
+  private static final class RunUntilBlocked implements Executor {
+    private final List<Thread> started = new ArrayList<>();
+
+    @Override
+    public void execute(Runnable task) {
+      Thread thread = new Thread(task, "run-until-blocked");
+      synchronized (started) {
+        started.add(thread);
+      }
+      thread.start();
+      try {
+        awaitBlockedOrDone(thread);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    /** Waits up to 30 s for each thread started so far to end. */
+    void joinAll() throws InterruptedException {
+      List<Thread> threads;
+      synchronized (started) {
+        threads = List.copyOf(started);
+      }
+      for (Thread thread : threads) {
+        thread.join(TimeUnit.SECONDS.toMillis(30));
+      }
+    }
   }
 
   /** Waits until {@code thread} ends or waits for a lock or a condition. */
