@@ -54,11 +54,10 @@ class ZtocPrefetcherTest {
       prefetcher.prefetchIndex(IMAGE, Digest.sha256Of(new byte[0]), all);
 
       assertThat(decoding.await(30, TimeUnit.SECONDS)).isTrue();
-      // Both download threads were busy with the first two; the third starts while the first
-      // decodes, and the downloads no longer count as reads in flight.
+      // The two download threads took the first two zTOCs. The third download starts while the
+      // first zTOC still decodes, and finished downloads no longer count as reads in flight.
       assertThat(thirdRead.await(30, TimeUnit.SECONDS)).isTrue();
       assertThat(reads.awaitNone(Duration.ofSeconds(30))).isTrue();
-      assertThat(releaseDecode.getCount()).isEqualTo(1);
     } finally {
       releaseDecode.countDown();
       prefetcher.close();
