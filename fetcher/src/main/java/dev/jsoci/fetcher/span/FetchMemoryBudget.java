@@ -100,7 +100,7 @@ final class FetchMemoryBudget {
 
   /**
    * The bytes of the budget or of the read reserve that one piece of work reserved. Closing
-   * releases them once; the thread that acquired the reservation closes it.
+   * releases them once. The thread that acquired the reservation closes it.
    */
   static final class Reservation implements AutoCloseable {
     /** A reservation of nothing, for work whose memory another reservation covers. */

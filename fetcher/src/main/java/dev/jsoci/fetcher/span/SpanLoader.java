@@ -110,10 +110,10 @@ final class SpanLoader {
   }
 
   private void load(
-      List<Ticket> owned, FetchPurpose purpose, Runnable onReserved, boolean reserved) {
+      List<Ticket> owned, FetchPurpose purpose, Runnable onReserved, boolean memoryReserved) {
     List<Ticket> dispatched = new ArrayList<>();
     try {
-      loadOrThrow(owned, purpose, dispatched, onReserved, reserved);
+      loadOrThrow(owned, purpose, dispatched, onReserved, memoryReserved);
     } catch (RuntimeException | Error e) {
       // Tickets handed to the executor are resolved by the thread that runs them.
       List<Ticket> local = new ArrayList<>(owned);
@@ -124,15 +124,15 @@ final class SpanLoader {
   }
 
   /**
-   * @param reserved whether the caller has reserved the fetch memory of {@code owned}, which then
-   *     has one ticket
+   * @param memoryReserved whether the caller has reserved the fetch memory of {@code owned}, which
+   *     then has one ticket
    */
   private void loadOrThrow(
       List<Ticket> owned,
       FetchPurpose purpose,
       List<Ticket> dispatched,
       Runnable onReserved,
-      boolean reserved) {
+      boolean memoryReserved) {
     // 1. A span that another fetch made READY after the caller missed the memory cache is there
     // now. Spans in the disk cache, checked against their digests, need no request either.
     List<Ticket> missing = new ArrayList<>(owned.size());
@@ -154,7 +154,7 @@ final class SpanLoader {
         missing.add(ticket);
         continue;
       }
-      if (!loadFromDisk(ticket, key, purpose, reserved)) {
+      if (!loadFromDisk(ticket, key, purpose, memoryReserved)) {
         missing.add(ticket);
       }
     }
@@ -177,7 +177,7 @@ final class SpanLoader {
       }
     }
     if (!runs.isEmpty()) {
-      fetchRun(runs.get(0), purpose, onReserved, reserved);
+      fetchRun(runs.get(0), purpose, onReserved, memoryReserved);
     }
   }
 
@@ -187,9 +187,9 @@ final class SpanLoader {
    * leaves the ticket unresolved.
    */
   private boolean loadFromDisk(
-      Ticket ticket, SpanKey key, FetchPurpose purpose, boolean memoryHeld) {
+      Ticket ticket, SpanKey key, FetchPurpose purpose, boolean memoryReserved) {
     try (FetchMemoryBudget.Reservation reserved =
-        memoryHeld
+        memoryReserved
             ? FetchMemoryBudget.Reservation.NONE
             : reserve(workBytes(key.span(), purpose), purpose)) {
       byte[] cached = Objects.requireNonNull(disk).load(key, expectedDigest(ticket));
@@ -279,7 +279,7 @@ final class SpanLoader {
    * again.
    */
   private void fetchRun(
-      List<Ticket> run, FetchPurpose purpose, Runnable onReserved, boolean memoryHeld) {
+      List<Ticket> run, FetchPurpose purpose, Runnable onReserved, boolean memoryReserved) {
     Span first = zinfo.span(run.get(0).spanId());
     Span last = zinfo.span(run.get(run.size() - 1).spanId());
     long start = first.compressedStart();
@@ -288,7 +288,7 @@ final class SpanLoader {
       runBytes += workBytes(zinfo.span(ticket.spanId()), purpose);
     }
     try (FetchMemoryBudget.Reservation reserved =
-        memoryHeld ? FetchMemoryBudget.Reservation.NONE : reserve(runBytes, purpose)) {
+        memoryReserved ? FetchMemoryBudget.Reservation.NONE : reserve(runBytes, purpose)) {
       onReserved.run();
       byte[] bytes = read(start, last.compressedEnd() - start, purpose);
       for (Ticket ticket : run) {

@@ -414,7 +414,8 @@ public final class SpanManager implements AutoCloseable {
    */
   private void fetchAheadOne(int spanId, FetchPurpose purpose, CompletableFuture<Void> result) {
     try {
-      // Readahead wants the span inflated in memory; a prefetch is content with the disk cache.
+      // Readahead wants the span inflated in memory, while a prefetch is content with the disk
+      // cache.
       boolean cached =
           memory.contains(loader.keyOf(spanId))
               || (purpose != FetchPurpose.READAHEAD
@@ -523,7 +524,7 @@ public final class SpanManager implements AutoCloseable {
     boolean complete = true;
     foreground.begin();
     try {
-      List<Ticket> tickets = claimAndLoad(missing, FetchPurpose.READ, readahead);
+      List<Ticket> tickets = claimAndLoad(missing, readahead);
       readahead.run();
       for (int i = 0; i < tickets.size(); i++) {
         Ticket ticket = tickets.get(i);
@@ -562,11 +563,11 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /**
-   * Claims or joins the fetch of every span, and loads the claimed ones.
+   * Claims or joins the fetch of every span a read needs, and loads the claimed ones.
    *
    * @param onReserved run once the first request has reserved its fetch memory, before it is sent
    */
-  private List<Ticket> claimAndLoad(int[] spanIds, FetchPurpose purpose, Runnable onReserved) {
+  private List<Ticket> claimAndLoad(int[] spanIds, Runnable onReserved) {
     List<Ticket> tickets = table.claimOrJoin(spanIds);
     List<Ticket> owned = new ArrayList<>(tickets.size());
     for (Ticket ticket : tickets) {
@@ -575,7 +576,7 @@ public final class SpanManager implements AutoCloseable {
       }
     }
     if (!owned.isEmpty()) {
-      loader.load(owned, purpose, onReserved);
+      loader.load(owned, FetchPurpose.READ, onReserved);
     }
     return tickets;
   }

@@ -39,8 +39,8 @@ import org.jspecify.annotations.Nullable;
  *     span after it
  * @param fetchMemoryBytes the cap on the heap that span work in progress uses at once, summed over
  *     every fetch, disk cache load and inflation: twice the compressed bytes plus the inflated
- *     bytes of each. Work beyond the cap waits; a single span larger than the cap runs alone. Reads
- *     may use a reserve of half the cap on top when other work has spent it
+ *     bytes of each. Work beyond the cap waits, and a single span larger than the cap runs alone.
+ *     Reads may use a reserve of half the cap on top when other work has spent it
  * @param fetchExecutor runs background fetches, prefetches and the extra requests of a read that
  *     needs several runs of spans. When null, the engine creates a pool of daemon threads and shuts
  *     it down on close

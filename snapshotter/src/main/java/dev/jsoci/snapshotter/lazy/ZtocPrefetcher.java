@@ -211,7 +211,7 @@ final class ZtocPrefetcher implements AutoCloseable {
     }
   }
 
-  /** Completes {@code future}; a failed outcome leaves the cache. */
+  /** Completes {@code future} with {@code outcome}, and drops a failed outcome from the cache. */
   private Outcome complete(CompletableFuture<Outcome> future, Key key, Outcome outcome) {
     future.complete(outcome);
     if (outcome.error() != null) {
@@ -272,7 +272,7 @@ final class ZtocPrefetcher implements AutoCloseable {
               logFailure(
                   descriptor, image, complete(future, key, decode(bytes, descriptor, true))));
     } catch (RejectedExecutionException e) {
-      // The prefetcher is closed: close() has completed the future.
+      // The prefetcher is closed, and close() has completed the future already.
       complete(future, key, Outcome.failed(e, true));
     }
   }
