@@ -82,7 +82,9 @@ final class DeadlineReader {
             + bytes.remaining()
             + " bytes)";
     // TODO: after a failed readahead the kernel reads the same page again, and that read waits a
-    // second deadline, so read(2) may take up to twice the timeout to fail.
+    // second deadline, so read(2) may take up to twice the timeout to fail. A shorter deadline for
+    // reads right after a timeout would also cut short a process's own retry once the registry is
+    // back, because the span fetch may still be waiting out its retry delay.
     Future<?> read;
     try {
       read = executor.submit(() -> readOnThisThread(uncompressedOffset, bytes));
