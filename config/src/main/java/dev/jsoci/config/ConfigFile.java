@@ -411,7 +411,9 @@ public final class ConfigFile {
     } else if (timeoutSeconds < 0) {
       requestTimeout = Optional.of(Duration.ZERO);
     } else {
-      requestTimeout = Optional.of(Duration.ofSeconds(timeoutSeconds));
+      requestTimeout =
+          Optional.of(
+              table.boundedDuration("request_timeout_sec", timeoutSeconds, DurationUnit.SECONDS));
     }
 
     if (!value.contains("://")) {

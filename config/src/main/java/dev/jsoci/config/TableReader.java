@@ -181,6 +181,24 @@ final class TableReader {
     if (value < 0) {
       throw invalid(key, "a positive number of " + unit.word());
     }
+    return boundedDuration(key, value, unit);
+  }
+
+  /**
+   * Returns {@code value} in {@code unit} as a duration, at most {@link DurationUnit#max()}: OkHttp
+   * takes its timeouts in int milliseconds, and a longer wait would mean no timeout at all.
+   */
+  Duration boundedDuration(String key, long value, DurationUnit unit)
+      throws InvalidConfigException {
+    if (value > unit.max()) {
+      throw invalid(
+          key,
+          "a positive number of "
+              + unit.word()
+              + " up to "
+              + unit.max()
+              + " (about 24 days)");
+    }
     return unit.toDuration(value);
   }
 
@@ -282,6 +300,11 @@ final class TableReader {
 
     Duration toDuration(long value) {
       return this == MILLISECONDS ? Duration.ofMillis(value) : Duration.ofSeconds(value);
+    }
+
+    /** Returns the largest value a key in this unit takes: {@code Integer.MAX_VALUE} ms. */
+    long max() {
+      return this == MILLISECONDS ? Integer.MAX_VALUE : Integer.MAX_VALUE / 1000;
     }
   }
 }

@@ -214,6 +214,45 @@ class ConfigFileTest {
   }
 
   @Test
+  void parse_durationsAboveIntMilliseconds_areInvalid() {
+    List<List<String>> cases =
+        List.of(
+            List.of(
+                "[http]\nRequestTimeoutMsec = 3000000000\n",
+                "invalid value 3000000000 for http.RequestTimeoutMsec: expected a positive number"
+                    + " of milliseconds up to 2147483647 (about 24 days)"),
+            List.of(
+                "[blob]\nfetching_timeout_sec = 2147484\n",
+                "invalid value 2147484 for blob.fetching_timeout_sec: expected a positive number"
+                    + " of seconds up to 2147483 (about 24 days)"),
+            List.of(
+                "[[resolver.host.\"127.0.0.1:5000\".mirrors]]\nhost = \"127.0.0.1:5001\"\n"
+                    + "request_timeout_sec = 9999999999\n",
+                "invalid value 9999999999 for"
+                    + " resolver.host.\"127.0.0.1:5000\".mirrors[0].request_timeout_sec: expected"
+                    + " a positive number of seconds up to 2147483 (about 24 days)"));
+    for (List<String> testCase : cases) {
+      InvalidConfigException e =
+          assertThrows(
+              InvalidConfigException.class, () -> ConfigFile.parse(testCase.get(0), FILE));
+
+      assertThat(e).hasMessageThat().isEqualTo(FILE + ": " + testCase.get(1));
+    }
+  }
+
+  @Test
+  void parse_durationsAtTheLimit_areAccepted() throws Exception {
+    JsociConfig config =
+        ConfigFile.parse(
+                "[http]\nRequestTimeoutMsec = 2147483647\n[blob]\nfetching_timeout_sec = 2147483\n",
+                FILE)
+            .config();
+
+    assertThat(config.http().requestTimeout()).isEqualTo(Duration.ofMillis(Integer.MAX_VALUE));
+    assertThat(config.blob().fetchingTimeout()).isEqualTo(Duration.ofSeconds(2147483));
+  }
+
+  @Test
   void parse_negativeMinLayerSize_isInvalid() {
     InvalidConfigException e =
         assertThrows(
