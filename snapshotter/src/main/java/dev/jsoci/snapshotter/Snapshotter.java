@@ -26,6 +26,9 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -56,6 +59,9 @@ import org.slf4j.event.Level;
  */
 public final class Snapshotter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Snapshotter.class);
+
+  /** How many layers {@link #close} unmounts at once. */
+  private static final int CLOSING_UNMOUNTS = 128;
 
   private final MetadataStore store;
   private final SnapshotDirectories directories;
@@ -628,22 +634,45 @@ public final class Snapshotter implements AutoCloseable {
     mounted.add(mountpoint);
   }
 
-  /** Unmounts every remote layer this snapshotter mounted, then closes the database. */
+  /**
+   * Unmounts every remote layer this snapshotter mounted, up to {@link #CLOSING_UNMOUNTS} at once,
+   * then closes the database. A layer that a running container still uses can take the mounter's
+   * whole unmount timeout, and these waits run side by side instead of adding up.
+   */
   @Override
   public void close() throws IOException {
+    List<Path> mountpoints = List.copyOf(mounted);
+    ExecutorService unmounts =
+        Executors.newFixedThreadPool(
+            Math.max(1, Math.min(mountpoints.size(), CLOSING_UNMOUNTS)),
+            DaemonThreads.numbered("jsoci-unmount-"));
     try {
-      for (Path mountpoint : List.copyOf(mounted)) {
-        try {
-          unmount(mountpoint, "id " + mountpoint.getParent().getFileName());
-        } catch (IOException e) {
-          LOG.atError()
-              .addKeyValue("mountpoint", mountpoint.toString())
-              .addKeyValue("error", e.getMessage())
-              .log("cannot unmount remote layer");
-        }
+      for (Path mountpoint : mountpoints) {
+        unmounts.execute(() -> unmountAtClose(mountpoint));
       }
+      unmounts.shutdown();
+      while (!unmounts.awaitTermination(1, TimeUnit.MINUTES)) {
+        LOG.atWarn().addKeyValue("layers", mounted.size()).log("still unmounting remote layers");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      LOG.atError()
+          .addKeyValue("layers", mounted.size())
+          .log("interrupted while unmounting remote layers; some may stay mounted");
     } finally {
+      unmounts.shutdownNow();
       store.close();
+    }
+  }
+
+  private void unmountAtClose(Path mountpoint) {
+    try {
+      unmount(mountpoint, "id " + mountpoint.getParent().getFileName());
+    } catch (IOException | RuntimeException e) {
+      LOG.atError()
+          .addKeyValue("mountpoint", mountpoint.toString())
+          .addKeyValue("error", e.getMessage())
+          .log("cannot unmount remote layer");
     }
   }
 

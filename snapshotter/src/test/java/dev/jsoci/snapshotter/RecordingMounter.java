@@ -12,7 +12,7 @@ import java.util.Set;
  * digest or by mountpoint. A layer in {@code unindexedLayerDigests} fails as a layer of an image
  * without a SOCI index, one in {@code failingLayerDigests} as a layer without a zTOC.
  */
-final class RecordingMounter implements RemoteLayerMounter {
+class RecordingMounter implements RemoteLayerMounter {
   record MountCall(RemoteLayerRequest request, Path mountpoint) {}
 
   final List<MountCall> mounts = new ArrayList<>();

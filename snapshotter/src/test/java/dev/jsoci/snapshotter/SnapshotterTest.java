@@ -24,6 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -705,6 +708,39 @@ class SnapshotterTest {
     snapshotter = null;
 
     assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
+  }
+
+  @Test
+  void close_unmountsRemoteLayersAtOnce() throws Exception {
+    // Each unmount returns only once both have started, as busy layers wait for their users.
+    CountDownLatch bothStarted = new CountDownLatch(2);
+    List<Boolean> sawTheOther = new CopyOnWriteArrayList<>();
+    RecordingMounter mounter =
+        new RecordingMounter() {
+          @Override
+          public void unmount(Path mountpoint) {
+            bothStarted.countDown();
+            try {
+              sawTheOther.add(bothStarted.await(5, TimeUnit.SECONDS));
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            super.unmount(mountpoint);
+          }
+        };
+    open(mounter);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k2", CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+
+    snapshotter.close();
+    snapshotter = null;
+
+    assertThat(sawTheOther).containsExactly(true, true);
+    assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)), Path.of(fs(2)));
   }
 
   @Test
