@@ -4,18 +4,24 @@ import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageIndex;
 import dev.jsoci.oci.MediaType;
+import dev.jsoci.oci.OciFormatException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,7 +36,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Blobs are written to a temporary file under {@code blobs/<algorithm>} and renamed once their
  * digest is checked, and {@code index.json} is replaced by a rename, so readers never see partial
- * content. Not thread-safe, and two processes writing tags at once may lose one of them.
+ * content. Files get the permissions of the process's umask, as {@code cp} and {@code skopeo} write
+ * them. Temporary files still open when the JVM stops (Ctrl-C) are deleted. Not thread-safe, and
+ * two processes writing tags at once may lose one of them.
  */
 public final class OciLayoutStore implements ImageStore {
   /** The annotation of an {@code index.json} entry that contains its tag. */
@@ -39,6 +47,18 @@ public final class OciLayoutStore implements ImageStore {
   private static final String LAYOUT_FILE = "oci-layout";
   private static final String INDEX_FILE = "index.json";
   private static final String LAYOUT_CONTENT = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+  /** Temporary files being written, deleted by {@link #PARTIAL_FILE_CLEANUP} at JVM exit. */
+  private static final Set<Path> PARTIAL_FILES = ConcurrentHashMap.newKeySet();
+
+  private static final Thread PARTIAL_FILE_CLEANUP =
+      new Thread(OciLayoutStore::deletePartialFiles, "jsoci-layout-cleanup");
+
+  static {
+    Runtime.getRuntime().addShutdownHook(PARTIAL_FILE_CLEANUP);
+  }
+
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Path directory;
 
@@ -59,18 +79,49 @@ public final class OciLayoutStore implements ImageStore {
     return new OciLayoutStore(directory);
   }
 
-  /** Opens the layout at {@code directory}, creating the directory and its files when missing. */
+  /**
+   * Opens the layout at {@code directory}, creating the directory and its files when missing.
+   *
+   * @throws IOException naming the directory when it cannot be created or written
+   */
   public static OciLayoutStore openOrCreate(Path directory) throws IOException {
-    Files.createDirectories(directory);
-    Path layoutFile = directory.resolve(LAYOUT_FILE);
-    if (!Files.exists(layoutFile)) {
-      writeAtomically(layoutFile, LAYOUT_CONTENT.getBytes(StandardCharsets.UTF_8));
-    }
-    if (!Files.exists(directory.resolve(INDEX_FILE))) {
-      ImageIndex empty = new ImageIndex(MediaType.OCI_INDEX, "", List.of(), null, Map.of());
-      writeAtomically(directory.resolve(INDEX_FILE), empty.toBytes());
+    try {
+      Files.createDirectories(directory);
+      Path layoutFile = directory.resolve(LAYOUT_FILE);
+      if (!Files.exists(layoutFile)) {
+        writeAtomically(layoutFile, LAYOUT_CONTENT.getBytes(StandardCharsets.UTF_8));
+      }
+      if (!Files.exists(directory.resolve(INDEX_FILE))) {
+        ImageIndex empty = new ImageIndex(MediaType.OCI_INDEX, "", List.of(), null, Map.of());
+        writeAtomically(directory.resolve(INDEX_FILE), empty.toBytes());
+      }
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot create the OCI image layout "
+              + directory
+              + ": "
+              + describe(e)
+              + "; give a directory that you can write, or a path where one can be created",
+          e);
     }
     return new OciLayoutStore(directory);
+  }
+
+  /** Returns a file system error as a phrase that names the file, as {@code mkdir} would say it. */
+  static String describe(IOException e) {
+    if (e instanceof FileAlreadyExistsException exists) {
+      return exists.getFile() + " exists and is not a directory";
+    }
+    if (e instanceof NoSuchFileException missing) {
+      return "no such file or directory: " + missing.getFile();
+    }
+    if (e instanceof AccessDeniedException denied) {
+      return "permission denied: " + denied.getFile();
+    }
+    if (e instanceof FileSystemException failed && failed.getReason() != null) {
+      return failed.getReason() + ": " + failed.getFile();
+    }
+    return e.getMessage() != null ? e.getMessage() : e.toString();
   }
 
   public Path directory() {
@@ -158,9 +209,12 @@ public final class OciLayoutStore implements ImageStore {
   @Override
   public BlobWriter newBlobWriter(@Nullable Descriptor expected) throws IOException {
     Path blobs = directory.resolve("blobs").resolve(Digest.SHA256);
-    Files.createDirectories(blobs);
-    Path temporary = Files.createTempFile(blobs, ".partial-", "");
-    return new FileBlobWriter(temporary);
+    try {
+      Files.createDirectories(blobs);
+      return new FileBlobWriter(createPartialFile(blobs));
+    } catch (IOException e) {
+      throw writeFailure(e);
+    }
   }
 
   /**
@@ -204,7 +258,17 @@ public final class OciLayoutStore implements ImageStore {
   public void close() {}
 
   private ImageIndex readIndexFile() throws IOException {
-    return ImageIndex.parse(Files.readAllBytes(directory.resolve(INDEX_FILE)));
+    Path file = directory.resolve(INDEX_FILE);
+    try {
+      return ImageIndex.parse(Files.readAllBytes(file));
+    } catch (OciFormatException e) {
+      throw new OciFormatException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private IOException writeFailure(IOException e) {
+    return new IOException(
+        "cannot write to the OCI image layout " + directory + ": " + describe(e), e);
   }
 
   private Path blobPath(Digest digest) {
@@ -212,12 +276,52 @@ public final class OciLayoutStore implements ImageStore {
   }
 
   private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-    Path temporary = Files.createTempFile(target.toAbsolutePath().getParent(), ".partial-", "");
+    Path temporary = createPartialFile(target.toAbsolutePath().getParent());
     try {
       Files.write(temporary, bytes);
       Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
     } finally {
-      Files.deleteIfExists(temporary);
+      deletePartialFile(temporary);
+    }
+  }
+
+  /**
+   * Creates an empty temporary file in {@code directory} with the umask's permissions ({@link
+   * Files#createTempFile} gives 0600) and registers it for deletion at JVM exit.
+   */
+  private static Path createPartialFile(Path directory) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      Path file = directory.resolve(".partial-" + Long.toUnsignedString(RANDOM.nextLong(), 36));
+      PARTIAL_FILES.add(file);
+      try {
+        return Files.createFile(file);
+      } catch (FileAlreadyExistsException e) {
+        PARTIAL_FILES.remove(file);
+        if (attempt == 100) {
+          throw e;
+        }
+      } catch (IOException | RuntimeException e) {
+        PARTIAL_FILES.remove(file);
+        throw e;
+      }
+    }
+  }
+
+  private static void deletePartialFile(Path file) throws IOException {
+    try {
+      Files.deleteIfExists(file);
+    } finally {
+      PARTIAL_FILES.remove(file);
+    }
+  }
+
+  static void deletePartialFiles() {
+    for (Path file : PARTIAL_FILES) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        // The JVM is stopping; a file that cannot be deleted stays as .partial-*.
+      }
     }
   }
 
@@ -233,23 +337,30 @@ public final class OciLayoutStore implements ImageStore {
 
     @Override
     protected void writeContent(byte[] buffer, int offset, int length) throws IOException {
-      out.write(buffer, offset, length);
+      try {
+        out.write(buffer, offset, length);
+      } catch (IOException e) {
+        throw writeFailure(e);
+      }
     }
 
     @Override
     protected boolean publish(Digest digest, long sizeBytes) throws IOException {
-      out.close();
       Path target = blobPath(digest);
-      if (Files.exists(target)) {
-        return false;
-      }
-      Files.createDirectories(target.getParent());
       try {
+        out.close();
+        if (Files.exists(target)) {
+          return false;
+        }
+        Files.createDirectories(target.getParent());
         Files.move(temporary, target);
       } catch (FileAlreadyExistsException e) {
         // Another writer stored the same content first.
         return false;
+      } catch (IOException e) {
+        throw writeFailure(e);
       }
+      PARTIAL_FILES.remove(temporary);
       return true;
     }
 
@@ -263,7 +374,7 @@ public final class OciLayoutStore implements ImageStore {
       try {
         out.close();
       } finally {
-        Files.deleteIfExists(temporary);
+        deletePartialFile(temporary);
       }
     }
   }

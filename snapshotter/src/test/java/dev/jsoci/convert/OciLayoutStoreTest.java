@@ -1,6 +1,7 @@
 package dev.jsoci.convert;
 
 import static com.google.common.truth.Truth.assertThat;
+import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.jsoci.oci.Descriptor;
@@ -10,6 +11,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +34,73 @@ class OciLayoutStoreTest {
         .isEqualTo(
             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
                 + "\"manifests\":[]}");
+  }
+
+  @Test
+  void openOrCreate_filesFollowTheUmask() throws IOException {
+    Path reference = Files.createFile(temp.resolve("reference"));
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    byte[] content = "blob".getBytes();
+    Descriptor blob = descriptorOf("x", content);
+    try (BlobWriter writer = store.newBlobWriter(blob)) {
+      writer.write(content);
+      writer.commit(blob.digest());
+    }
+
+    Set<PosixFilePermission> expected = Files.getPosixFilePermissions(reference);
+    for (String file :
+        List.of("oci-layout", "index.json", "blobs/sha256/" + blob.digest().encoded())) {
+      assertWithMessage(file)
+          .that(Files.getPosixFilePermissions(temp.resolve("layout").resolve(file)))
+          .isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void openOrCreate_regularFileInTheWay_namesIt() throws IOException {
+    Path file = Files.writeString(temp.resolve("afile"), "hi");
+
+    IOException e = assertThrows(IOException.class, () -> OciLayoutStore.openOrCreate(file));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "cannot create the OCI image layout "
+                + file
+                + ": "
+                + file
+                + " exists and is not a directory; give a directory that you can write, or a"
+                + " path where one can be created");
+  }
+
+  @Test
+  void entries_emptyIndexFile_namesTheFile() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    Files.write(temp.resolve("layout/index.json"), new byte[0]);
+
+    IOException e = assertThrows(IOException.class, store::entries);
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(temp.resolve("layout/index.json") + ": invalid JSON: empty document");
+  }
+
+  @Test
+  void deletePartialFiles_removesBlobsBeingWritten() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
+    Path blobs = temp.resolve("layout/blobs/sha256");
+    try (BlobWriter writer = store.newBlobWriter(null)) {
+      writer.write("half a blob".getBytes());
+      try (var files = Files.list(blobs)) {
+        assertThat(files.toList()).hasSize(1);
+      }
+
+      OciLayoutStore.deletePartialFiles();
+
+      try (var files = Files.list(blobs)) {
+        assertThat(files.toList()).isEmpty();
+      }
+    }
   }
 
   @Test
