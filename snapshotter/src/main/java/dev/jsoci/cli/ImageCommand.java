@@ -2,6 +2,7 @@ package dev.jsoci.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.convert.ConvertOptions;
+import dev.jsoci.convert.ImageLocation;
 import dev.jsoci.fetcher.discovery.DiscoveredIndex;
 import dev.jsoci.fetcher.discovery.DiscoveryOptions;
 import dev.jsoci.fetcher.discovery.IndexRegistry;
@@ -53,6 +54,7 @@ import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -86,8 +88,9 @@ final class ImageCommand implements Runnable {
 
     @Option(
         names = "--plain-http",
-        description = "Use http instead of https for every registry (always the case for "
-            + "localhost and 127.0.0.1).")
+        description =
+            "Use http instead of https for every registry (always the case for "
+                + "localhost and 127.0.0.1).")
     boolean plainHttp;
 
     @Option(
@@ -116,6 +119,15 @@ final class ImageCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       long start = System.nanoTime();
+      if (reference.startsWith(ImageLocation.LAYOUT_PREFIX)) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "invalid image reference \""
+                + reference
+                + "\": image get-file reads images from registries, not OCI image layouts; push"
+                + " the layout to a registry first, for example with skopeo copy oci:DIR:TAG"
+                + " docker://HOST/REPOSITORY:TAG");
+      }
       ImageRef ref = ReferenceArguments.imageRef(spec, reference);
       Platform wanted =
           platform == null
@@ -150,7 +162,8 @@ final class ImageCommand implements Runnable {
                 i -> {
                   LayerAccess access = openLayer(client, ref, index, layers.get(i), downloads);
                   accessed.add(access);
-                  return LayerTree.of(TocIndex.of(access.ztoc(), access.layer().digest().toString()));
+                  return LayerTree.of(
+                      TocIndex.of(access.ztoc(), access.layer().digest().toString()));
                 });
         MergedTree.Found file = tree.resolve(path);
         TocEntry entry = file.entry();
@@ -180,7 +193,10 @@ final class ImageCommand implements Runnable {
     }
 
     private static LayerAccess openLayer(
-        RegistryClient client, ImageRef ref, @Nullable SociIndex index, Descriptor layer,
+        RegistryClient client,
+        ImageRef ref,
+        @Nullable SociIndex index,
+        Descriptor layer,
         Path downloads)
         throws IOException {
       Optional<Descriptor> ztocDescriptor =

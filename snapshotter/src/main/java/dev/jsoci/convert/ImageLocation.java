@@ -26,7 +26,9 @@ public record ImageLocation(
     @Nullable ImageRef registryReference,
     @Nullable String layoutTag) {
 
-  private static final String LAYOUT_PREFIX = "oci:";
+  /** The prefix of an OCI image layout location, {@code oci:DIR[:TAG]}. */
+  public static final String LAYOUT_PREFIX = "oci:";
+
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
 
   /** The tag given to a layout destination that names none, as registries default to it. */

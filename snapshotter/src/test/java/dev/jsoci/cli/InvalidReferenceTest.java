@@ -15,8 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * Runs every command that takes an image reference with invalid references: each must exit with
- * the usage status 2, name the reference on stderr and write nothing.
+ * Runs every command that takes an image reference with invalid references: each must exit with the
+ * usage status 2, name the reference on stderr and write nothing.
  */
 class InvalidReferenceTest {
   /** Invalid registry references, each with a part of the message that explains it. */
@@ -61,11 +61,7 @@ class InvalidReferenceTest {
             temp.resolve("state").toString(),
             reference,
             mountPoint.toString()),
-        List.of(
-            "rpull",
-            "--snapshotter-address",
-            temp.resolve("none.sock").toString(),
-            reference));
+        List.of("rpull", "--snapshotter-address", temp.resolve("none.sock").toString(), reference));
   }
 
   @Test
@@ -104,6 +100,26 @@ class InvalidReferenceTest {
           .contains("OCI layout directory " + missing + " not found");
       assertWithMessage("files after %s", what).that(listTemp()).isEmpty();
     }
+  }
+
+  @Test
+  void getFileFromLayout_isUsageError() throws Exception {
+    Files.createDirectories(temp.resolve("layout"));
+
+    Run run =
+        jsoci(
+            List.of(
+                "image",
+                "get-file",
+                "--out",
+                temp.resolve("file").toString(),
+                "oci:" + temp.resolve("layout") + ":v1",
+                "/x"));
+
+    assertThat(run.status()).isEqualTo(2);
+    assertThat(run.err())
+        .contains("image get-file reads images from registries, not OCI image layouts");
+    assertThat(listTemp()).containsExactly("layout");
   }
 
   @Test

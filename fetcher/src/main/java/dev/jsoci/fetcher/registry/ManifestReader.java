@@ -238,6 +238,7 @@ final class ManifestReader {
             .map(Descriptor::platform)
             .filter(candidate -> candidate != null)
             .map(String::valueOf)
+            .distinct()
             .collect(Collectors.joining(", "));
     throw new ManifestNotFoundException(
         "no manifest for platform "
