@@ -6,6 +6,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import dev.jsoci.fetcher.registry.RegistryClient;
 import java.util.Locale;
 import org.slf4j.LoggerFactory;
 
@@ -39,10 +40,16 @@ final class CliLogging {
     Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
     root.addAppender(appender);
     String configured = System.getenv(LEVEL_VARIABLE);
-    root.setLevel(
+    Level level =
         configured == null || configured.isBlank()
             ? Level.WARN
-            : Level.toLevel(configured.strip().toUpperCase(Locale.ROOT), Level.WARN));
+            : Level.toLevel(configured.strip().toUpperCase(Locale.ROOT), Level.WARN);
+    root.setLevel(level);
+    // A registry that does not answer makes a command wait through its retries; saying so at
+    // each retry shows that it is not hung.
+    if (level == Level.WARN) {
+      context.getLogger(RegistryClient.RETRY_LOGGER).setLevel(Level.INFO);
+    }
 
     // grpc-netty sets SO_KEEPALIVE on every client channel, and Netty warns once per connection
     // that a unix domain socket channel does not support it. The user cannot act on the warning.

@@ -159,8 +159,12 @@ public final class DockerCredentialStore implements CredentialStore {
       String decoded = decodeAuth(auth, key);
       int colon = decoded.indexOf(':');
       if (colon < 0) {
-        throw new IOException(
-            "invalid auths entry for " + key + " in " + configFile + ": auth has no ':'");
+        throw new CredentialConfigException(
+            "invalid auths entry for "
+                + key
+                + " in "
+                + configFile
+                + ": auth has no ':'; it must be the base64 of USER:PASSWORD");
       }
       username = decoded.substring(0, colon);
       password = decoded.substring(colon + 1);
@@ -184,8 +188,13 @@ public final class DockerCredentialStore implements CredentialStore {
       }
       return decoded.substring(0, end);
     } catch (IllegalArgumentException e) {
-      throw new IOException(
-          "invalid auths entry for " + key + " in " + configFile + ": auth is not base64", e);
+      throw new CredentialConfigException(
+          "invalid auths entry for "
+              + key
+              + " in "
+              + configFile
+              + ": auth is not base64; it must be the base64 of USER:PASSWORD",
+          e);
     }
   }
 

@@ -24,6 +24,12 @@ import java.util.OptionalLong;
  * <p>Warning: close the client to stop its HTTP threads and connections.
  */
 public final class RegistryClient implements AutoCloseable {
+  /**
+   * The logger of the line, at INFO, that the client writes before each retry. The command line
+   * shows it so that a slow registry does not look like a hang; the daemon shows it at DEBUG.
+   */
+  public static final String RETRY_LOGGER = "dev.jsoci.fetcher.registry.retries";
+
   private final HttpClients clients;
   private final HostsDirectory hosts;
   private final ManifestReader manifests;

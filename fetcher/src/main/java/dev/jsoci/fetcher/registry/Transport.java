@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Transport {
   private static final Logger logger = LoggerFactory.getLogger(Transport.class);
+  private static final Logger retryLogger = LoggerFactory.getLogger(RegistryClient.RETRY_LOGGER);
   private static final int MAX_REDIRECTS = 10;
 
   /**
@@ -98,7 +99,8 @@ final class Transport {
    * Sends {@code exchange} and hands the response to {@code handler}, retrying on connection
    * failures, on retryable statuses and on handler failures that are not {@link
    * RegistryException}s, within the retry limits of the options, unless the endpoint fails fast. A
-   * failing credential helper ({@link CredentialHelperException}) is not retried.
+   * failing credential helper ({@link CredentialHelperException}) or an unusable {@code
+   * config.json} entry ({@link CredentialConfigException}) is not retried.
    *
    * @throws RegistryException when every attempt failed, or when the handler rejects the response
    */
@@ -115,7 +117,9 @@ final class Transport {
       try {
         response = send(exchange);
       } catch (IOException e) {
-        if (e instanceof RegistryException || e instanceof CredentialHelperException) {
+        if (e instanceof RegistryException
+            || e instanceof CredentialHelperException
+            || e instanceof CredentialConfigException) {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
@@ -194,12 +198,12 @@ final class Transport {
     }
     Request request = exchange.request();
     String host = RegistryEndpoint.authorityOf(request.url());
-    logger.debug(
-        "retrying request op={} url={} reason={} waitMillis={}",
+    retryLogger.info(
+        "retrying {} {} in {} ms: {}",
         request.method(),
         RegistryException.withoutQuery(request.url()),
-        reason,
-        wait.toMillis());
+        wait.toMillis(),
+        reason);
     options.listener().retryScheduled(exchange.registry(), host, request.method(), wait);
     try {
       options.sleeper().sleep(wait);

@@ -233,4 +233,31 @@ class DockerCredentialStoreTest {
       assertThat(registry.requests()).hasSize(1);
     }
   }
+
+  @Test
+  void fetchManifest_authNotBase64NotRetried() throws IOException {
+    try (MockRegistry registry = MockRegistry.start()) {
+      DockerCredentialStore store =
+          store("{\"auths\":{\"" + registry.host() + "\":{\"auth\":\"!!notbase64\"}}}");
+      registry.handle(request -> response(401, "", "WWW-Authenticate", "Basic realm=\"auths\""));
+
+      IOException e;
+      try (RegistryClient client =
+          RegistryClient.create(
+              RegistryOptions.builder().hostsDirectory(null).credentials(store).build())) {
+        e = assertThrows(IOException.class, () -> client.fetchManifest(registry.ref("app:1")));
+      }
+
+      assertThat(e).isInstanceOf(CredentialConfigException.class);
+      assertThat(e)
+          .hasMessageThat()
+          .isEqualTo(
+              "invalid auths entry for "
+                  + registry.host()
+                  + " in "
+                  + directory.resolve("config.json")
+                  + ": auth is not base64; it must be the base64 of USER:PASSWORD");
+      assertThat(registry.requests()).hasSize(1);
+    }
+  }
 }

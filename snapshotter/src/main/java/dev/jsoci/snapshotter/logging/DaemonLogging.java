@@ -6,6 +6,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import dev.jsoci.fetcher.registry.RegistryClient;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,10 @@ public final class DaemonLogging {
     root.addAppender(appender);
     root.setLevel(level.isGreaterOrEqual(Level.INFO) ? level : Level.INFO);
     context.getLogger("dev.jsoci").setLevel(level);
+    // A registry outage retries every request; those lines show from --log-level debug on.
+    context
+        .getLogger(RegistryClient.RETRY_LOGGER)
+        .setLevel(level.isGreaterOrEqual(Level.INFO) ? Level.WARN : level);
     // grpc-java sets SO_KEEPALIVE on every accepted connection. Unix sockets have no such
     // option, so Netty would warn about it once per connection.
     context.getLogger("io.grpc.netty.shaded.io.netty.bootstrap").setLevel(Level.ERROR);
