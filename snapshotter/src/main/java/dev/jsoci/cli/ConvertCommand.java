@@ -18,6 +18,7 @@ import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.snapshotter.DirectoryTree;
 import dev.jsoci.ztoc.ZtocBuilder;
+import dev.jsoci.ztoc.gzip.GzipCheckpoint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -137,6 +138,16 @@ final class ConvertCommand implements Callable<Integer> {
     ImageLocation to = ReferenceArguments.destination(spec, destination, "DST");
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (spanSize < GzipCheckpoint.WINDOW_SIZE) {
+      err.println(
+          "jsoci: warning: --span-size "
+              + spanSize
+              + " is below the "
+              + GzipCheckpoint.WINDOW_SIZE
+              + " bytes of window that each checkpoint stores, so the zTOCs of gzip layers will"
+              + " be larger than the layers; the default is "
+              + ZtocBuilder.DEFAULT_SPAN_SIZE);
+    }
 
     // A failed conversion removes the layout directory it created, so that it leaves no empty
     // layout behind.

@@ -233,9 +233,9 @@ public final class Converter {
   }
 
   /**
-   * Returns, for each layer of {@code manifest}, the config's {@code diff_id} when the layer will be
-   * decompressed and re-compressed (a zstd layer with {@code --force-gzip}), and null otherwise. The
-   * config is read only when the manifest has such a layer.
+   * Returns, for each layer of {@code manifest}, the config's {@code diff_id} when the layer will
+   * be decompressed and re-compressed (a zstd layer with {@code --force-gzip}), and null otherwise.
+   * The config is read only when the manifest has such a layer.
    *
    * @throws ConvertException if the config's {@code rootfs.diff_ids} do not match the layers
    */
@@ -286,7 +286,10 @@ public final class Converter {
         text.append("; ");
       }
       first = false;
-      text.append(count.getValue()).append(count.getValue() == 1 ? " layer " : " layers ");
+      // A failure names its layer already: "layer sha256:...: ...".
+      if (count.getValue() != 1 || !count.getKey().startsWith("layer ")) {
+        text.append(count.getValue()).append(count.getValue() == 1 ? " layer " : " layers ");
+      }
       text.append(count.getKey());
     }
     return text.toString();

@@ -194,6 +194,17 @@ class ConvertCommandTest {
   }
 
   @Test
+  void convert_spanBelowWindow_warns() {
+    Run run = jsoci("convert", "--span-size", "100", source, destination);
+
+    assertThat(run.err())
+        .contains(
+            "jsoci: warning: --span-size 100 is below the 32768 bytes of window that each"
+                + " checkpoint stores, so the zTOCs of gzip layers will be larger than the layers;"
+                + " the default is 4194304");
+  }
+
+  @Test
   void convert_missingLayout_namesDirectory() {
     Run run = jsoci("convert", "oci:" + temp.resolve("absent") + ":v1", destination);
 

@@ -99,8 +99,10 @@ class ConverterTest {
 
   @Test
   void largestFirst_ordersBySizeDescending() {
-    Descriptor small = Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[1]), 10);
-    Descriptor large = Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[2]), 30);
+    Descriptor small =
+        Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[1]), 10);
+    Descriptor large =
+        Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[2]), 30);
     Descriptor middle =
         Descriptor.of(MediaType.OCI_LAYER_TAR_GZIP, Digest.sha256Of(new byte[3]), 20);
     Descriptor alsoMiddle =
@@ -482,6 +484,28 @@ class ConverterTest {
   }
 
   @Test
+  void convert_onlyLayerFails_namesItOnce() throws IOException {
+    byte[] corrupt = amd64Big.blob().clone();
+    for (int i = 2000; i < 2100; i++) {
+      corrupt[i] ^= 0x55;
+    }
+    Layer broken = new Layer(MediaType.OCI_LAYER_TAR_GZIP, corrupt, amd64Big.tar());
+    Descriptor manifest = images.image(AMD64, false, List.of(broken));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+
+    ConvertException e =
+        assertThrows(
+            ConvertException.class, () -> convert(options().build(), source, "v1", destination));
+
+    assertThat(e)
+        .hasMessageThat()
+        .contains(
+            ":v1: no zTOC was built, every layer was skipped or failed: layer "
+                + Digest.sha256Of(corrupt));
+    assertThat(e).hasMessageThat().doesNotContain("1 layer layer");
+  }
+
+  @Test
   void convert_missingPlatform_namesPlatformsFound() throws IOException {
     twoPlatformImage(false);
     ConvertOptions s390x = options().platforms(List.of(Platform.of("linux", "s390x"))).build();
@@ -601,8 +625,7 @@ class ConverterTest {
       Descriptor manifest = images.image(AMD64, false, List.of(zstd));
       source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
 
-      ConvertResult result =
-          convert(options().forceGzip(true).build(), source, "v1", destination);
+      ConvertResult result = convert(options().forceGzip(true).build(), source, "v1", destination);
 
       LayerReport report = result.layers().get(0);
       assertWithMessage(types.getKey()).that(report.outcome()).isEqualTo(Outcome.INDEXED);
