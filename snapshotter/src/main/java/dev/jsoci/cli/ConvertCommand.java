@@ -14,6 +14,7 @@ import dev.jsoci.convert.LayerReport;
 import dev.jsoci.convert.LayerReport.Outcome;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.RegistryOptions;
+import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.Platform;
 import dev.jsoci.snapshotter.DirectoryTree;
@@ -314,13 +315,7 @@ final class ConvertCommand implements Callable<Integer> {
     }
     for (LayerReport layer : result.layers()) {
       if (layer.outcome() == Outcome.SKIPPED) {
-        out.println(
-            "skipped layer "
-                + layer.source().digest()
-                + " ("
-                + layer.platform()
-                + "): "
-                + layer.reason());
+        out.println("skipped " + describe(layer) + ": " + layer.reason());
       }
     }
     out.printf(
@@ -331,6 +326,21 @@ final class ConvertCommand implements Callable<Integer> {
         result.count(Outcome.FAILED),
         formatBytes(result.uploadedBytes()),
         result.elapsed().toMillis() / 1000.0);
+  }
+
+  /**
+   * Names a layer as the new manifest lists it, with the source layer it was re-compressed from, if
+   * any: {@code layer sha256:... (linux/amd64, re-compressed from sha256:...)}.
+   */
+  static String describe(LayerReport layer) {
+    Digest written = layer.layer().digest();
+    Digest source = layer.source().digest();
+    return "layer "
+        + written
+        + " ("
+        + layer.platform()
+        + (written.equals(source) ? "" : ", re-compressed from " + source)
+        + ")";
   }
 
   static String formatBytes(long bytes) {
@@ -361,13 +371,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public void layerDone(LayerReport report, int number) {
       if (report.outcome() == Outcome.FAILED) {
-        err.println(
-            "jsoci: layer "
-                + report.source().digest()
-                + " ("
-                + report.platform()
-                + ") not indexed: "
-                + report.reason());
+        err.println("jsoci: " + describe(report) + " not indexed: " + report.reason());
         err.flush();
       }
       if (!terminal) {

@@ -10,6 +10,8 @@ import dev.jsoci.convert.OciLayoutStore;
 import dev.jsoci.convert.TestImages;
 import dev.jsoci.convert.TestImages.Layer;
 import dev.jsoci.oci.Descriptor;
+import dev.jsoci.oci.ImageIndex;
+import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import java.io.IOException;
@@ -191,6 +193,39 @@ class ConvertCommandTest {
 
     assertThat(run.status()).isEqualTo(Main.EXIT_USAGE);
     assertThat(run.err()).startsWith("jsoci: invalid --span-size 0: must be at least 1");
+  }
+
+  @Test
+  void convert_forceGzip_namesSkippedLayerAsWritten() throws IOException {
+    OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("plain"));
+    TestImages images = new TestImages(store);
+    Layer plain = Layer.plain(files("etc/motd", "hi\n"));
+    Descriptor manifest = images.image(AMD64, false, List.of(big, plain));
+    store.writeManifest(manifest, store.readManifest(manifest.digest()), "v1");
+
+    Run run =
+        jsoci(
+            "convert",
+            "--force-gzip",
+            "--min-layer-size",
+            "1000",
+            "oci:" + temp.resolve("plain") + ":v1",
+            destination);
+
+    assertThat(run.status()).isEqualTo(0);
+    OciLayoutStore written = OciLayoutStore.open(temp.resolve("destination"));
+    ImageIndex index = ImageIndex.parse(written.readManifest(written.resolve("v1").digest()));
+    ImageManifest converted =
+        ImageManifest.parse(written.readManifest(index.manifests().get(0).digest()));
+    Descriptor gzipLayer = converted.layers().get(1);
+    assertThat(gzipLayer.digest()).isNotEqualTo(plain.descriptorDigest());
+    assertThat(run.out())
+        .contains(
+            "skipped layer "
+                + gzipLayer.digest()
+                + " (linux/amd64, re-compressed from "
+                + plain.descriptorDigest()
+                + "): below the minimum layer size of 1000 bytes");
   }
 
   @Test
