@@ -128,8 +128,9 @@ final class RpullCommand implements Callable<Integer> {
   public Integer call() throws IOException, InterruptedException {
     ImageRef ref = ReferenceArguments.imageRef(spec, reference);
     PrintWriter err = spec.commandLine().getErr();
-    // Check the daemon before the pull, which can take minutes.
+    // Check both sockets before the pull, which can take minutes.
     checkDaemonListens(snapshotterAddress);
+    checkListens(address, "containerd", "start containerd or set --address");
 
     // Pull through CRI when it can reach the namespace, else through ctr-remote.
     boolean pulled = false;
@@ -353,6 +354,18 @@ final class RpullCommand implements Callable<Integer> {
    * @throws IOException naming the socket when nothing accepts connections on it
    */
   static void checkDaemonListens(Path socket) throws IOException {
+    checkListens(
+        socket, "jsoci-snapshotter", "start jsoci-snapshotter or set --snapshotter-address");
+  }
+
+  /**
+   * Connects to {@code socket} once.
+   *
+   * @param server what should listen there, for the message
+   * @param advice what to do when nothing does
+   * @throws IOException naming the socket when nothing accepts connections on it
+   */
+  private static void checkListens(Path socket, String server, String advice) throws IOException {
     String reason;
     try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       channel.connect(UnixDomainSocketAddress.of(socket));
@@ -362,12 +375,7 @@ final class RpullCommand implements Callable<Integer> {
     } catch (IOException e) {
       reason = Files.exists(socket) ? e.getMessage() : "the socket file does not exist";
     }
-    throw new IOException(
-        "no jsoci-snapshotter listens at "
-            + socket
-            + ": "
-            + reason
-            + "; start jsoci-snapshotter or set --snapshotter-address");
+    throw new IOException("no " + server + " listens at " + socket + ": " + reason + "; " + advice);
   }
 
   /** Lists the snapshots that the jsoci daemon mounted lazily, in every namespace. */

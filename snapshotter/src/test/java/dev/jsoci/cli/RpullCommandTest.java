@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.snapshotter.grpc.SnapshotsClient.SnapshotInfo;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class RpullCommandTest {
   private static final String CRI_DIGEST = "containerd.io/snapshot/cri.layer-digest";
@@ -161,5 +164,33 @@ class RpullCommandTest {
 
       RpullCommand.checkDaemonListens(socket);
     }
+  }
+
+  @Test
+  void rpull_containerdSocketMissing_failsBeforePulling() throws IOException {
+    Path daemon = temp.resolve("live.sock");
+    Path containerd = temp.resolve("containerd.sock");
+    StringWriter err = new StringWriter();
+    int status;
+    try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(daemon));
+      CommandLine commandLine = Main.newCommandLine();
+      commandLine.setErr(new PrintWriter(err));
+      status =
+          commandLine.execute(
+              "rpull",
+              "--snapshotter-address",
+              daemon.toString(),
+              "--address",
+              containerd.toString(),
+              "127.0.0.1:5000/app:1");
+    }
+
+    assertThat(status).isEqualTo(1);
+    assertThat(err.toString())
+        .contains(
+            "no containerd listens at "
+                + containerd
+                + ": the socket file does not exist; start containerd or set --address");
   }
 }
