@@ -446,11 +446,8 @@ class ConverterTest {
 
   @Test
   void convert_corruptGzipLayer_isReportedAndSkipped() throws IOException {
-    byte[] corrupt = amd64Big.blob().clone();
-    for (int i = 2000; i < 2100; i++) {
-      corrupt[i] ^= 0x55;
-    }
-    Layer broken = new Layer(MediaType.OCI_LAYER_TAR_GZIP, corrupt, amd64Big.tar());
+    Layer broken = corrupted(amd64Big);
+    byte[] corrupt = broken.blob();
     Descriptor manifest = images.image(AMD64, false, List.of(broken, arm64Big));
     source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
 
@@ -464,14 +461,26 @@ class ConverterTest {
     assertThat(destination.hasBlob(Digest.sha256Of(corrupt))).isTrue();
   }
 
+  /** Converts a one-layer image tagged v1, which must fail, and returns the failure. */
+  private ConvertException convertFailing(Layer layer) throws IOException {
+    Descriptor manifest = images.image(AMD64, false, List.of(layer));
+    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+    return assertThrows(
+        ConvertException.class, () -> convert(options().build(), source, "v1", destination));
+  }
+
+  /** Returns {@code layer} with 100 bytes of its gzip stream flipped, which inflating rejects. */
+  private static Layer corrupted(Layer layer) {
+    byte[] corrupt = layer.blob().clone();
+    for (int i = 2000; i < 2100; i++) {
+      corrupt[i] ^= 0x55;
+    }
+    return new Layer(MediaType.OCI_LAYER_TAR_GZIP, corrupt, layer.tar());
+  }
+
   @Test
   void convert_noLayerIndexed_failsWithoutTagging() throws IOException {
-    Descriptor manifest = images.image(AMD64, false, List.of(small));
-    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
-
-    ConvertException e =
-        assertThrows(
-            ConvertException.class, () -> convert(options().build(), source, "v1", destination));
+    ConvertException e = convertFailing(small);
 
     assertThat(e)
         .hasMessageThat()
@@ -485,23 +494,15 @@ class ConverterTest {
 
   @Test
   void convert_onlyLayerFails_namesItOnce() throws IOException {
-    byte[] corrupt = amd64Big.blob().clone();
-    for (int i = 2000; i < 2100; i++) {
-      corrupt[i] ^= 0x55;
-    }
-    Layer broken = new Layer(MediaType.OCI_LAYER_TAR_GZIP, corrupt, amd64Big.tar());
-    Descriptor manifest = images.image(AMD64, false, List.of(broken));
-    source.writeManifest(manifest, source.readManifest(manifest.digest()), "v1");
+    Layer broken = corrupted(amd64Big);
 
-    ConvertException e =
-        assertThrows(
-            ConvertException.class, () -> convert(options().build(), source, "v1", destination));
+    ConvertException e = convertFailing(broken);
 
     assertThat(e)
         .hasMessageThat()
         .contains(
             ":v1: no zTOC was built, every layer was skipped or failed: layer "
-                + Digest.sha256Of(corrupt));
+                + Digest.sha256Of(broken.blob()));
     assertThat(e).hasMessageThat().doesNotContain("1 layer layer");
   }
 

@@ -710,6 +710,16 @@ class SnapshotterTest {
     assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
   }
 
+  /** Prepares LAYER_1 and LAYER_2 on it as remote layers, committed as CHAIN_1 and CHAIN_2. */
+  private void prepareTwoRemoteLayers() {
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k2", CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+  }
+
   @Test
   void close_unmountsRemoteLayersAtOnce() throws Exception {
     // Each unmount returns only once both have started, as busy layers wait for their users.
@@ -729,12 +739,7 @@ class SnapshotterTest {
           }
         };
     open(mounter);
-    assertThrows(
-        AlreadyExistsException.class,
-        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
-    assertThrows(
-        AlreadyExistsException.class,
-        () -> snapshotter.prepare(NAMESPACE, "k2", CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+    prepareTwoRemoteLayers();
 
     snapshotter.close();
     snapshotter = null;
@@ -747,12 +752,7 @@ class SnapshotterTest {
   void restore_mountsRemoteSnapshotsAgain_andKeepsGoingPastOneThatFails() throws Exception {
     RecordingMounter first = new RecordingMounter();
     open(first);
-    assertThrows(
-        AlreadyExistsException.class,
-        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
-    assertThrows(
-        AlreadyExistsException.class,
-        () -> snapshotter.prepare(NAMESPACE, "k2", CHAIN_1, criLabels(CHAIN_2, LAYER_2)));
+    prepareTwoRemoteLayers();
     commitLayer("local", "k3", "");
     snapshotter.close();
 
