@@ -185,19 +185,14 @@ final class TableReader {
   }
 
   /**
-   * Returns {@code value} in {@code unit} as a duration, at most {@link DurationUnit#max()}: OkHttp
-   * takes its timeouts in int milliseconds, and a longer wait would mean no timeout at all.
+   * Returns {@code value} in {@code unit} as a duration, at most {@link DurationUnit#max()},
+   * because OkHttp takes its timeouts in int milliseconds and rejects longer ones.
    */
   Duration boundedDuration(String key, long value, DurationUnit unit)
       throws InvalidConfigException {
     if (value > unit.max()) {
       throw invalid(
-          key,
-          "a positive number of "
-              + unit.word()
-              + " up to "
-              + unit.max()
-              + " (about 24 days)");
+          key, "a positive number of " + unit.word() + " up to " + unit.max() + " (about 24 days)");
     }
     return unit.toDuration(value);
   }

@@ -26,7 +26,8 @@ import java.util.OptionalLong;
 public final class RegistryClient implements AutoCloseable {
   /**
    * The logger of the line, at INFO, that the client writes before each retry. The command line
-   * shows it so that a slow registry does not look like a hang; the daemon shows it at DEBUG.
+   * shows it so that a slow registry does not look like a hang, and the daemon from {@code
+   * --log-level debug} on.
    */
   public static final String RETRY_LOGGER = "dev.jsoci.fetcher.registry.retries";
 
