@@ -379,7 +379,9 @@ public final class ConfigFile {
     } else if (ttlSeconds < 0) {
       ttl = Optional.empty();
     } else {
-      ttl = Optional.of(Duration.ofSeconds(ttlSeconds));
+      ttl =
+          Optional.of(
+              table.boundedDuration("auth_client_ttl_sec", ttlSeconds, DurationUnit.SECONDS));
     }
     boolean sharing = table.bool("enable_auth_client_sharing", false);
 

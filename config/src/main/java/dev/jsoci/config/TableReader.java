@@ -192,7 +192,7 @@ final class TableReader {
       throws InvalidConfigException {
     if (value > unit.max()) {
       throw invalid(
-          key, "a positive number of " + unit.word() + " up to " + unit.max() + " (about 24 days)");
+          key, "a number of " + unit.word() + " up to " + unit.max() + " (about 24 days)");
     }
     return unit.toDuration(value);
   }

@@ -219,22 +219,25 @@ class ConfigFileTest {
         List.of(
             List.of(
                 "[http]\nRequestTimeoutMsec = 3000000000\n",
-                "invalid value 3000000000 for http.RequestTimeoutMsec: expected a positive number"
-                    + " of milliseconds up to 2147483647 (about 24 days)"),
+                "invalid value 3000000000 for http.RequestTimeoutMsec: expected a number of"
+                    + " milliseconds up to 2147483647 (about 24 days)"),
             List.of(
                 "[blob]\nfetching_timeout_sec = 2147484\n",
-                "invalid value 2147484 for blob.fetching_timeout_sec: expected a positive number"
-                    + " of seconds up to 2147483 (about 24 days)"),
+                "invalid value 2147484 for blob.fetching_timeout_sec: expected a number of"
+                    + " seconds up to 2147483 (about 24 days)"),
             List.of(
                 "[[resolver.host.\"127.0.0.1:5000\".mirrors]]\nhost = \"127.0.0.1:5001\"\n"
                     + "request_timeout_sec = 9999999999\n",
                 "invalid value 9999999999 for"
                     + " resolver.host.\"127.0.0.1:5000\".mirrors[0].request_timeout_sec: expected"
-                    + " a positive number of seconds up to 2147483 (about 24 days)"));
+                    + " a number of seconds up to 2147483 (about 24 days)"),
+            List.of(
+                "[resolver]\nauth_client_ttl_sec = 9999999999\n",
+                "invalid value 9999999999 for resolver.auth_client_ttl_sec: expected a number of"
+                    + " seconds up to 2147483 (about 24 days)"));
     for (List<String> testCase : cases) {
       InvalidConfigException e =
-          assertThrows(
-              InvalidConfigException.class, () -> ConfigFile.parse(testCase.get(0), FILE));
+          assertThrows(InvalidConfigException.class, () -> ConfigFile.parse(testCase.get(0), FILE));
 
       assertThat(e).hasMessageThat().isEqualTo(FILE + ": " + testCase.get(1));
     }

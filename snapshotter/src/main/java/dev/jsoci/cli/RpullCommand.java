@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -129,6 +130,17 @@ final class RpullCommand implements Callable<Integer> {
     ImageRef ref = ReferenceArguments.imageRef(spec, reference);
     PrintWriter err = spec.commandLine().getErr();
     // Check both sockets before the pull, which can take minutes.
+    if (address
+        .toAbsolutePath()
+        .normalize()
+        .equals(snapshotterAddress.toAbsolutePath().normalize())) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--address "
+              + address
+              + " is the socket of jsoci-snapshotter (--snapshotter-address); give containerd's"
+              + " socket, such as /run/containerd/containerd.sock");
+    }
     checkDaemonListens(snapshotterAddress);
     checkListens(address, "containerd", "start containerd or set --address");
 

@@ -7,6 +7,7 @@ import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.OciFormatException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -51,8 +52,14 @@ public final class OciLayoutStore implements ImageStore {
   /** Temporary files being written, deleted by {@link #PARTIAL_FILE_CLEANUP} at JVM exit. */
   private static final Set<Path> PARTIAL_FILES = ConcurrentHashMap.newKeySet();
 
+  /** Guards {@link #stopping} and the creation of temporary files against the cleanup. */
+  private static final Object PARTIAL_FILES_LOCK = new Object();
+
+  /** Set by the cleanup at JVM exit; no temporary file is created after it. */
+  private static boolean stopping;
+
   private static final Thread PARTIAL_FILE_CLEANUP =
-      new Thread(OciLayoutStore::deletePartialFiles, "jsoci-layout-cleanup");
+      new Thread(OciLayoutStore::cleanUpAtExit, "jsoci-layout-cleanup");
 
   static {
     Runtime.getRuntime().addShutdownHook(PARTIAL_FILE_CLEANUP);
@@ -104,7 +111,10 @@ public final class OciLayoutStore implements ImageStore {
               + "; give a directory that you can write, or a path where one can be created",
           e);
     }
-    return new OciLayoutStore(directory);
+    OciLayoutStore store = new OciLayoutStore(directory);
+    // A broken index.json fails here, before any blob is written, and not after the conversion.
+    store.readIndexFile();
+    return store;
   }
 
   /** Returns a file system error as a phrase that names the file, as {@code mkdir} would say it. */
@@ -259,8 +269,14 @@ public final class OciLayoutStore implements ImageStore {
 
   private ImageIndex readIndexFile() throws IOException {
     Path file = directory.resolve(INDEX_FILE);
+    byte[] bytes;
     try {
-      return ImageIndex.parse(Files.readAllBytes(file));
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new IOException("cannot read " + file + ": " + describe(e), e);
+    }
+    try {
+      return ImageIndex.parse(bytes);
     } catch (OciFormatException e) {
       throw new OciFormatException(file + ": " + e.getMessage(), e);
     }
@@ -292,17 +308,19 @@ public final class OciLayoutStore implements ImageStore {
   private static Path createPartialFile(Path directory) throws IOException {
     for (int attempt = 1; ; attempt++) {
       Path file = directory.resolve(".partial-" + Long.toUnsignedString(RANDOM.nextLong(), 36));
-      PARTIAL_FILES.add(file);
-      try {
-        return Files.createFile(file);
-      } catch (FileAlreadyExistsException e) {
-        PARTIAL_FILES.remove(file);
-        if (attempt == 100) {
-          throw e;
+      synchronized (PARTIAL_FILES_LOCK) {
+        if (stopping) {
+          throw new InterruptedIOException("the JVM is stopping; " + file + " was not created");
         }
-      } catch (IOException | RuntimeException e) {
-        PARTIAL_FILES.remove(file);
-        throw e;
+        try {
+          Files.createFile(file);
+          PARTIAL_FILES.add(file);
+          return file;
+        } catch (FileAlreadyExistsException e) {
+          if (attempt == 100) {
+            throw e;
+          }
+        }
       }
     }
   }
@@ -313,6 +331,17 @@ public final class OciLayoutStore implements ImageStore {
     } finally {
       PARTIAL_FILES.remove(file);
     }
+  }
+
+  /**
+   * Stops the creation of temporary files, then deletes those still registered. The other threads
+   * of the JVM run on while shutdown hooks run, so a file created after the deletion would stay.
+   */
+  private static void cleanUpAtExit() {
+    synchronized (PARTIAL_FILES_LOCK) {
+      stopping = true;
+    }
+    deletePartialFiles();
   }
 
   static void deletePartialFiles() {

@@ -193,4 +193,29 @@ class RpullCommandTest {
                 + containerd
                 + ": the socket file does not exist; start containerd or set --address");
   }
+
+  @Test
+  void rpull_addressIsTheDaemonSocket_isUsageError() {
+    Path daemon = temp.resolve("jsoci.sock");
+    StringWriter err = new StringWriter();
+    CommandLine commandLine = Main.newCommandLine();
+    commandLine.setErr(new PrintWriter(err));
+
+    int status =
+        commandLine.execute(
+            "rpull",
+            "--snapshotter-address",
+            daemon.toString(),
+            "--address",
+            daemon.toString(),
+            "127.0.0.1:5000/app:1");
+
+    assertThat(status).isEqualTo(Main.EXIT_USAGE);
+    assertThat(err.toString())
+        .contains(
+            "--address "
+                + daemon
+                + " is the socket of jsoci-snapshotter (--snapshotter-address); give containerd's"
+                + " socket, such as /run/containerd/containerd.sock");
+  }
 }

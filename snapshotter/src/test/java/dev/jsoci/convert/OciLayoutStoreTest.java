@@ -86,6 +86,29 @@ class OciLayoutStoreTest {
   }
 
   @Test
+  void openOrCreate_brokenIndexFile_failsBeforeWriting() throws IOException {
+    OciLayoutStore.openOrCreate(temp.resolve("empty"));
+    Files.write(temp.resolve("empty/index.json"), new byte[0]);
+    OciLayoutStore.openOrCreate(temp.resolve("directory"));
+    Files.delete(temp.resolve("directory/index.json"));
+    Files.createDirectory(temp.resolve("directory/index.json"));
+
+    IOException empty =
+        assertThrows(IOException.class, () -> OciLayoutStore.openOrCreate(temp.resolve("empty")));
+    IOException directory =
+        assertThrows(
+            IOException.class, () -> OciLayoutStore.openOrCreate(temp.resolve("directory")));
+
+    assertThat(empty)
+        .hasMessageThat()
+        .isEqualTo(temp.resolve("empty/index.json") + ": invalid JSON: empty document");
+    assertThat(directory)
+        .hasMessageThat()
+        .startsWith("cannot read " + temp.resolve("directory/index.json") + ": ");
+    assertThat(directory).hasMessageThat().contains("Is a directory");
+  }
+
+  @Test
   void deletePartialFiles_removesBlobsBeingWritten() throws IOException {
     OciLayoutStore store = OciLayoutStore.openOrCreate(temp.resolve("layout"));
     Path blobs = temp.resolve("layout/blobs/sha256");
