@@ -5,6 +5,7 @@ import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import okhttp3.Call;
@@ -123,7 +124,8 @@ final class Transport {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
-          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt, retries), e.toString())) {
+          if (waitForRetry(
+              exchange, start, attempt, retryPolicy.backoff(attempt, retries), e.toString())) {
             continue;
           }
         }
@@ -136,7 +138,7 @@ final class Transport {
           Duration wait = retryWait(response, attempt, retries);
           if (fitsBudget(start, wait)) {
             response.close();
-            waitForRetry(exchange, start, wait, "status " + status);
+            waitForRetry(exchange, start, attempt, wait, "status " + status);
             continue;
           }
         }
@@ -161,7 +163,8 @@ final class Transport {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
-          if (waitForRetry(exchange, start, retryPolicy.backoff(attempt, retries), e.toString())) {
+          if (waitForRetry(
+              exchange, start, attempt, retryPolicy.backoff(attempt, retries), e.toString())) {
             continue;
           }
         }
@@ -191,7 +194,8 @@ final class Transport {
   }
 
   /** Sleeps before the next attempt; returns false when the wait does not fit the time budget. */
-  private boolean waitForRetry(Exchange exchange, Instant start, Duration wait, String reason)
+  private boolean waitForRetry(
+      Exchange exchange, Instant start, int attempt, Duration wait, String reason)
       throws IOException {
     if (!fitsBudget(start, wait)) {
       return false;
@@ -199,10 +203,15 @@ final class Transport {
     Request request = exchange.request();
     String host = RegistryEndpoint.authorityOf(request.url());
     retryLogger.info(
-        "retrying {} {} in {} ms: {}",
+        "retrying {} {} in {} ms, after attempt {} failed {} s into the request: {}",
         request.method(),
         RegistryException.withoutQuery(request.url()),
         wait.toMillis(),
+        attempt,
+        String.format(
+            Locale.ROOT,
+            "%.1f",
+            Duration.between(start, options.clock().instant()).toMillis() / 1000.0),
         reason);
     options.listener().retryScheduled(exchange.registry(), host, request.method(), wait);
     try {
