@@ -462,6 +462,30 @@ class MountIT {
   }
 
   @Test
+  void mount_nonEmptyDirectory_isRefused() throws Exception {
+    Path directory = Files.createDirectory(work.resolve("mnt-not-empty"));
+    Files.writeString(directory.resolve("kept"), "mine\n");
+    Path state = work.resolve("state-not-empty");
+
+    Processes.Result result =
+        Processes.jsoci(
+            work,
+            "mount",
+            "--plain-http",
+            "--state-dir",
+            state.toString(),
+            reference,
+            directory.toString());
+
+    assertThat(result.status()).isEqualTo(1);
+    assertThat(result.err().strip())
+        .isEqualTo("jsoci: mount point " + directory + " is not empty; give an empty directory");
+    assertThat(mountsUnder(directory)).isEmpty();
+    assertThat(Files.readString(directory.resolve("kept"))).isEqualTo("mine\n");
+    assertThat(Files.exists(state, LinkOption.NOFOLLOW_LINKS)).isFalse();
+  }
+
+  @Test
   void unmount_notMounted_fails() throws Exception {
     Path directory = Files.createDirectory(work.resolve("never-mounted"));
 

@@ -4,6 +4,8 @@ import dev.jsoci.fetcher.registry.RegistryException;
 import java.io.FileNotFoundException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -111,6 +113,13 @@ public final class Main implements Runnable {
     }
     if (exception instanceof AccessDeniedException) {
       return "permission denied: " + exception.getMessage();
+    }
+    // These name only the file, which alone reads as no error at all.
+    if (exception instanceof FileAlreadyExistsException) {
+      return "already exists: " + exception.getMessage();
+    }
+    if (exception instanceof DirectoryNotEmptyException) {
+      return "directory not empty: " + exception.getMessage();
     }
     if (exception instanceof FileNotFoundException || exception.getMessage() == null) {
       return exception.getClass().getSimpleName()

@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,7 +114,7 @@ final class MountCommand implements Callable<Integer> {
       throw new IOException("jsoci mount needs root: overlayfs and FUSE mounts need CAP_SYS_ADMIN");
     }
     MountState state = MountState.of(stateBase, mountPoint);
-    checkMountPoint(state);
+    checkMountPoint(state, stateBase);
     createState(state);
 
     // Stop on a signal by counting down, so that unmounting runs on this thread in order.
@@ -191,13 +192,29 @@ final class MountCommand implements Callable<Integer> {
     return loaded.config();
   }
 
-  private static void checkMountPoint(MountState state) throws IOException {
+  private static void checkMountPoint(MountState state, Path stateBase) throws IOException {
     Path target = state.mountPoint();
+    if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IOException(
+          "mount point " + target + " does not exist; create an empty directory there first");
+    }
     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-      throw new IOException("mount point " + target + " is not a directory");
+      throw new IOException(
+          "mount point "
+              + target
+              + " is not a directory"
+              + (Files.isSymbolicLink(target)
+                  ? " but a symbolic link; give the directory itself"
+                  : ""));
     }
     if (MountPoints.isMounted(target)) {
       throw new IOException("mount point " + target + " is already mounted");
+    }
+    try (Stream<Path> entries = Files.list(target)) {
+      if (entries.findAny().isPresent()) {
+        // Mounting over it would hide its files until the unmount.
+        throw new IOException("mount point " + target + " is not empty; give an empty directory");
+      }
     }
     if (Files.exists(state.directory())) {
       OptionalLong pid = state.readPid();
@@ -208,7 +225,9 @@ final class MountCommand implements Callable<Integer> {
               + owner
               + " exists for "
               + target
-              + "; run 'jsoci unmount "
+              + "; run 'jsoci unmount"
+              + (stateBase.equals(MountState.DEFAULT_BASE) ? "" : " --state-dir " + stateBase)
+              + " "
               + target
               + "' first");
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -54,6 +55,10 @@ final class UnmountCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (timeoutSeconds < 0) {
+      throw new ParameterException(
+          spec.commandLine(), "invalid --timeout " + timeoutSeconds + ": must be 0 or more");
+    }
     MountState state = MountState.of(stateBase, mountPoint);
     if (!Files.isDirectory(state.directory())) {
       throw new IOException(

@@ -38,10 +38,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code jsoci ztoc}: build a zTOC from a layer blob, show one, and extract a file through one. */
 @Command(
@@ -55,7 +56,7 @@ final class ZtocCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
+    throw new ParameterException(spec.commandLine(), "missing subcommand");
   }
 
   @Command(
@@ -77,7 +78,8 @@ final class ZtocCommand implements Runnable {
     @Option(
         names = "--build-tool-identifier",
         paramLabel = "TEXT",
-        description = "Text stored as the zTOC's build tool identifier (default: jsoci and its version).")
+        description =
+            "Text stored as the zTOC's build tool identifier (default: jsoci and its version).")
     String buildToolIdentifier = JsociVersion.buildToolIdentifier();
 
     @Option(
@@ -92,10 +94,12 @@ final class ZtocCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       if (spanSize <= 0) {
-        throw new picocli.CommandLine.ParameterException(
+        throw new ParameterException(
             spec.commandLine(), "invalid --span-size " + spanSize + ": must be at least 1");
       }
       Path target = out != null ? out : layer.resolveSibling(layer.getFileName() + ".ztoc");
+      checkInput(spec, layer, "LAYER");
+      checkOutput(spec, target, List.of(layer));
 
       Ztoc ztoc;
       try (InputStream in = Files.newInputStream(layer)) {
@@ -133,6 +137,7 @@ final class ZtocCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      checkInput(spec, ztocPath, "ZTOC");
       Ztoc ztoc = ZtocCodec.decode(Files.readAllBytes(ztocPath), ztocPath.toString());
       Zinfo zinfo = Zinfos.of(ztoc, ztocPath.toString());
 
@@ -176,7 +181,9 @@ final class ZtocCommand implements Runnable {
         for (GzipCheckpoint checkpoint : gzip.checkpoints()) {
           list.add(
               checkpoint(
-                  checkpoint.compressedOffset(), checkpoint.uncompressedOffset(), checkpoint.bits()));
+                  checkpoint.compressedOffset(),
+                  checkpoint.uncompressedOffset(),
+                  checkpoint.bits()));
         }
         return list;
       }
@@ -223,6 +230,11 @@ final class ZtocCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      checkInput(spec, ztocPath, "--ztoc");
+      checkInput(spec, layer, "--layer");
+      if (out != null) {
+        checkOutput(spec, out, List.of(ztocPath, layer));
+      }
       Ztoc ztoc = ZtocCodec.decode(Files.readAllBytes(ztocPath), ztocPath.toString());
       Zinfo zinfo = Zinfos.of(ztoc, ztocPath.toString());
       TocIndex index = TocIndex.of(ztoc, ztocPath.toString());
@@ -258,7 +270,8 @@ final class ZtocCommand implements Runnable {
           stdout.flush();
         } else {
           Path temporary = temporarySibling(out);
-          try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(temporary), 1 << 16)) {
+          try (OutputStream file =
+              new BufferedOutputStream(Files.newOutputStream(temporary), 1 << 16)) {
             extractor.extract(
                 (offset, length) -> readFully(channel, offset, length),
                 entry.uncompressedOffset(),
@@ -284,6 +297,49 @@ final class ZtocCommand implements Runnable {
         }
       }
       return buffer.array();
+    }
+  }
+
+  /**
+   * Rejects an input path that is a directory, which the JVM reports as a bare "Is a directory". A
+   * missing file is left to the read, whose error names it.
+   */
+  private static void checkInput(CommandSpec spec, Path input, String name) {
+    if (Files.isDirectory(input)) {
+      throw new ParameterException(
+          spec.commandLine(), name + " " + input + " is a directory; give a file");
+    }
+  }
+
+  /**
+   * Rejects an output path that is a directory, lies in a directory that does not exist, or is one
+   * of {@code inputs}: writing it would replace the input before it is read.
+   */
+  private static void checkOutput(CommandSpec spec, Path output, List<Path> inputs)
+      throws IOException {
+    if (Files.isDirectory(output)) {
+      throw new ParameterException(
+          spec.commandLine(), "--out " + output + " is a directory; give a file path");
+    }
+    Path parent = output.toAbsolutePath().getParent();
+    if (parent != null && !Files.isDirectory(parent)) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--out " + output + ": directory " + parent + " does not exist; create it first");
+    }
+    if (!Files.exists(output)) {
+      return;
+    }
+    for (Path input : inputs) {
+      if (Files.exists(input) && Files.isSameFile(output, input)) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--out "
+                + output
+                + " is the input file "
+                + input
+                + "; writing it would replace the input, so give another path");
+      }
     }
   }
 

@@ -4,6 +4,8 @@ import static com.google.common.truth.Truth.assertThat;
 
 import dev.jsoci.fetcher.registry.RegistryException;
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import org.junit.jupiter.api.Test;
 
@@ -36,5 +38,13 @@ class MainTest {
   void describe_missingFile_namesIt() {
     assertThat(Main.describe(new NoSuchFileException("/tmp/missing.json")))
         .isEqualTo("file not found: /tmp/missing.json");
+  }
+
+  @Test
+  void describe_fileErrorsWithOnlyAPath_sayWhatFailed() {
+    assertThat(Main.describe(new FileAlreadyExistsException("/tmp/out")))
+        .isEqualTo("already exists: /tmp/out");
+    assertThat(Main.describe(new DirectoryNotEmptyException("/tmp/out")))
+        .isEqualTo("directory not empty: /tmp/out");
   }
 }

@@ -67,7 +67,8 @@ class ZtocCommandTest {
     Files.createDirectories(tree.resolve("etc"));
     Files.createDirectories(tree.resolve("empty-directory"));
     for (int i = 0; i < 40; i++) {
-      byte[] data = new byte[i % 7 == 0 ? 300_000 + random.nextInt(900_000) : random.nextInt(20_000)];
+      byte[] data =
+          new byte[i % 7 == 0 ? 300_000 + random.nextInt(900_000) : random.nextInt(20_000)];
       if (i % 3 == 0) {
         random.nextBytes(data);
       } else {
@@ -103,8 +104,15 @@ class ZtocCommandTest {
   private static void assertGetFileMatchesTar(Path layer, String name, long spanSize)
       throws Exception {
     Path ztoc = temp.resolve(name + ".ztoc");
-    Run build = jsoci("ztoc", "build", "--span-size", Long.toString(spanSize), "--out",
-        ztoc.toString(), layer.toString());
+    Run build =
+        jsoci(
+            "ztoc",
+            "build",
+            "--span-size",
+            Long.toString(spanSize),
+            "--out",
+            ztoc.toString(),
+            layer.toString());
     assertWithMessage(build.err()).that(build.status()).isEqualTo(0);
     String[] lines = build.out().strip().split("\n");
     assertThat(lines[lines.length - 1]).matches("sha256:[0-9a-f]{64}");
@@ -113,8 +121,17 @@ class ZtocCommandTest {
     Path extracted = temp.resolve("extracted-" + name);
     for (Path file : extractRegularFiles(layer, name)) {
       Path out = temp.resolve("out-" + name);
-      Run get = jsoci("ztoc", "get-file", "--ztoc", ztoc.toString(), "--layer", layer.toString(),
-          "--out", out.toString(), file.toString());
+      Run get =
+          jsoci(
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              layer.toString(),
+              "--out",
+              out.toString(),
+              file.toString());
       assertWithMessage(name + " " + file + ": " + get.err()).that(get.status()).isEqualTo(0);
       assertWithMessage(name + " " + file)
           .that(Files.readAllBytes(out))
@@ -133,7 +150,11 @@ class ZtocCommandTest {
 
   private static Path compress(Path tar, String name, String shellCommand) throws Exception {
     Path layer = temp.resolve(name);
-    run(temp, "sh", "-c", shellCommand.replace("IN", tar.toString()).replace("OUT", layer.toString()));
+    run(
+        temp,
+        "sh",
+        "-c",
+        shellCommand.replace("IN", tar.toString()).replace("OUT", layer.toString()));
     return layer;
   }
 
@@ -161,8 +182,14 @@ class ZtocCommandTest {
     Path tar = tar("gnu");
     long half = Files.size(tar) / 2;
     Path layer =
-        compress(tar, "two-members.tar.gz",
-            "head -c " + half + " IN | gzip -c > OUT && tail -c +" + (half + 1) + " IN | gzip -9 -c >> OUT");
+        compress(
+            tar,
+            "two-members.tar.gz",
+            "head -c "
+                + half
+                + " IN | gzip -c > OUT && tail -c +"
+                + (half + 1)
+                + " IN | gzip -9 -c >> OUT");
     assertGetFileMatchesTar(layer, "two-members", 4 << 20);
   }
 
@@ -175,8 +202,17 @@ class ZtocCommandTest {
   void info_printsEveryField() throws Exception {
     Path layer = compress(tar("gnu"), "info.tar.gz", "gzip -c IN > OUT");
     Path ztoc = temp.resolve("info.ztoc");
-    assertThat(jsoci("ztoc", "build", "--span-size", "65536", "--out", ztoc.toString(),
-        layer.toString()).status()).isEqualTo(0);
+    assertThat(
+            jsoci(
+                    "ztoc",
+                    "build",
+                    "--span-size",
+                    "65536",
+                    "--out",
+                    ztoc.toString(),
+                    layer.toString())
+                .status())
+        .isEqualTo(0);
 
     Run info = jsoci("ztoc", "info", ztoc.toString());
 
@@ -212,10 +248,21 @@ class ZtocCommandTest {
     assertThat(jsoci("ztoc", "build", "--out", ztoc.toString(), layer.toString()).status())
         .isEqualTo(0);
     for (String[] pair :
-        new String[][] {{"etc/hard-link", "etc/file-1.dat"}, {"/etc/symbolic-link", "etc/file-3.dat"}}) {
+        new String[][] {
+          {"etc/hard-link", "etc/file-1.dat"}, {"/etc/symbolic-link", "etc/file-3.dat"}
+        }) {
       Path out = temp.resolve("link-out");
-      Run get = jsoci("ztoc", "get-file", "--ztoc", ztoc.toString(), "--layer", layer.toString(),
-          "--out", out.toString(), pair[0]);
+      Run get =
+          jsoci(
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              layer.toString(),
+              "--out",
+              out.toString(),
+              pair[0]);
       assertWithMessage(get.err()).that(get.status()).isEqualTo(0);
       assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(tree.resolve(pair[1])));
     }
@@ -236,20 +283,45 @@ class ZtocCommandTest {
             new String[] {"jsoci: file not found: " + missing, "ztoc", "build", missing.toString()},
             new String[] {
               "jsoci: layer " + text + " at byte 0: not a gzip or tar layer",
-              "ztoc", "build", text.toString()
+              "ztoc",
+              "build",
+              text.toString()
             },
             new String[] {
               "jsoci: path \"etc/nope\" is not in the layer",
-              "ztoc", "get-file", "--ztoc", ztoc.toString(), "--layer", layer.toString(), "etc/nope"
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              layer.toString(),
+              "etc/nope"
             },
             new String[] {
               "jsoci: path \"etc\" is a dir, not a regular file",
-              "ztoc", "get-file", "--ztoc", ztoc.toString(), "--layer", layer.toString(), "etc"
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              layer.toString(),
+              "etc"
             },
             new String[] {
-              "jsoci: layer " + text + ": blob is 1200 bytes but the ztoc " + ztoc
-                  + " describes a layer of " + Files.size(layer) + " bytes",
-              "ztoc", "get-file", "--ztoc", ztoc.toString(), "--layer", text.toString(), "etc/file-1.dat"
+              "jsoci: layer "
+                  + text
+                  + ": blob is 1200 bytes but the ztoc "
+                  + ztoc
+                  + " describes a layer of "
+                  + Files.size(layer)
+                  + " bytes",
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              text.toString(),
+              "etc/file-1.dat"
             });
     for (String[] testCase : cases) {
       String[] args = java.util.Arrays.copyOfRange(testCase, 1, testCase.length);
@@ -266,6 +338,74 @@ class ZtocCommandTest {
     Run zeroSpan = jsoci("ztoc", "build", "--span-size", "0", layer.toString());
     assertThat(zeroSpan.status()).isEqualTo(2);
     assertThat(zeroSpan.err().strip())
-        .isEqualTo("jsoci: invalid --span-size 0: must be at least 1 (see 'jsoci ztoc build --help')");
+        .isEqualTo(
+            "jsoci: invalid --span-size 0: must be at least 1 (see 'jsoci ztoc build --help')");
+  }
+
+  @Test
+  void badPaths_areUsageErrorsThatKeepTheInput() throws Exception {
+    Path layer = Files.copy(tar("gnu"), temp.resolve("kept.tar.gz"));
+    byte[] layerBytes = Files.readAllBytes(layer);
+    Path ztoc = temp.resolve("kept.ztoc");
+    assertThat(jsoci("ztoc", "build", "--out", ztoc.toString(), layer.toString()).status())
+        .isEqualTo(0);
+    byte[] ztocBytes = Files.readAllBytes(ztoc);
+    Path missingDirectory = temp.resolve("no-such-directory");
+
+    List<String[]> cases =
+        List.of(
+            new String[] {
+              "--out " + layer + " is the input file " + layer,
+              "ztoc",
+              "build",
+              "--out",
+              layer.toString(),
+              layer.toString()
+            },
+            new String[] {
+              "--out " + ztoc + " is the input file " + ztoc,
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              layer.toString(),
+              "--out",
+              ztoc.toString(),
+              "etc/file-1.dat"
+            },
+            new String[] {
+              "--out " + temp + " is a directory; give a file path",
+              "ztoc",
+              "build",
+              "--out",
+              temp.toString(),
+              layer.toString()
+            },
+            new String[] {
+              "--out "
+                  + missingDirectory.resolve("x.ztoc")
+                  + ": directory "
+                  + missingDirectory
+                  + " does not exist; create it first",
+              "ztoc",
+              "build",
+              "--out",
+              missingDirectory.resolve("x.ztoc").toString(),
+              layer.toString()
+            },
+            new String[] {
+              "ZTOC " + temp + " is a directory; give a file", "ztoc", "info", temp.toString()
+            });
+    for (String[] testCase : cases) {
+      String[] args = java.util.Arrays.copyOfRange(testCase, 1, testCase.length);
+      Run result = jsoci(args);
+
+      assertWithMessage(String.join(" ", args)).that(result.status()).isEqualTo(2);
+      assertWithMessage(String.join(" ", args)).that(result.err()).contains(testCase[0]);
+    }
+    assertThat(Files.readAllBytes(layer)).isEqualTo(layerBytes);
+    assertThat(Files.readAllBytes(ztoc)).isEqualTo(ztocBytes);
+    assertThat(Files.exists(missingDirectory)).isFalse();
   }
 }
