@@ -83,6 +83,8 @@ class ZtocCommandTest {
     Files.writeString(tree.resolve("empty-file"), "");
     Files.createLink(tree.resolve("etc/hard-link"), tree.resolve("etc/file-1.dat"));
     Files.createSymbolicLink(tree.resolve("etc/symbolic-link"), Path.of("file-3.dat"));
+    Files.createSymbolicLink(tree.resolve("etc-link"), Path.of("etc"));
+    Files.createSymbolicLink(tree.resolve("etc-link-link"), Path.of("/etc-link"));
     run(tree, "mkfifo", "etc/fifo");
     if (installed("mknod")) {
       run(tree, "mknod", "etc/null-device", "c", "1", "3");
@@ -249,7 +251,10 @@ class ZtocCommandTest {
         .isEqualTo(0);
     for (String[] pair :
         new String[][] {
-          {"etc/hard-link", "etc/file-1.dat"}, {"/etc/symbolic-link", "etc/file-3.dat"}
+          {"etc/hard-link", "etc/file-1.dat"},
+          {"/etc/symbolic-link", "etc/file-3.dat"},
+          {"etc-link/file-3.dat", "etc/file-3.dat"},
+          {"etc-link-link/symbolic-link", "etc/file-3.dat"}
         }) {
       Path out = temp.resolve("link-out");
       Run get =

@@ -7,10 +7,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The entries of a zTOC sorted by tar offset, each with the offset of its tar header, and a
- * lookup by cleaned path.
+ * The entries of a zTOC sorted by tar offset, each with the offset of its tar header, and a lookup
+ * by cleaned path.
  *
  * <p>A tar header region starts where the previous entry's data ends, rounded up to the 512-byte
  * block, and ends at the entry's {@code uncompressedOffset}. A zTOC whose entries overlap that way
@@ -27,7 +28,10 @@ public final class TocIndex {
    *     any PAX or GNU long-name blocks before it
    */
   public record Entry(TocEntry toc, long tarHeaderOffset) {
-    /** Returns the length of the header region, {@code toc().uncompressedOffset() - tarHeaderOffset}. */
+    /**
+     * Returns the length of the header region, {@code toc().uncompressedOffset() -
+     * tarHeaderOffset}.
+     */
     public long headerLength() {
       return toc.uncompressedOffset() - tarHeaderOffset;
     }
@@ -139,6 +143,11 @@ public final class TocIndex {
     for (int links = 0; links <= MAX_LINKS; links++) {
       TocEntry entry = byPath.get(current);
       if (entry == null) {
+        ByteString throughLink = throughLinkedDirectory(current);
+        if (throughLink != null) {
+          current = throughLink;
+          continue;
+        }
         if (current.equals(cleanPath(path))) {
           throw new EntryNotFoundException("path \"" + path + "\" is not in the layer");
         }
@@ -154,6 +163,29 @@ public final class TocIndex {
       }
     }
     throw new EntryNotFoundException("path \"" + path + "\": too many levels of links");
+  }
+
+  /**
+   * Returns {@code path} with its first directory that is a symbolic link replaced by the link's
+   * target, as the kernel walks a path, or null when no directory on the way is a symbolic link.
+   */
+  private @Nullable ByteString throughLinkedDirectory(ByteString path) {
+    for (int i = 0; i < path.size(); i++) {
+      if (path.byteAt(i) != '/') {
+        continue;
+      }
+      ByteString directory = path.substring(0, i);
+      TocEntry entry = byPath.get(directory);
+      if (entry != null && entry.type() == EntryType.SYMLINK) {
+        ByteString target = resolveSymlink(directory, entry.linkname());
+        ByteString rest = path.substring(i, path.size());
+        byte[] joined = new byte[target.size() + rest.size()];
+        System.arraycopy(target.toByteArray(), 0, joined, 0, target.size());
+        System.arraycopy(rest.toByteArray(), 0, joined, target.size(), rest.size());
+        return cleanPath(ByteString.of(joined));
+      }
+    }
+    return null;
   }
 
   private static ByteString resolveSymlink(ByteString linkPath, ByteString target) {
@@ -178,9 +210,9 @@ public final class TocIndex {
   }
 
   /**
-   * Cleans a tar name or user path lexically, as if it were absolute, and drops the leading
-   * slash: {@code ./a//b/../c/} becomes {@code a/c}, and {@code /}, {@code .} and {@code ..}
-   * become the empty root path.
+   * Cleans a tar name or user path lexically, as if it were absolute, and drops the leading slash:
+   * {@code ./a//b/../c/} becomes {@code a/c}, and {@code /}, {@code .} and {@code ..} become the
+   * empty root path.
    */
   public static ByteString cleanPath(ByteString name) {
     List<ByteString> parts = new ArrayList<>();
