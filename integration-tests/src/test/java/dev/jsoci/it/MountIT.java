@@ -390,6 +390,34 @@ class MountIT {
   }
 
   @Test
+  void unmount_busyMount_saysWhatTheMountWaitsFor() throws Exception {
+    startMount("busy");
+    // A process whose working directory is in the image keeps the mount busy.
+    Process busy = new ProcessBuilder("sleep", "60").directory(mountPoint.toFile()).start();
+    try {
+      Processes.Result unmount =
+          Processes.jsoci(
+              work,
+              "unmount",
+              "--timeout",
+              "3",
+              "--state-dir",
+              stateBase.toString(),
+              mountPoint.toString());
+
+      assertThat(unmount.status()).isEqualTo(1);
+      assertThat(unmount.err())
+          .contains(
+              "did not exit within 3 s after SIGTERM: its mount point is detached already, and it"
+                  + " serves the processes that still use files of the image");
+    } finally {
+      busy.destroy();
+      busy.waitFor(10, TimeUnit.SECONDS);
+    }
+    assertThat(mountProcess.waitFor(60, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
   void mount_configuredMirror_servesImageOfDeadOrigin() throws Exception {
     // The origin is a loopback port that nothing listens on, so every byte comes from the mirror.
     int closedPort;

@@ -115,6 +115,13 @@ final class UnmountCommand implements Callable<Integer> {
     try {
       process.onExit().get(timeoutSeconds, TimeUnit.SECONDS);
     } catch (TimeoutException e) {
+      // The mount process detaches a busy mount lazily and serves it until its files are closed.
+      String busy =
+          MountPoints.isMounted(state.mountPoint())
+              ? ""
+              : ": its mount point is detached already, and it serves the processes that still"
+                  + " use files of the image until they let go of them; stop those processes or"
+                  + " wait";
       throw new IOException(
           "mount process "
               + process.pid()
@@ -122,7 +129,8 @@ final class UnmountCommand implements Callable<Integer> {
               + state.mountPoint()
               + " did not exit within "
               + timeoutSeconds
-              + " s after SIGTERM");
+              + " s after SIGTERM"
+              + busy);
     } catch (ExecutionException e) {
       throw new IOException("waiting for mount process " + process.pid() + " failed", e);
     } catch (InterruptedException e) {
