@@ -466,20 +466,24 @@ class MountIT {
     assertThat(Files.exists(stateBase, LinkOption.NOFOLLOW_LINKS)).isFalse();
   }
 
+  /** Runs {@code jsoci mount} of {@code image} that is expected to fail before it mounts. */
+  private Processes.Result mountOnce(String image, Path directory, Path state) throws Exception {
+    return Processes.jsoci(
+        work,
+        "mount",
+        "--plain-http",
+        "--state-dir",
+        state.toString(),
+        image,
+        directory.toString());
+  }
+
   @Test
   void mount_missingImage_leavesNothing() throws Exception {
     Path directory = Files.createDirectory(work.resolve("mnt-missing"));
     Path state = work.resolve("state-missing");
 
-    Processes.Result result =
-        Processes.jsoci(
-            work,
-            "mount",
-            "--plain-http",
-            "--state-dir",
-            state.toString(),
-            registry.host() + "/absent:v1",
-            directory.toString());
+    Processes.Result result = mountOnce(registry.host() + "/absent:v1", directory, state);
 
     assertThat(result.status()).isEqualTo(1);
     assertThat(result.err().strip().lines().count()).isEqualTo(1);
@@ -495,15 +499,7 @@ class MountIT {
     Files.writeString(directory.resolve("kept"), "mine\n");
     Path state = work.resolve("state-not-empty");
 
-    Processes.Result result =
-        Processes.jsoci(
-            work,
-            "mount",
-            "--plain-http",
-            "--state-dir",
-            state.toString(),
-            reference,
-            directory.toString());
+    Processes.Result result = mountOnce(reference, directory, state);
 
     assertThat(result.status()).isEqualTo(1);
     assertThat(result.err().strip())

@@ -42,6 +42,20 @@ class ZtocCommandTest {
     return new Run(status, out.toString(), err.toString());
   }
 
+  /** Runs {@code jsoci ztoc get-file} of {@code path} into {@code out}. */
+  private static Run getFile(Path ztoc, Path layer, Path out, String path) {
+    return jsoci(
+        "ztoc",
+        "get-file",
+        "--ztoc",
+        ztoc.toString(),
+        "--layer",
+        layer.toString(),
+        "--out",
+        out.toString(),
+        path);
+  }
+
   static void run(Path directory, String... command) throws IOException, InterruptedException {
     Process process =
         new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
@@ -123,17 +137,7 @@ class ZtocCommandTest {
     Path extracted = temp.resolve("extracted-" + name);
     for (Path file : extractRegularFiles(layer, name)) {
       Path out = temp.resolve("out-" + name);
-      Run get =
-          jsoci(
-              "ztoc",
-              "get-file",
-              "--ztoc",
-              ztoc.toString(),
-              "--layer",
-              layer.toString(),
-              "--out",
-              out.toString(),
-              file.toString());
+      Run get = getFile(ztoc, layer, out, file.toString());
       assertWithMessage(name + " " + file + ": " + get.err()).that(get.status()).isEqualTo(0);
       assertWithMessage(name + " " + file)
           .that(Files.readAllBytes(out))
@@ -257,17 +261,7 @@ class ZtocCommandTest {
           {"etc-link-link/symbolic-link", "etc/file-3.dat"}
         }) {
       Path out = temp.resolve("link-out");
-      Run get =
-          jsoci(
-              "ztoc",
-              "get-file",
-              "--ztoc",
-              ztoc.toString(),
-              "--layer",
-              layer.toString(),
-              "--out",
-              out.toString(),
-              pair[0]);
+      Run get = getFile(ztoc, layer, out, pair[0]);
       assertWithMessage(get.err()).that(get.status()).isEqualTo(0);
       assertThat(Files.readAllBytes(out)).isEqualTo(Files.readAllBytes(tree.resolve(pair[1])));
     }
