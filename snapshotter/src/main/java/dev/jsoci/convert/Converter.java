@@ -353,10 +353,11 @@ public final class Converter {
     @GuardedBy("this")
     private long uploadedBytes;
 
-    Run(ImageStore source, ImageStore destination, String image, ExecutorService layerThreads) {
+    Run(ImageStore source, ImageStore destination, String image, ExecutorService layerThreads)
+        throws IOException {
       this.source = source;
       this.destination = destination;
-      this.sameStore = source.name().equals(destination.name());
+      this.sameStore = source.name().equals(destination.name()) && destination.writesWhereItReads();
       this.layerPass = new LayerPass(source, destination, sameStore, options);
       this.image = image;
       this.layerThreads = layerThreads;

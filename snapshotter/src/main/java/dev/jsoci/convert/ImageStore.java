@@ -51,6 +51,15 @@ public interface ImageStore extends Closeable {
   boolean hasManifest(Digest digest) throws IOException;
 
   /**
+   * Returns whether what this store writes lands where it reads from. A registry whose hosts.toml
+   * sends pushes to another host than its server does not: blobs read from the same repository are
+   * not in that host.
+   */
+  default boolean writesWhereItReads() throws IOException {
+    return true;
+  }
+
+  /**
    * Starts writing a blob. The writer publishes the content only when it is committed; closing it
    * without a commit discards what was written.
    *

@@ -2,7 +2,6 @@ package dev.jsoci.convert;
 
 import dev.jsoci.fetcher.registry.BlobPushOutcome;
 import dev.jsoci.fetcher.registry.ManifestContent;
-import dev.jsoci.fetcher.registry.ManifestNotFoundException;
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.RegistryException;
 import dev.jsoci.oci.Descriptor;
@@ -96,17 +95,18 @@ public final class RegistryStore implements ImageStore {
 
   @Override
   public boolean hasBlob(Digest digest) throws IOException {
-    return client.findBlobSize(repository, digest).isPresent();
+    // Asked of the destination: the host that its pushes go to must have the blob.
+    return client.findBlobSizeAtPushHost(repository, digest).isPresent();
+  }
+
+  @Override
+  public boolean writesWhereItReads() throws IOException {
+    return !client.pushesToAnotherHost(repository);
   }
 
   @Override
   public boolean hasManifest(Digest digest) throws IOException {
-    try {
-      client.fetchManifest(repository, digest);
-      return true;
-    } catch (ManifestNotFoundException e) {
-      return false;
-    }
+    return client.hasManifestAtPushHost(repository, digest);
   }
 
   @Override

@@ -66,6 +66,23 @@ final class ManifestReader {
         endpoint -> fetchFrom(endpoint, reference, reference.manifestReference(), digest));
   }
 
+  /**
+   * Returns whether the host that pushes to the registry of {@code repository} go to has the
+   * manifest or index {@code digest}.
+   */
+  boolean existsAtPushHost(ImageRef repository, Digest digest) throws IOException {
+    RegistryEndpoint endpoint =
+        hosts.endpointsFor(repository.registryHost(), Capability.PUSH).get(0);
+    ImageRef byDigest =
+        new ImageRef(repository.registryHost(), repository.repository(), null, digest);
+    try {
+      fetchFrom(endpoint, byDigest, byDigest.manifestReference(), digest);
+      return true;
+    } catch (ManifestNotFoundException e) {
+      return false;
+    }
+  }
+
   /** Fetches the manifest or index {@code digest} of the repository of {@code repository}. */
   ManifestContent fetch(ImageRef repository, Digest digest) throws IOException {
     ImageRef byDigest =

@@ -9,6 +9,7 @@ import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -134,6 +135,35 @@ public final class RegistryClient implements AutoCloseable {
     RegistryEndpoint endpoint =
         hosts.endpointsFor(repository.registryHost(), Capability.PULL).get(0);
     return blobs.findSize(endpoint, repository, digest, Scopes.pull(repository.repository()));
+  }
+
+  /**
+   * Returns the size of the blob at the host that pushes to the registry of {@code repository} go
+   * to, or empty when that host does not have it. Pushes go to the first host with the {@code push}
+   * capability, which is the server unless a hosts.toml names another one.
+   */
+  public OptionalLong findBlobSizeAtPushHost(ImageRef repository, Digest digest)
+      throws IOException {
+    RegistryEndpoint endpoint =
+        hosts.endpointsFor(repository.registryHost(), Capability.PUSH).get(0);
+    return blobs.findSize(endpoint, repository, digest, Scopes.pullPush(repository.repository()));
+  }
+
+  /** Returns whether the host that pushes to the registry of {@code repository} go to has it. */
+  public boolean hasManifestAtPushHost(ImageRef repository, Digest digest) throws IOException {
+    return manifests.existsAtPushHost(repository, digest);
+  }
+
+  /**
+   * Returns whether pushes to the registry of {@code repository} go to another host than its
+   * server, because a hosts.toml gives a host with the {@code push} capability before it. Blobs
+   * read from the registry are then not in the host that pushes write to.
+   */
+  public boolean pushesToAnotherHost(ImageRef repository) throws IOException {
+    String registry = repository.registryHost();
+    List<RegistryEndpoint> all = hosts.endpointsFor(registry);
+    RegistryEndpoint server = all.get(all.size() - 1);
+    return !hosts.endpointsFor(registry, Capability.PUSH).get(0).equals(server);
   }
 
   /**
