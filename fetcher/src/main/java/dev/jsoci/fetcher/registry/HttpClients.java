@@ -1,6 +1,7 @@
 package dev.jsoci.fetcher.registry;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -106,7 +107,7 @@ final class HttpClients implements AutoCloseable {
     store.load(null, null);
     int index = 0;
     for (Path file : caFiles) {
-      for (X509Certificate certificate : PemFiles.readCertificates(file)) {
+      for (X509Certificate certificate : readTlsFile(file, "ca", PemFiles::readCertificates)) {
         store.setCertificateEntry("ca-" + index++, certificate);
       }
     }
@@ -137,14 +138,45 @@ final class HttpClients implements AutoCloseable {
     store.load(null, null);
     int index = 0;
     for (ConnectionSetup.ClientCertificate certificate : certificates) {
-      List<X509Certificate> chain = PemFiles.readCertificates(certificate.certificateFile());
-      PrivateKey key = PemFiles.readPrivateKey(certificate.keyFile());
+      List<X509Certificate> chain =
+          readTlsFile(certificate.certificateFile(), "client", PemFiles::readCertificates);
+      PrivateKey key = readTlsFile(certificate.keyFile(), "client", PemFiles::readPrivateKey);
       store.setKeyEntry("client-" + index++, key, password, chain.toArray(new X509Certificate[0]));
     }
     KeyManagerFactory factory =
         KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     factory.init(store, password);
     return factory.getKeyManagers();
+  }
+
+  /** Reads a PEM file that a hosts.toml names. */
+  @FunctionalInterface
+  private interface PemReader<T> {
+    T read(Path file) throws IOException;
+  }
+
+  /**
+   * Reads {@code file}, the value of the hosts.toml key {@code key}, and reports a failure as a
+   * {@link TlsFilesException} that names both.
+   */
+  private static <T> T readTlsFile(Path file, String key, PemReader<T> reader)
+      throws TlsFilesException {
+    try {
+      return reader.read(file);
+    } catch (IOException e) {
+      String reason = e instanceof NoSuchFileException ? "no such file" : e.getMessage();
+      throw new TlsFilesException(
+          "cannot read "
+              + file
+              + ", the "
+              + key
+              + " file of a registry host: "
+              + reason
+              + "; fix "
+              + key
+              + " in the host's hosts.toml",
+          e);
+    }
   }
 
   /** Stops the dispatcher threads and closes pooled connections. */

@@ -101,7 +101,8 @@ final class Transport {
    * failures, on retryable statuses and on handler failures that are not {@link
    * RegistryException}s, within the retry limits of the options, unless the endpoint fails fast. A
    * failing credential helper ({@link CredentialHelperException}) or an unusable {@code
-   * config.json} entry ({@link CredentialConfigException}) is not retried.
+   * config.json} entry ({@link CredentialConfigException}) is not retried, nor is a {@code ca} or
+   * {@code client} file of a hosts.toml that cannot be read ({@link TlsFilesException}).
    *
    * @throws RegistryException when every attempt failed, or when the handler rejects the response
    */
@@ -120,7 +121,8 @@ final class Transport {
       } catch (IOException e) {
         if (e instanceof RegistryException
             || e instanceof CredentialHelperException
-            || e instanceof CredentialConfigException) {
+            || e instanceof CredentialConfigException
+            || e instanceof TlsFilesException) {
           throw e;
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -103,13 +104,18 @@ class TlsTest {
     host = "127.0.0.1:" + server.getPort();
   }
 
-  private RegistryClient clientWith(String hostSettings) throws IOException {
+  /** Writes the server's hosts.toml with {@code hostSettings} and returns the hosts directory. */
+  private Path writeHosts(String hostSettings) throws IOException {
     Path file = directory.resolve("certs.d").resolve(host).resolve("hosts.toml");
     Files.createDirectories(file.getParent());
     Files.writeString(file, "server = \"https://" + host + "\"\n" + hostSettings);
+    return directory.resolve("certs.d");
+  }
+
+  private RegistryClient clientWith(String hostSettings) throws IOException {
     return RegistryClient.create(
         RegistryOptions.builder()
-            .hostsDirectory(directory.resolve("certs.d"))
+            .hostsDirectory(writeHosts(hostSettings))
             .credentials(CredentialStore.ANONYMOUS)
             .maxRetries(2)
             .build());
@@ -124,6 +130,44 @@ class TlsTest {
       ManifestContent content = client.fetchManifest(ImageRef.parse(host + "/app:1"));
       assertThat(content.descriptor().size()).isEqualTo(MANIFEST.length());
     }
+  }
+
+  @Test
+  void fetchManifest_missingCaFile_failsAtOnceNamingIt() throws Exception {
+    startServer(false);
+    Path missing = directory.resolve("missing-ca.pem");
+    List<Duration> retries = new CopyOnWriteArrayList<>();
+
+    IOException e;
+    try (RegistryClient client =
+        RegistryClient.create(
+            RegistryOptions.builder()
+                .hostsDirectory(writeHosts("ca = \"" + missing + "\"\n"))
+                .credentials(CredentialStore.ANONYMOUS)
+                .maxRetries(2)
+                .listener(
+                    new RegistryListener() {
+                      @Override
+                      public void retryScheduled(
+                          String registry, String host, String method, Duration delay) {
+                        retries.add(delay);
+                      }
+                    })
+                .build())) {
+      e =
+          assertThrows(
+              IOException.class, () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+    }
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "cannot read "
+                + missing
+                + ", the ca file of a registry host: no such file; fix ca in the host's"
+                + " hosts.toml");
+    assertThat(retries).isEmpty();
+    assertThat(server.getRequestCount()).isEqualTo(0);
   }
 
   @Test
