@@ -149,7 +149,7 @@ final class HttpClients implements AutoCloseable {
     return factory.getKeyManagers();
   }
 
-  /** Reads a PEM file that a hosts.toml names. */
+  /** A reader of a PEM file that a hosts.toml names. */
   @FunctionalInterface
   private interface PemReader<T> {
     T read(Path file) throws IOException;
