@@ -57,6 +57,11 @@ final class HostsFile {
   private static final Logger logger = LoggerFactory.getLogger(HostsFile.class);
   private static final TomlMapper TOML = new TomlMapper();
 
+  /** A host name, IPv4 address or bracketed IPv6 address, with an optional port. */
+  private static final Pattern HOST_AND_PORT =
+      Pattern.compile(
+          "(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)(:[0-9]{1,5})?");
+
   private static final Pattern GO_DURATION_PART =
       Pattern.compile("([0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)");
 
@@ -237,7 +242,9 @@ final class HostsFile {
       String withScheme =
           text.contains("://") ? text : defaultScheme(authorityPart(text)) + "://" + text;
       HttpUrl url = HttpUrl.parse(withScheme);
-      if (url == null) {
+      // Without a scheme, "htp:/host" would read as the host "htp" with an empty port.
+      if (url == null
+          || (!text.contains("://") && !HOST_AND_PORT.matcher(authorityPart(text)).matches())) {
         throw new HostsConfigException(
             file, where + ": invalid URL \"" + text + "\", expected http(s)://host[:port][/path]");
       }

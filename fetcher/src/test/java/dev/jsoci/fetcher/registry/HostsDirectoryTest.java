@@ -184,6 +184,37 @@ class HostsDirectoryTest {
   }
 
   @Test
+  void endpointsFor_serverWithBrokenScheme_isInvalid() throws IOException {
+    Path file = writeHosts("reg.example", "server = \"htp:/127.0.0.1:19100\"\n");
+    HostsDirectory hosts = new HostsDirectory(directory, false);
+
+    HostsConfigException e =
+        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "invalid hosts file "
+                + file
+                + ": server: invalid URL \"htp:/127.0.0.1:19100\", expected"
+                + " http(s)://host[:port][/path]");
+  }
+
+  @Test
+  void endpointsFor_hostsWithoutScheme_areAccepted() throws IOException {
+    writeHosts(
+        "reg.example",
+        "server = \"ok.example:5000\"\n[host.\"[::1]:5001\"]\n[host.\"m.example/cache\"]\n");
+    HostsDirectory hosts = new HostsDirectory(directory, false);
+
+    List<RegistryEndpoint> endpoints = hosts.endpointsFor("reg.example");
+
+    assertThat(root(endpoints.get(0))).isEqualTo("http://[::1]:5001/v2/");
+    assertThat(root(endpoints.get(1))).isEqualTo("https://m.example/cache/v2/");
+    assertThat(root(endpoints.get(2))).isEqualTo("https://ok.example:5000/v2/");
+  }
+
+  @Test
   void endpointsFor_invalidHeaderValue_notQuoted() throws IOException {
     Path file =
         writeHosts(
