@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import okhttp3.HttpUrl;
 import org.jspecify.annotations.Nullable;
@@ -56,6 +57,22 @@ import org.slf4j.LoggerFactory;
 final class HostsFile {
   private static final Logger logger = LoggerFactory.getLogger(HostsFile.class);
   private static final TomlMapper TOML = new TomlMapper();
+
+  /** The keys of a host table, as containerd reads them; proxy is read but not supported. */
+  private static final Set<String> HOST_KEYS =
+      Set.of(
+          "capabilities",
+          "skip_verify",
+          "ca",
+          "client",
+          "header",
+          "override_path",
+          "dial_timeout",
+          "proxy");
+
+  /** The keys of the top level: those of a host table for the server, and the tables. */
+  private static final Set<String> ROOT_KEYS =
+      Stream.concat(HOST_KEYS.stream(), Stream.of("server", "host")).collect(Collectors.toSet());
 
   /** A host name, IPv4 address or bracketed IPv6 address, with an optional port. */
   private static final Pattern HOST_AND_PORT =
@@ -99,9 +116,11 @@ final class HostsFile {
       if (!host.getValue().isObject()) {
         throw new HostsConfigException(file, where + ": expected a table");
       }
+      warnUnknownKeys(file, where + ".", host.getValue(), HOST_KEYS);
       endpoints.add(reader.endpoint(where, host.getKey(), host.getValue()));
     }
 
+    warnUnknownKeys(file, "", root, ROOT_KEYS);
     JsonNode server = root.path("server");
     if (!server.isMissingNode() && !server.isTextual()) {
       throw new HostsConfigException(file, "server: expected a string URL");
@@ -109,6 +128,18 @@ final class HostsFile {
     String serverUrl = server.isTextual() ? server.asText() : originUrl(registry);
     endpoints.add(reader.endpoint("server", serverUrl, root));
     return endpoints;
+  }
+
+  /**
+   * Logs a warning for each key of {@code table} that is not in {@code known}, such as a misspelt
+   * {@code skip_verfy}, which would otherwise leave the setting at its default without a word.
+   */
+  private static void warnUnknownKeys(Path file, String prefix, JsonNode table, Set<String> known) {
+    for (Map.Entry<String, JsonNode> entry : table.properties()) {
+      if (!known.contains(entry.getKey())) {
+        logger.warn("ignoring unknown key file={} key={}{}", file, prefix, entry.getKey());
+      }
+    }
   }
 
   /** Returns the default origin URL of {@code registry}, without hosts.toml. */

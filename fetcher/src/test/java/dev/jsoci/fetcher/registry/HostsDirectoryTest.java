@@ -3,6 +3,8 @@ package dev.jsoci.fetcher.registry;
 import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** Reading containerd hosts.toml directories into registry endpoints. */
 class HostsDirectoryTest {
@@ -212,6 +215,31 @@ class HostsDirectoryTest {
     assertThat(root(endpoints.get(0))).isEqualTo("http://[::1]:5001/v2/");
     assertThat(root(endpoints.get(1))).isEqualTo("https://m.example/cache/v2/");
     assertThat(root(endpoints.get(2))).isEqualTo("https://ok.example:5000/v2/");
+  }
+
+  @Test
+  void endpointsFor_unknownKeys_areWarnedAbout() throws IOException {
+    Path file =
+        writeHosts(
+            "reg.example",
+            "server = \"https://ok.example\"\nskip_verfy = true\n"
+                + "[host.\"https://m.example\"]\n  capabilites = [\"pull\"]\n  ca = \"ca.pem\"\n");
+    HostsDirectory hosts = new HostsDirectory(directory, false);
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(HostsFile.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      hosts.endpointsFor("reg.example");
+    } finally {
+      logger.detachAppender(appender);
+    }
+
+    assertThat(appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList())
+        .containsExactly(
+            "ignoring unknown key file=" + file + " key=host.\"https://m.example\".capabilites",
+            "ignoring unknown key file=" + file + " key=skip_verfy");
   }
 
   @Test
