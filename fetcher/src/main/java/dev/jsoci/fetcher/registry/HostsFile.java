@@ -58,7 +58,7 @@ final class HostsFile {
   private static final Logger logger = LoggerFactory.getLogger(HostsFile.class);
   private static final TomlMapper TOML = new TomlMapper();
 
-  /** The keys of a host table, as containerd reads them; proxy is read but not supported. */
+  /** The keys of a host table, as containerd reads them. A proxy key is read but not supported. */
   private static final Set<String> HOST_KEYS =
       Set.of(
           "capabilities",
