@@ -30,6 +30,17 @@ class HostsDirectoryTest {
     return file;
   }
 
+  /** Writes {@code toml} as {@link #regExampleHosts} and returns the error of reading it. */
+  private HostsConfigException readInvalid(String toml) throws IOException {
+    writeHosts("reg.example", toml);
+    HostsDirectory hosts = new HostsDirectory(directory, false);
+    return assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+  }
+
+  private Path regExampleHosts() {
+    return directory.resolve("reg.example").resolve("hosts.toml");
+  }
+
   private static String root(RegistryEndpoint endpoint) {
     return endpoint.apiRoot().toString();
   }
@@ -172,33 +183,24 @@ class HostsDirectoryTest {
 
   @Test
   void endpointsFor_invalidToml() throws IOException {
-    Path file =
-        writeHosts(
-            "reg.example", "server = \"https://ok.example\"\n[host.\"x\"\ncapabilities = 1\n");
-    HostsDirectory hosts = new HostsDirectory(directory, false);
-
     HostsConfigException e =
-        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+        readInvalid("server = \"https://ok.example\"\n[host.\"x\"\ncapabilities = 1\n");
 
-    assertThat(e.file()).isEqualTo(file);
+    assertThat(e.file()).isEqualTo(regExampleHosts());
     assertThat(e)
         .hasMessageThat()
-        .startsWith("invalid hosts file " + file + ": invalid TOML: line 2");
+        .startsWith("invalid hosts file " + regExampleHosts() + ": invalid TOML: line 2");
   }
 
   @Test
   void endpointsFor_serverWithBrokenScheme_isInvalid() throws IOException {
-    Path file = writeHosts("reg.example", "server = \"htp:/127.0.0.1:19100\"\n");
-    HostsDirectory hosts = new HostsDirectory(directory, false);
-
-    HostsConfigException e =
-        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+    HostsConfigException e = readInvalid("server = \"htp:/127.0.0.1:19100\"\n");
 
     assertThat(e)
         .hasMessageThat()
         .isEqualTo(
             "invalid hosts file "
-                + file
+                + regExampleHosts()
                 + ": server: invalid URL \"htp:/127.0.0.1:19100\", expected"
                 + " http(s)://host[:port][/path]");
   }
@@ -244,21 +246,16 @@ class HostsDirectoryTest {
 
   @Test
   void endpointsFor_invalidHeaderValue_notQuoted() throws IOException {
-    Path file =
-        writeHosts(
-            "reg.example",
+    HostsConfigException e =
+        readInvalid(
             "[host.\"https://m.example\".header]\n"
                 + "  authorization = [\"Bearer tok-Qz81\", 7]\n");
-    HostsDirectory hosts = new HostsDirectory(directory, false);
-
-    HostsConfigException e =
-        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
 
     assertThat(e)
         .hasMessageThat()
         .isEqualTo(
             "invalid hosts file "
-                + file
+                + regExampleHosts()
                 + ": host.\"https://m.example\".header.authorization: expected a string or an"
                 + " array of strings, found another type (value not shown)");
     assertThat(e).hasMessageThat().doesNotContain("tok-Qz81");
@@ -266,35 +263,27 @@ class HostsDirectoryTest {
 
   @Test
   void endpointsFor_unknownCapability() throws IOException {
-    Path file =
-        writeHosts("reg.example", "[host.\"https://m.example\"]\n  capabilities = [\"pul\"]\n");
-    HostsDirectory hosts = new HostsDirectory(directory, false);
-
     HostsConfigException e =
-        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+        readInvalid("[host.\"https://m.example\"]\n  capabilities = [\"pul\"]\n");
 
     assertThat(e)
         .hasMessageThat()
         .isEqualTo(
             "invalid hosts file "
-                + file
+                + regExampleHosts()
                 + ": host.\"https://m.example\".capabilities: unknown"
                 + " capability \"pul\", expected pull, resolve or push");
   }
 
   @Test
   void endpointsFor_wrongType() throws IOException {
-    Path file = writeHosts("reg.example", "skip_verify = \"yes\"\n");
-    HostsDirectory hosts = new HostsDirectory(directory, false);
-
-    HostsConfigException e =
-        assertThrows(HostsConfigException.class, () -> hosts.endpointsFor("reg.example"));
+    HostsConfigException e = readInvalid("skip_verify = \"yes\"\n");
 
     assertThat(e)
         .hasMessageThat()
         .isEqualTo(
             "invalid hosts file "
-                + file
+                + regExampleHosts()
                 + ": server.skip_verify: expected true or false, found"
                 + " \"yes\"");
   }
