@@ -178,11 +178,7 @@ public final class TocIndex {
       TocEntry entry = byPath.get(directory);
       if (entry != null && entry.type() == EntryType.SYMLINK) {
         ByteString target = resolveSymlink(directory, entry.linkname());
-        ByteString rest = path.substring(i, path.size());
-        byte[] joined = new byte[target.size() + rest.size()];
-        System.arraycopy(target.toByteArray(), 0, joined, 0, target.size());
-        System.arraycopy(rest.toByteArray(), 0, joined, target.size(), rest.size());
-        return cleanPath(ByteString.of(joined));
+        return cleanPath(joined(target, path.substring(i, path.size())));
       }
     }
     return null;
@@ -194,10 +190,15 @@ public final class TocIndex {
     }
     int slash = lastSlash(linkPath);
     ByteString parent = slash < 0 ? ByteString.EMPTY : linkPath.substring(0, slash + 1);
-    byte[] joined = new byte[parent.size() + target.size()];
-    System.arraycopy(parent.toByteArray(), 0, joined, 0, parent.size());
-    System.arraycopy(target.toByteArray(), 0, joined, parent.size(), target.size());
-    return cleanPath(ByteString.of(joined));
+    return cleanPath(joined(parent, target));
+  }
+
+  /** Returns {@code first} followed by {@code second}. */
+  private static ByteString joined(ByteString first, ByteString second) {
+    byte[] bytes = new byte[first.size() + second.size()];
+    System.arraycopy(first.toByteArray(), 0, bytes, 0, first.size());
+    System.arraycopy(second.toByteArray(), 0, bytes, first.size(), second.size());
+    return ByteString.of(bytes);
   }
 
   private static int lastSlash(ByteString path) {

@@ -188,7 +188,7 @@ final class BlobUploader {
   }
 
   private RegistryEndpoint pushEndpoint(ImageRef repository) throws IOException {
-    return hosts.endpointsFor(repository.registryHost(), Capability.PUSH).get(0);
+    return hosts.pushEndpoint(repository.registryHost());
   }
 
   /**

@@ -128,6 +128,14 @@ final class HostsDirectory {
     return endpoints;
   }
 
+  /**
+   * Returns the endpoint that pushes to {@code registry} go to: the first with the {@code push}
+   * capability, which is the server unless its hosts.toml names another host.
+   */
+  RegistryEndpoint pushEndpoint(String registry) throws IOException {
+    return endpointsFor(registry, Capability.PUSH).get(0);
+  }
+
   /** Returns the endpoints of {@code registry} that have {@code capability}, in order. */
   List<RegistryEndpoint> endpointsFor(String registry, Capability capability) throws IOException {
     List<RegistryEndpoint> result = new ArrayList<>();

@@ -71,8 +71,7 @@ final class ManifestReader {
    * manifest or index {@code digest}.
    */
   boolean existsAtPushHost(ImageRef repository, Digest digest) throws IOException {
-    RegistryEndpoint endpoint =
-        hosts.endpointsFor(repository.registryHost(), Capability.PUSH).get(0);
+    RegistryEndpoint endpoint = hosts.pushEndpoint(repository.registryHost());
     ImageRef byDigest =
         new ImageRef(repository.registryHost(), repository.repository(), null, digest);
     try {

@@ -144,8 +144,7 @@ public final class RegistryClient implements AutoCloseable {
    */
   public OptionalLong findBlobSizeAtPushHost(ImageRef repository, Digest digest)
       throws IOException {
-    RegistryEndpoint endpoint =
-        hosts.endpointsFor(repository.registryHost(), Capability.PUSH).get(0);
+    RegistryEndpoint endpoint = hosts.pushEndpoint(repository.registryHost());
     return blobs.findSize(endpoint, repository, digest, Scopes.pullPush(repository.repository()));
   }
 
@@ -163,7 +162,7 @@ public final class RegistryClient implements AutoCloseable {
     String registry = repository.registryHost();
     List<RegistryEndpoint> all = hosts.endpointsFor(registry);
     RegistryEndpoint server = all.get(all.size() - 1);
-    return !hosts.endpointsFor(registry, Capability.PUSH).get(0).equals(server);
+    return !hosts.pushEndpoint(registry).equals(server);
   }
 
   /**
