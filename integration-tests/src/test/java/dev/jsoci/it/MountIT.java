@@ -390,7 +390,7 @@ class MountIT {
   }
 
   @Test
-  void unmount_busyMount_saysWhatTheMountWaitsFor() throws Exception {
+  void unmount_busyMount_explainsTheWait() throws Exception {
     startMount("busy");
     // A process whose working directory is in the image keeps the mount busy.
     Process busy = new ProcessBuilder("sleep", "60").directory(mountPoint.toFile()).start();

@@ -45,8 +45,8 @@ final class CliLogging {
             ? Level.WARN
             : Level.toLevel(configured.strip().toUpperCase(Locale.ROOT), Level.WARN);
     root.setLevel(level);
-    // A registry that does not answer makes a command wait through its retries; saying so at
-    // each retry shows that it is not hung.
+    // A registry that does not respond makes a command wait through its retries. A line at each
+    // retry shows that the command is not hung.
     if (level == Level.WARN) {
       context.getLogger(RegistryClient.RETRY_LOGGER).setLevel(Level.INFO);
     }

@@ -52,8 +52,8 @@ public interface ImageStore extends Closeable {
 
   /**
    * Returns whether what this store writes lands where it reads from. A registry whose hosts.toml
-   * sends pushes to another host than its server does not: blobs read from the same repository are
-   * not in that host.
+   * sends pushes to another host than its server does not, because blobs read from the same
+   * repository are not in that host.
    */
   default boolean writesWhereItReads() throws IOException {
     return true;

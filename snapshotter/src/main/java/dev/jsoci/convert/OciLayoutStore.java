@@ -37,9 +37,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Blobs are written to a temporary file under {@code blobs/<algorithm>} and renamed once their
  * digest is checked, and {@code index.json} is replaced by a rename, so readers never see partial
- * content. Files get the permissions of the process's umask, as {@code cp} and {@code skopeo} write
- * them. Temporary files still open when the JVM stops (Ctrl-C) are deleted. Not thread-safe, and
- * two processes writing tags at once may lose one of them.
+ * content. Files get the permissions that the process's umask allows. Temporary files still open
+ * when the JVM stops (Ctrl-C) are deleted. Not thread-safe, and two processes writing tags at once
+ * may lose one of them.
  */
 public final class OciLayoutStore implements ImageStore {
   /** The annotation of an {@code index.json} entry that contains its tag. */
@@ -55,7 +55,7 @@ public final class OciLayoutStore implements ImageStore {
   /** Guards {@link #stopping} and the creation of temporary files against the cleanup. */
   private static final Object PARTIAL_FILES_LOCK = new Object();
 
-  /** Set by the cleanup at JVM exit; no temporary file is created after it. */
+  /** Set by the cleanup at JVM exit. No temporary file is created after it. */
   private static boolean stopping;
 
   private static final Thread PARTIAL_FILE_CLEANUP =
@@ -117,7 +117,7 @@ public final class OciLayoutStore implements ImageStore {
     return store;
   }
 
-  /** Returns a file system error as a phrase that names the file, as {@code mkdir} would say it. */
+  /** Returns a file system error as a short phrase that names the file. */
   static String describe(IOException e) {
     if (e instanceof FileAlreadyExistsException exists) {
       return exists.getFile() + " exists and is not a directory";
@@ -349,7 +349,7 @@ public final class OciLayoutStore implements ImageStore {
       try {
         Files.deleteIfExists(file);
       } catch (IOException e) {
-        // The JVM is stopping; a file that cannot be deleted stays as .partial-*.
+        // The JVM is stopping, so a file that cannot be deleted stays as .partial-*.
       }
     }
   }

@@ -95,7 +95,7 @@ public final class RegistryStore implements ImageStore {
 
   @Override
   public boolean hasBlob(Digest digest) throws IOException {
-    // Asked of the destination: the host that its pushes go to must have the blob.
+    // Convert asks this of its destination, so the host that pushes go to must have the blob.
     return client.findBlobSizeAtPushHost(repository, digest).isPresent();
   }
 

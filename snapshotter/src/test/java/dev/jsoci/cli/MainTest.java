@@ -41,7 +41,7 @@ class MainTest {
   }
 
   @Test
-  void describe_fileErrorsWithOnlyAPath_sayWhatFailed() {
+  void describe_bareFileErrors_nameTheError() {
     assertThat(Main.describe(new FileAlreadyExistsException("/tmp/out")))
         .isEqualTo("already exists: /tmp/out");
     assertThat(Main.describe(new DirectoryNotEmptyException("/tmp/out")))

@@ -195,7 +195,7 @@ class RpullCommandTest {
   }
 
   @Test
-  void rpull_addressIsTheDaemonSocket_isUsageError() {
+  void rpull_addressIsDaemonSocket_isUsageError() {
     Path daemon = temp.resolve("jsoci.sock");
     StringWriter err = new StringWriter();
     CommandLine commandLine = Main.newCommandLine();

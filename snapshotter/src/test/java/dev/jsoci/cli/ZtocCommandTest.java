@@ -342,7 +342,7 @@ class ZtocCommandTest {
   }
 
   @Test
-  void badPaths_areUsageErrorsThatKeepTheInput() throws Exception {
+  void badPaths_areUsageErrors() throws Exception {
     Path layer = Files.copy(tar("gnu"), temp.resolve("kept.tar.gz"));
     byte[] layerBytes = Files.readAllBytes(layer);
     Path ztoc = temp.resolve("kept.ztoc");

@@ -57,7 +57,7 @@ class OciLayoutStoreTest {
   }
 
   @Test
-  void openOrCreate_regularFileInTheWay_namesIt() throws IOException {
+  void openOrCreate_fileInTheWay_namesIt() throws IOException {
     Path file = Files.writeString(temp.resolve("afile"), "hi");
 
     IOException e = assertThrows(IOException.class, () -> OciLayoutStore.openOrCreate(file));
@@ -86,7 +86,7 @@ class OciLayoutStoreTest {
   }
 
   @Test
-  void openOrCreate_brokenIndexFile_failsBeforeWriting() throws IOException {
+  void openOrCreate_brokenIndex_failsEarly() throws IOException {
     OciLayoutStore.openOrCreate(temp.resolve("empty"));
     Files.write(temp.resolve("empty/index.json"), new byte[0]);
     OciLayoutStore.openOrCreate(temp.resolve("directory"));

@@ -132,7 +132,7 @@ final class HostsFile {
 
   /**
    * Logs a warning for each key of {@code table} that is not in {@code known}, such as a misspelt
-   * {@code skip_verfy}, which would otherwise leave the setting at its default without a word.
+   * {@code skip_verfy}, which would otherwise leave the setting at its default without a warning.
    */
   private static void warnUnknownKeys(Path file, String prefix, JsonNode table, Set<String> known) {
     for (Map.Entry<String, JsonNode> entry : table.properties()) {
@@ -273,7 +273,7 @@ final class HostsFile {
       String withScheme =
           text.contains("://") ? text : defaultScheme(authorityPart(text)) + "://" + text;
       HttpUrl url = HttpUrl.parse(withScheme);
-      // Without a scheme, "htp:/host" would read as the host "htp" with an empty port.
+      // Without a scheme, "htp:/host" would be parsed as the host "htp" with an empty port.
       if (url == null
           || (!text.contains("://") && !HOST_AND_PORT.matcher(authorityPart(text)).matches())) {
         throw new HostsConfigException(

@@ -76,7 +76,7 @@ class PushHostTest {
   }
 
   @Test
-  void findBlobSizeAtPushHost_asksThePushHost() throws IOException {
+  void findBlobSizeAtPushHost_asksPushHost() throws IOException {
     server.handle(request -> response(200, "", "Content-Length", "14"));
     pushHost.handle(request -> response(404, ""));
 
@@ -92,7 +92,7 @@ class PushHostTest {
   }
 
   @Test
-  void hasManifestAtPushHost_asksThePushHost() throws IOException {
+  void hasManifestAtPushHost_asksPushHost() throws IOException {
     server.handle(request -> response(200, "{}"));
     pushHost.handle(request -> response(404, ""));
 

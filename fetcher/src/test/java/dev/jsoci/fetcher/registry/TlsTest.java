@@ -133,7 +133,7 @@ class TlsTest {
   }
 
   @Test
-  void fetchManifest_missingCaFile_failsAtOnceNamingIt() throws Exception {
+  void fetchManifest_missingCaFile_failsAtOnce() throws Exception {
     startServer(false);
     Path missing = directory.resolve("missing-ca.pem");
     List<Duration> retries = new CopyOnWriteArrayList<>();

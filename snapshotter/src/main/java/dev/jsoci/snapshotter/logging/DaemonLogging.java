@@ -41,7 +41,7 @@ public final class DaemonLogging {
     root.addAppender(appender);
     root.setLevel(level.isGreaterOrEqual(Level.INFO) ? level : Level.INFO);
     context.getLogger("dev.jsoci").setLevel(level);
-    // A registry outage retries every request; those lines show from --log-level debug on.
+    // A registry outage retries every request, so those lines show only from --log-level debug on.
     context
         .getLogger(RegistryClient.RETRY_LOGGER)
         .setLevel(level.isGreaterOrEqual(Level.INFO) ? Level.WARN : level);
