@@ -52,6 +52,13 @@ import picocli.CommandLine.Spec;
     description = "Build, inspect and use zTOCs of local layer blobs.",
     subcommands = {ZtocCommand.Build.class, ZtocCommand.Info.class, ZtocCommand.GetFile.class})
 final class ZtocCommand implements Runnable {
+  /** The file type bits of a {@code st_mode}, and the types of devices and sockets. */
+  private static final int FILE_TYPE_MASK = 0170000;
+
+  private static final int CHARACTER_DEVICE = 0020000;
+  private static final int BLOCK_DEVICE = 0060000;
+  private static final int SOCKET = 0140000;
+
   @Spec CommandSpec spec;
 
   @Override
@@ -304,10 +311,20 @@ final class ZtocCommand implements Runnable {
    * Rejects an input path that is a directory, which the JVM reports as a bare "Is a directory". A
    * missing file is left to the read, whose error names it.
    */
-  private static void checkInput(CommandSpec spec, Path input, String name) {
+  private static void checkInput(CommandSpec spec, Path input, String name) throws IOException {
     if (Files.isDirectory(input)) {
       throw new ParameterException(
           spec.commandLine(), name + " " + input + " is a directory; give a file");
+    }
+    // A device such as /dev/zero or /dev/urandom never ends, so reading it would never finish.
+    // Pipes are read, as a layer streamed into the command ends when its writer does.
+    if (Files.exists(input)) {
+      int type = (Integer) Files.getAttribute(input, "unix:mode") & FILE_TYPE_MASK;
+      if (type == CHARACTER_DEVICE || type == BLOCK_DEVICE || type == SOCKET) {
+        throw new ParameterException(
+            spec.commandLine(),
+            name + " " + input + " is a device or socket, not a file; give a file");
+      }
     }
   }
 

@@ -395,6 +395,24 @@ class ZtocCommandTest {
             },
             new String[] {
               "ZTOC " + temp + " is a directory; give a file", "ztoc", "info", temp.toString()
+            },
+            new String[] {
+              "LAYER /dev/zero is a device or socket, not a file; give a file",
+              "ztoc",
+              "build",
+              "--out",
+              temp.resolve("zero.ztoc").toString(),
+              "/dev/zero"
+            },
+            new String[] {
+              "--layer /dev/urandom is a device or socket, not a file; give a file",
+              "ztoc",
+              "get-file",
+              "--ztoc",
+              ztoc.toString(),
+              "--layer",
+              "/dev/urandom",
+              "etc/file-1.dat"
             });
     for (String[] testCase : cases) {
       String[] args = java.util.Arrays.copyOfRange(testCase, 1, testCase.length);
