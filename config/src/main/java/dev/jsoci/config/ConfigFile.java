@@ -11,6 +11,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -140,6 +141,7 @@ public final class ConfigFile {
     PullModesConfig pullModes = readPullModes(top.table("pull_modes"));
     ResolverConfig resolver = readResolver(top.table("resolver"));
     SnapshotterConfig snapshotter = readSnapshotter(top.table("snapshotter"));
+    RegistryConfig registry = readRegistry(top.table("registry"));
 
     return new JsociConfig(
         spanCacheType,
@@ -160,6 +162,7 @@ public final class ConfigFile {
         pullModes,
         resolver,
         snapshotter,
+        registry,
         socketGroup);
   }
 
@@ -394,6 +397,32 @@ public final class ConfigFile {
       mirrors.put(host.getKey(), list);
     }
     return new ResolverConfig(ttl, sharing, mirrors);
+  }
+
+  /**
+   * Reads {@code [registry]}: {@code config_path}, an absolute directory, or {@code ""} for none. A
+   * directory that does not exist yet is accepted, as containerd does: its files are read when they
+   * appear.
+   */
+  private static RegistryConfig readRegistry(TableReader table) throws InvalidConfigException {
+    String key = "config_path";
+    String text = table.string(key, RegistryConfig.DEFAULT_HOSTS_DIRECTORY.toString());
+    if (text.isEmpty()) {
+      return new RegistryConfig(Optional.empty());
+    }
+    Path directory;
+    try {
+      directory = Path.of(text);
+    } catch (InvalidPathException e) {
+      throw table.invalid(key, "an absolute directory path, or \"\" to read no hosts.toml");
+    }
+    if (!directory.isAbsolute()) {
+      throw table.invalid(key, "an absolute directory path, or \"\" to read no hosts.toml");
+    }
+    if (Files.exists(directory) && !Files.isDirectory(directory)) {
+      throw table.invalid(key, "a directory of <host[:port]>/hosts.toml files, not a file");
+    }
+    return new RegistryConfig(Optional.of(directory.normalize()));
   }
 
   private static MirrorConfig readMirror(TableReader table) throws InvalidConfigException {

@@ -22,6 +22,7 @@ import java.util.Optional;
  *     mount_timeout_sec})
  * @param debugAddress TCP address of the debug endpoint; empty for none
  * @param skipCheckSnapshotterSupported skip the overlayfs probe at start
+ * @param registry where the {@code hosts.toml} files of registry hosts are ({@code [registry]})
  * @param socketGroup the group name or numeric gid that may connect to the daemon's socket ({@code
  *     socket_group}); empty for root only
  */
@@ -44,6 +45,7 @@ public record JsociConfig(
     PullModesConfig pullModes,
     ResolverConfig resolver,
     SnapshotterConfig snapshotter,
+    RegistryConfig registry,
     Optional<String> socketGroup) {
 
   /** The default cap on the disk span cache: 8 GiB. */
@@ -69,6 +71,7 @@ public record JsociConfig(
           PullModesConfig.DEFAULTS,
           ResolverConfig.DEFAULTS,
           SnapshotterConfig.DEFAULTS,
+          RegistryConfig.DEFAULTS,
           Optional.empty());
 
   public JsociConfig {
@@ -84,6 +87,7 @@ public record JsociConfig(
     Objects.requireNonNull(pullModes, "pullModes");
     Objects.requireNonNull(resolver, "resolver");
     Objects.requireNonNull(snapshotter, "snapshotter");
+    Objects.requireNonNull(registry, "registry");
     if (spanCacheMaxBytes <= 0) {
       throw new IllegalArgumentException(
           "spanCacheMaxBytes must be positive: " + spanCacheMaxBytes);

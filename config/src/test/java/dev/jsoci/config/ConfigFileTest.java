@@ -133,6 +133,47 @@ class ConfigFileTest {
   }
 
   @Test
+  void parse_registryConfigPath_setsOrClearsTheHostsDirectory() throws Exception {
+    assertThat(JsociConfig.DEFAULTS.registry().hostsDirectory())
+        .hasValue(Path.of("/etc/containerd/certs.d"));
+    assertThat(
+            ConfigFile.parse("[registry]\nconfig_path = \"/srv/hosts/../certs.d\"\n", FILE)
+                .config()
+                .registry()
+                .hostsDirectory())
+        .hasValue(Path.of("/srv/certs.d"));
+    assertThat(
+            ConfigFile.parse("[registry]\nconfig_path = \"\"\n", FILE)
+                .config()
+                .registry()
+                .hostsDirectory())
+        .isEmpty();
+  }
+
+  @Test
+  void parse_registryConfigPath_rejectsRelativePathsAndFiles(@TempDir Path directory)
+      throws Exception {
+    InvalidConfigException relative =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[registry]\nconfig_path = \"certs.d\"\n", FILE));
+    assertThat(relative)
+        .hasMessageThat()
+        .isEqualTo(
+            FILE
+                + ": invalid value \"certs.d\" for registry.config_path: expected an absolute"
+                + " directory path, or \"\" to read no hosts.toml");
+
+    Path file = Files.writeString(directory.resolve("hosts.toml"), "");
+    InvalidConfigException notDirectory =
+        assertThrows(
+            InvalidConfigException.class,
+            () -> ConfigFile.parse("[registry]\nconfig_path = \"" + file + "\"\n", FILE));
+    assertThat(notDirectory).hasMessageThat().contains("registry.config_path");
+    assertThat(notDirectory).hasMessageThat().endsWith("not a file");
+  }
+
+  @Test
   void parse_unknownKeys_areWarningsThatNameThem() throws Exception {
     String toml =
         "mount_timeout = 5\n[fuse]\nattr_timeout = 2\nentry_timout = 3\n[nosuch]\na = 1\n";
@@ -666,6 +707,7 @@ class ConfigFileTest {
         config.pullModes(),
         config.resolver(),
         config.snapshotter(),
+        config.registry(),
         config.socketGroup());
   }
 }

@@ -32,6 +32,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -120,6 +121,8 @@ final class ConvertCommand implements Callable<Integer> {
           "Use http instead of https for every registry (127.0.0.1 and localhost use http anyway).")
   boolean plainHttp;
 
+  @Mixin HostsDirOption hostsDir;
+
   @Option(
       names = "--build-tool-identifier",
       paramLabel = "TEXT",
@@ -137,6 +140,7 @@ final class ConvertCommand implements Callable<Integer> {
     ConvertOptions options = options();
     ImageLocation from = ReferenceArguments.source(spec, source, "SRC");
     ImageLocation to = ReferenceArguments.destination(spec, destination, "DST");
+    RegistryOptions registryOptions = registryOptions(plainHttp, hostsDir);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (spanSize < GzipCheckpoint.WINDOW_SIZE) {
@@ -155,7 +159,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Nullable Path createdLayout =
         to.isLayout() && !Files.exists(to.layoutDirectory()) ? to.layoutDirectory() : null;
     ConvertResult result;
-    try (LazyClient client = new LazyClient(plainHttp);
+    try (LazyClient client = new LazyClient(registryOptions);
         ImageStore sourceStore = from.openStore(client, false);
         ImageStore destinationStore = to.openStore(client, true)) {
       String reference = from.sourceReference(sourceStore);
@@ -403,19 +407,28 @@ final class ConvertCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Returns the registry settings of {@code --plain-http} and {@code --hosts-dir}.
+   *
+   * @throws picocli.CommandLine.ParameterException if {@code --hosts-dir} is not a directory
+   */
+  static RegistryOptions registryOptions(boolean plainHttp, HostsDirOption hostsDir) {
+    return hostsDir.applyTo(RegistryOptions.builder().plainHttp(plainHttp)).build();
+  }
+
   /** Creates the registry client on first use, so that layout-only runs never make one. */
   static final class LazyClient implements Supplier<RegistryClient>, AutoCloseable {
-    private final boolean plainHttp;
+    private final RegistryOptions options;
     private @Nullable RegistryClient client;
 
-    LazyClient(boolean plainHttp) {
-      this.plainHttp = plainHttp;
+    LazyClient(RegistryOptions options) {
+      this.options = options;
     }
 
     @Override
     public RegistryClient get() {
       if (client == null) {
-        client = RegistryClient.create(RegistryOptions.builder().plainHttp(plainHttp).build());
+        client = RegistryClient.create(options);
       }
       return client;
     }

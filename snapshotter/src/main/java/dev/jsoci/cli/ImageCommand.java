@@ -52,6 +52,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -92,6 +93,8 @@ final class ImageCommand implements Runnable {
             "Use http instead of https for every registry (always the case for "
                 + "localhost and 127.0.0.1).")
     boolean plainHttp;
+
+    @Mixin HostsDirOption hostsDir;
 
     @Option(
         names = "--platform",
@@ -135,7 +138,9 @@ final class ImageCommand implements Runnable {
               : ConvertOptions.parsePlatform(platform);
       RegistryStatistics registryStatistics = new RegistryStatistics();
       RegistryOptions options =
-          RegistryOptions.builder().plainHttp(plainHttp).listener(registryStatistics).build();
+          hostsDir
+              .applyTo(RegistryOptions.builder().plainHttp(plainHttp).listener(registryStatistics))
+              .build();
       Path downloads = Files.createTempDirectory("jsoci-get-file-");
       ExecutorService executor = Executors.newFixedThreadPool(4, daemonThreads());
       try (RegistryClient client = RegistryClient.create(options);

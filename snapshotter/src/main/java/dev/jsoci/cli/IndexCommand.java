@@ -7,6 +7,7 @@ import dev.jsoci.convert.ImageLocation;
 import dev.jsoci.convert.ImageStore;
 import dev.jsoci.convert.IndexInspector;
 import dev.jsoci.convert.IndexInspector.LayerInfo;
+import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.LayerIndexDecision;
 import dev.jsoci.oci.Platform;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -70,6 +72,8 @@ final class IndexCommand implements Runnable {
     @Option(names = "--plain-http", description = "Use http instead of https for the registry.")
     boolean plainHttp;
 
+    @Mixin HostsDirOption hostsDir;
+
     @Parameters(paramLabel = "REF", description = "A registry reference or oci:DIR[:TAG].")
     String reference;
 
@@ -86,9 +90,10 @@ final class IndexCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
       location = ReferenceArguments.source(spec, reference, "");
+      RegistryOptions registryOptions = ConvertCommand.registryOptions(plainHttp, hostsDir);
 
       IndexInspector.Report report;
-      try (ConvertCommand.LazyClient client = new ConvertCommand.LazyClient(plainHttp);
+      try (ConvertCommand.LazyClient client = new ConvertCommand.LazyClient(registryOptions);
           ImageStore store = location.openStore(client, false)) {
         report =
             IndexInspector.inspect(store, location.sourceReference(store), requested, minLayerSize);

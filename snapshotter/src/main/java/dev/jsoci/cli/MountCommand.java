@@ -8,6 +8,7 @@ import dev.jsoci.convert.ConvertOptions;
 import dev.jsoci.fetcher.discovery.IndexRegistry;
 import dev.jsoci.fetcher.discovery.SociIndexDiscovery;
 import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.registry.ResolvedImage;
 import dev.jsoci.fetcher.span.SpanEngine;
 import dev.jsoci.fs.OpaqueXattr;
@@ -36,6 +37,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -65,6 +67,8 @@ final class MountCommand implements Callable<Integer> {
           "Use http instead of https for every registry (always the case for localhost and"
               + " 127.0.0.1).")
   boolean plainHttp;
+
+  @Mixin HostsDirOption hostsDir;
 
   @Option(
       names = "--config",
@@ -110,6 +114,8 @@ final class MountCommand implements Callable<Integer> {
             ? ConvertOptions.detectHostPlatform()
             : ConvertOptions.parsePlatform(platform);
     JsociConfig config = loadConfig();
+    RegistryOptions registryOptions =
+        hostsDir.applyTo(LazyOptions.registryOptions(config).plainHttp(plainHttp)).build();
     if (!LayerUnpacker.runsAsRoot()) {
       throw new IOException("jsoci mount needs root: overlayfs and FUSE mounts need CAP_SYS_ADMIN");
     }
@@ -125,9 +131,7 @@ final class MountCommand implements Callable<Integer> {
 
     PrintWriter out = spec.commandLine().getOut();
     ExecutorService executor = Executors.newCachedThreadPool(daemonThreads());
-    try (RegistryClient client =
-            RegistryClient.create(
-                LazyOptions.registryOptions(config).plainHttp(plainHttp).build());
+    try (RegistryClient client = RegistryClient.create(registryOptions);
         SpanEngine engine = SpanEngine.start(LazyOptions.spanOptions(config, state.cache()))) {
       ResolvedImage image = client.resolveImage(ref, wanted);
       LazyLayers lazyLayers =

@@ -37,6 +37,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
@@ -56,7 +57,8 @@ import picocli.CommandLine.Parameters;
       "The pull goes through containerd's CRI image service (PullImage) when --namespace is"
           + " k8s.io, CRI's namespace. CRI must be enabled with snapshotter = \"<name>\" and"
           + " disable_snapshot_annotations = false in its containerd section; it then ignores"
-          + " --snapshotter and --plain-http (registry hosts come from CRI's config_path). When"
+          + " --snapshotter, --plain-http and --hosts-dir (registry hosts come from CRI's"
+          + " config_path). When"
           + " containerd has no CRI plugin, or for any other namespace, the pull runs"
           + " 'ctr-remote images rpull' (stargz-snapshotter), which must be installed.",
       "",
@@ -120,6 +122,8 @@ final class RpullCommand implements Callable<Integer> {
               + " registries use http anyway).")
   boolean plainHttp;
 
+  @Mixin HostsDirOption hostsDir;
+
   @Parameters(index = "0", paramLabel = "REF", description = "The image reference.")
   String reference;
 
@@ -128,6 +132,7 @@ final class RpullCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException, InterruptedException {
     ImageRef ref = ReferenceArguments.imageRef(spec, reference);
+    RegistryOptions registryOptions = ConvertCommand.registryOptions(plainHttp, hostsDir);
     PrintWriter err = spec.commandLine().getErr();
     // Check both sockets before the pull, which can take minutes.
     if (address
@@ -154,7 +159,7 @@ final class RpullCommand implements Callable<Integer> {
     }
 
     // Report each layer of the image for this host's platform.
-    ImageLayers image = imageLayers(ref);
+    ImageLayers image = imageLayers(ref, registryOptions);
     List<Digest> layerDigests = image.layers().stream().map(Descriptor::digest).toList();
     List<Boolean> lazy =
         lazyLayers(namespace, layerDigests, chainIds(image.diffIds()), remoteSnapshots());
@@ -233,6 +238,11 @@ final class RpullCommand implements Callable<Integer> {
     if (plainHttp) {
       command.add("--plain-http");
     }
+    if (hostsDir.isSet()) {
+      Path directory = hostsDir.directory();
+      command.add("--hosts-dir");
+      command.add(directory == null ? "" : directory.toString());
+    }
     command.add(reference);
 
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -258,8 +268,7 @@ final class RpullCommand implements Callable<Integer> {
   private record ImageLayers(List<Descriptor> layers, List<Digest> diffIds) {}
 
   /** Reads the layers and diff_ids of the image for this host's platform. */
-  private ImageLayers imageLayers(ImageRef ref) throws IOException {
-    RegistryOptions options = RegistryOptions.builder().plainHttp(plainHttp).build();
+  private static ImageLayers imageLayers(ImageRef ref, RegistryOptions options) throws IOException {
     try (RegistryClient client = RegistryClient.create(options)) {
       ResolvedImage image = client.resolveImage(ref, ConvertOptions.detectHostPlatform());
       byte[] config = client.readBlob(ref, image.parsedManifest().config());

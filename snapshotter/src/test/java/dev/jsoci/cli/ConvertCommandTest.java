@@ -3,6 +3,7 @@ package dev.jsoci.cli;
 import static com.google.common.truth.Truth.assertThat;
 import static dev.jsoci.convert.TestImages.files;
 import static dev.jsoci.convert.TestImages.randomBytes;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,9 +15,13 @@ import dev.jsoci.oci.ImageIndex;
 import dev.jsoci.oci.ImageManifest;
 import dev.jsoci.oci.MediaType;
 import dev.jsoci.oci.Platform;
+import dev.jsoci.testing.LocalRegistry;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -263,6 +268,65 @@ class ConvertCommandTest {
             "jsoci: oci:"
                 + temp.resolve("empty")
                 + ": not an OCI image layout, oci-layout is missing\n");
+  }
+
+  @Test
+  void convert_hostsDirMissing_isUsageErrorBeforeWriting() {
+    Run run =
+        jsoci("convert", "--hosts-dir", temp.resolve("certs.d").toString(), source, destination);
+
+    assertThat(run.status()).isEqualTo(Main.EXIT_USAGE);
+    assertThat(run.err())
+        .startsWith(
+            "jsoci: --hosts-dir "
+                + temp.resolve("certs.d")
+                + " does not exist: give the directory that holds HOST[:PORT]/hosts.toml, or \"\""
+                + " for none");
+    assertThat(Files.exists(temp.resolve("destination"))).isFalse();
+  }
+
+  @Test
+  void convert_hostsDir_sendsTheRegistryToItsServer() throws IOException {
+    assumeTrue(
+        LocalRegistry.isInstalled(),
+        "docker-registry is not installed; install the Debian package docker-registry");
+    try (LocalRegistry registry = LocalRegistry.start(null)) {
+      // The name cannot resolve (RFC 6761), so only the hosts.toml can lead to the registry.
+      Path hostsFile = temp.resolve("certs.d/registry.invalid/hosts.toml");
+      Files.createDirectories(hostsFile.getParent());
+      Files.writeString(hostsFile, "server = \"" + registry.url() + "\"\n");
+
+      Run run =
+          jsoci(
+              "convert",
+              "--platform",
+              "linux/amd64",
+              "--min-layer-size",
+              "1000",
+              "--hosts-dir",
+              temp.resolve("certs.d").toString(),
+              source,
+              "registry.invalid/app:v1");
+      Run info =
+          jsoci(
+              "index",
+              "info",
+              "--platform",
+              "linux/amd64",
+              "--hosts-dir",
+              temp.resolve("certs.d").toString(),
+              "registry.invalid/app:v1");
+
+      assertThat(run.status()).isEqualTo(0);
+      assertThat(info.status()).isEqualTo(0);
+      JsonNode json = new ObjectMapper().readTree(info.out());
+      assertThat(json.get("layers").get(0).get("ztoc").isObject()).isTrue();
+      HttpURLConnection tags =
+          (HttpURLConnection)
+              URI.create(registry.url() + "/v2/app/tags/list").toURL().openConnection();
+      assertThat(new String(tags.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+          .contains("\"v1\"");
+    }
   }
 
   @Test

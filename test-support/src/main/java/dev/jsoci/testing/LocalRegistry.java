@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,8 +23,8 @@ import java.util.stream.Stream;
  * <p>It can be stopped and started again on the same port and storage, and paused, to make the
  * registry unreachable or unresponsive for a while.
  *
- * <p>Warning: always close it, for example with try-with-resources or an {@code @AfterAll}
- * method, or the registry process outlives the test JVM.
+ * <p>Warning: always close it, for example with try-with-resources or an {@code @AfterAll} method,
+ * or the registry process outlives the test JVM.
  */
 public final class LocalRegistry implements AutoCloseable {
   private static final Path BINARY = Path.of("/usr/bin/docker-registry");
@@ -31,11 +33,13 @@ public final class LocalRegistry implements AutoCloseable {
   private Process process;
   private final Path directory;
   private final int port;
+  private final boolean tls;
 
-  private LocalRegistry(Process process, Path directory, int port) {
+  private LocalRegistry(Process process, Path directory, int port, boolean tls) {
     this.process = process;
     this.directory = directory;
     this.port = port;
+    this.tls = tls;
   }
 
   /** Returns whether the registry binary is installed, for test assumptions. */
@@ -50,6 +54,32 @@ public final class LocalRegistry implements AutoCloseable {
    * @throws IOException if the binary is missing or the registry does not respond within 20 s
    */
   public static LocalRegistry start(Path htpasswd) throws IOException {
+    return start(htpasswd, "");
+  }
+
+  /**
+   * Starts a registry that serves HTTPS only, as {@link #start} does otherwise.
+   *
+   * @param certificate the server's PEM certificate, which must name 127.0.0.1
+   * @param key the server's PEM private key
+   * @param clientCa a PEM certificate of the authority whose client certificates the registry
+   *     requires, or null to require none
+   * @throws IOException if the binary is missing or the registry does not accept connections within
+   *     20 s
+   */
+  public static LocalRegistry startTls(Path certificate, Path key, Path clientCa)
+      throws IOException {
+    StringBuilder tls = new StringBuilder("  tls:\n");
+    tls.append("    certificate: ").append(certificate).append('\n');
+    tls.append("    key: ").append(key).append('\n');
+    if (clientCa != null) {
+      tls.append("    clientcas:\n      - ").append(clientCa).append('\n');
+    }
+    return start(null, tls.toString());
+  }
+
+  /** Starts a registry with {@code httpSettings} added to the {@code http} section. */
+  private static LocalRegistry start(Path htpasswd, String httpSettings) throws IOException {
     if (!isInstalled()) {
       throw new IOException(BINARY + " is missing; install the Debian package docker-registry");
     }
@@ -61,6 +91,7 @@ public final class LocalRegistry implements AutoCloseable {
     config.append("storage:\n  filesystem:\n    rootdirectory: ").append(directory.resolve("data"));
     config.append("\n  delete:\n    enabled: true\n");
     config.append("http:\n  addr: 127.0.0.1:").append(port).append('\n');
+    config.append(httpSettings);
     if (htpasswd != null) {
       config.append("auth:\n  htpasswd:\n    realm: jsoci-test\n    path: ").append(htpasswd);
       config.append('\n');
@@ -68,7 +99,8 @@ public final class LocalRegistry implements AutoCloseable {
     Path configFile = directory.resolve("config.yml");
     Files.writeString(configFile, config, StandardCharsets.UTF_8);
 
-    LocalRegistry registry = new LocalRegistry(launch(directory), directory, port);
+    LocalRegistry registry =
+        new LocalRegistry(launch(directory), directory, port, !httpSettings.isEmpty());
     try {
       registry.awaitReady();
     } catch (IOException | RuntimeException e) {
@@ -79,15 +111,17 @@ public final class LocalRegistry implements AutoCloseable {
   }
 
   private static Process launch(Path directory) throws IOException {
-    return new ProcessBuilder(BINARY.toString(), "serve", directory.resolve("config.yml").toString())
+    return new ProcessBuilder(
+            BINARY.toString(), "serve", directory.resolve("config.yml").toString())
         .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("registry.log").toFile()))
+        .redirectOutput(
+            ProcessBuilder.Redirect.appendTo(directory.resolve("registry.log").toFile()))
         .start();
   }
 
   /**
-   * Stops the registry process and keeps its storage, so that connections to its port are
-   * refused until {@link #restart()}.
+   * Stops the registry process and keeps its storage, so that connections to its port are refused
+   * until {@link #restart()}.
    */
   public void stop() {
     process.destroy();
@@ -116,8 +150,8 @@ public final class LocalRegistry implements AutoCloseable {
   }
 
   /**
-   * Stops the registry process with SIGSTOP: the kernel still accepts connections on its port,
-   * but no request gets a response until {@link #resume()}.
+   * Stops the registry process with SIGSTOP: the kernel still accepts connections on its port, but
+   * no request gets a response until {@link #resume()}.
    */
   public void pause() throws IOException {
     signal("STOP");
@@ -153,7 +187,8 @@ public final class LocalRegistry implements AutoCloseable {
       throw new IllegalArgumentException("expected a sha256 digest, found " + digest);
     }
     String hex = digest.substring(7);
-    return directory.resolve("data/docker/registry/v2/blobs/sha256")
+    return directory
+        .resolve("data/docker/registry/v2/blobs/sha256")
         .resolve(hex.substring(0, 2))
         .resolve(hex)
         .resolve("data");
@@ -169,10 +204,20 @@ public final class LocalRegistry implements AutoCloseable {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IOException("docker-registry exited with status " + process.exitValue()
-            + "; see " + directory.resolve("registry.log"));
+        throw new IOException(
+            "docker-registry exited with status "
+                + process.exitValue()
+                + "; see "
+                + directory.resolve("registry.log"));
       }
       try {
+        if (tls) {
+          // Its certificate is the test's own, so an accepted connection is as far as this goes.
+          try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
+            return;
+          }
+        }
         HttpURLConnection connection =
             (HttpURLConnection) URI.create(url() + "/v2/").toURL().openConnection();
         connection.setConnectTimeout(500);
@@ -192,8 +237,12 @@ public final class LocalRegistry implements AutoCloseable {
         throw new IOException("interrupted while waiting for docker-registry", e);
       }
     }
-    throw new IOException("docker-registry did not answer on port " + port + " within "
-        + START_TIMEOUT.toSeconds() + " s");
+    throw new IOException(
+        "docker-registry did not answer on port "
+            + port
+            + " within "
+            + START_TIMEOUT.toSeconds()
+            + " s");
   }
 
   /** Returns {@code 127.0.0.1:PORT}, the host part of image references on this registry. */
@@ -201,9 +250,9 @@ public final class LocalRegistry implements AutoCloseable {
     return "127.0.0.1:" + port;
   }
 
-  /** Returns {@code http://127.0.0.1:PORT}. */
+  /** Returns {@code http://127.0.0.1:PORT}, or {@code https://127.0.0.1:PORT} with TLS. */
   public String url() {
-    return "http://" + host();
+    return (tls ? "https://" : "http://") + host();
   }
 
   public int port() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import okhttp3.HttpUrl;
 import okhttp3.Response;
 
 /**
@@ -57,8 +58,34 @@ final class ErrorResponses {
         return new AuthenticationException(
             description, method, response.request().url(), status, errors, registryHost);
       }
-      return new RegistryException(
-          description, method, response.request().url(), status, errors, null);
+      HttpUrl url = response.request().url();
+      String advice = sentHttpToHttps(response) ? httpsAdvice(url) : "";
+      return new RegistryException(description, method, url, status, errors, null, advice);
     }
+  }
+
+  /**
+   * Returns whether the response is a TLS server's answer to a plain HTTP request: Go's servers,
+   * the Distribution registry among them, send status 400 with this text.
+   */
+  private static boolean sentHttpToHttps(Response response) {
+    if (response.code() != 400 || response.request().isHttps()) {
+      return false;
+    }
+    try {
+      String body = response.peekBody(MAX_ERROR_BODY_BYTES).string();
+      return body.contains("HTTP request to an HTTPS server");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static String httpsAdvice(HttpUrl url) {
+    String host = RegistryEndpoint.authorityOf(url);
+    return host
+        + " serves HTTPS only; drop --plain-http, or set server = \"https://"
+        + host
+        + "\" in its hosts.toml (localhost and loopback registries get plain HTTP unless their"
+        + " hosts.toml says otherwise)";
   }
 }

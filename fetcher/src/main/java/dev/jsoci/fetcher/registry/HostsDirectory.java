@@ -191,9 +191,19 @@ final class HostsDirectory {
   }
 
   private @Nullable Path findNamespace(String registry) {
-    if (directory == null) {
-      return null;
-    }
+    return directory == null ? null : findNamespace(directory, registry);
+  }
+
+  /**
+   * Returns the {@code hosts.toml} under {@code directory} that configures {@code registry}: the
+   * file of the first namespace directory that exists, or the one a user would create for it.
+   */
+  static Path hostsFile(Path directory, String registry) {
+    Path namespace = findNamespace(directory, registry);
+    return (namespace == null ? directory.resolve(registry) : namespace).resolve(HOSTS_FILE);
+  }
+
+  private static @Nullable Path findNamespace(Path directory, String registry) {
     List<String> names = new ArrayList<>();
     int colon = registry.lastIndexOf(':');
     boolean hasPort = colon > 0 && registry.indexOf(']') < colon;

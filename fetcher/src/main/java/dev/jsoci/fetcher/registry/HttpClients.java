@@ -18,6 +18,7 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509KeyManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.OkHttpClient;
 import org.jspecify.annotations.Nullable;
@@ -31,17 +32,29 @@ import org.jspecify.annotations.Nullable;
 final class HttpClients implements AutoCloseable {
   private final OkHttpClient base;
   private final Map<ConnectionSetup, OkHttpClient> clients = new ConcurrentHashMap<>();
+  private final ClientCertificateRequests certificateRequests = new ClientCertificateRequests();
 
   HttpClients(RegistryOptions options) {
-    this.base =
+    OkHttpClient.Builder builder =
         new OkHttpClient.Builder()
             .connectTimeout(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .readTimeout(options.readTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .writeTimeout(options.readTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .callTimeout(options.callTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .followRedirects(false)
-            .followSslRedirects(false)
-            .build();
+            .followSslRedirects(false);
+    try {
+      X509TrustManager trustManager = defaultTrustManager(null);
+      builder.sslSocketFactory(sslContext(null, trustManager).getSocketFactory(), trustManager);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK cannot set up TLS: " + e.getMessage(), e);
+    }
+    this.base = builder.build();
+  }
+
+  /** Returns the record of the hosts that asked for a client certificate this client lacked. */
+  ClientCertificateRequests certificateRequests() {
+    return certificateRequests;
   }
 
   /** Returns the client with the JDK's default trust and no client certificate. */
@@ -83,10 +96,9 @@ final class HttpClients implements AutoCloseable {
     try {
       X509TrustManager trustManager =
           setup.skipVerify() ? new TrustAllManager() : trustManager(setup.caFiles());
-      KeyManager @Nullable [] keyManagers = keyManagers(setup.clientCertificates());
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(keyManagers, new TrustManager[] {trustManager}, null);
-      builder.sslSocketFactory(context.getSocketFactory(), trustManager);
+      X509KeyManager keyManager = keyManager(setup.clientCertificates());
+      builder.sslSocketFactory(
+          sslContext(keyManager, trustManager).getSocketFactory(), trustManager);
       if (setup.skipVerify()) {
         builder.hostnameVerifier((hostname, session) -> true);
       }
@@ -127,7 +139,21 @@ final class HttpClients implements AutoCloseable {
     throw new GeneralSecurityException("the JDK offers no X509TrustManager");
   }
 
-  private static KeyManager @Nullable [] keyManagers(
+  /**
+   * Returns a TLS context that offers the client certificates of {@code keyManager}, if any, and
+   * records the requests for one that it cannot answer.
+   */
+  private SSLContext sslContext(@Nullable X509KeyManager keyManager, X509TrustManager trustManager)
+      throws GeneralSecurityException {
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(
+        new KeyManager[] {certificateRequests.recording(keyManager)},
+        new TrustManager[] {trustManager},
+        null);
+    return context;
+  }
+
+  private static @Nullable X509KeyManager keyManager(
       List<ConnectionSetup.ClientCertificate> certificates)
       throws IOException, GeneralSecurityException {
     if (certificates.isEmpty()) {
@@ -146,7 +172,12 @@ final class HttpClients implements AutoCloseable {
     KeyManagerFactory factory =
         KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     factory.init(store, password);
-    return factory.getKeyManagers();
+    for (KeyManager manager : factory.getKeyManagers()) {
+      if (manager instanceof X509KeyManager) {
+        return (X509KeyManager) manager;
+      }
+    }
+    throw new GeneralSecurityException("the JDK offers no X509KeyManager");
   }
 
   /** A reader of a PEM file that a hosts.toml names. */

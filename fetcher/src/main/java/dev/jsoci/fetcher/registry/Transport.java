@@ -116,6 +116,7 @@ final class Transport {
       boolean mayRetry = exchange.retryable() && !failFast && attempt <= retries.maxRetries();
 
       Response response;
+      long attemptStart = System.nanoTime();
       try {
         response = send(exchange);
       } catch (IOException e) {
@@ -124,6 +125,10 @@ final class Transport {
             || e instanceof CredentialConfigException
             || e instanceof TlsFilesException) {
           throw e;
+        }
+        String advice = tlsAdvice(exchange, e, attemptStart);
+        if (advice != null) {
+          throw new RegistryException(failedRequest(exchange) + " failed: " + advice, e);
         }
         if (mayRetry && RetryPolicy.isRetryableFailure(e)) {
           if (waitForRetry(
@@ -225,28 +230,26 @@ final class Transport {
     return true;
   }
 
-  private static RegistryException gaveUp(Exchange exchange, int attempts, IOException cause) {
+  /**
+   * Returns the advice of {@link TlsAdvice} for a failure of an attempt that started at {@code
+   * attemptStart} ({@link System#nanoTime}), or null when it is not a TLS setup failure.
+   */
+  private @Nullable String tlsAdvice(Exchange exchange, IOException failure, long attemptStart) {
+    HttpUrl url = exchange.request().url();
+    ClientCertificateRequests.Unanswered unanswered =
+        clients.certificateRequests().unansweredSince(url.host(), url.port(), attemptStart);
+    return TlsAdvice.explain(
+        failure, exchange.registry(), url, options.hostsDirectory(), unanswered);
+  }
+
+  private static String failedRequest(Exchange exchange) {
     Request request = exchange.request();
-    if (RetryPolicy.isPlainHttpResponse(cause)) {
-      String host = RegistryEndpoint.authorityOf(request.url());
-      return new RegistryException(
-          request.method()
-              + " "
-              + RegistryException.withoutQuery(request.url())
-              + " failed: "
-              + host
-              + " responded without TLS and may serve plain HTTP only; pass --plain-http to"
-              + " jsoci, or set server = \"http://"
-              + host
-              + "\" in /etc/containerd/certs.d/"
-              + host
-              + "/hosts.toml",
-          cause);
-    }
+    return request.method() + " " + RegistryException.withoutQuery(request.url());
+  }
+
+  private static RegistryException gaveUp(Exchange exchange, int attempts, IOException cause) {
     return new RegistryException(
-        request.method()
-            + " "
-            + RegistryException.withoutQuery(request.url())
+        failedRequest(exchange)
             + " failed after "
             + attempts
             + (attempts == 1 ? " attempt: " : " attempts: ")

@@ -59,6 +59,17 @@ class TlsTest {
   static void makeCertificates() throws Exception {
     serverKeys = generate("server", "CN=127.0.0.1", "SAN=ip:127.0.0.1");
     clientKeys = generate("client", "CN=jsoci-test-client", null);
+    KeyStore otherKeys = generate("other", "CN=jsoci-other-client", null);
+    writePem(
+        directory.resolve("server.key"),
+        "PRIVATE KEY",
+        privateKey(serverKeys, "server").getEncoded());
+    writePem(
+        directory.resolve("other.pem"),
+        "CERTIFICATE",
+        certificate(otherKeys, "other").getEncoded());
+    writePem(
+        directory.resolve("other.key"), "PRIVATE KEY", privateKey(otherKeys, "other").getEncoded());
     writePem(
         directory.resolve("server-ca.pem"),
         "CERTIFICATE",
@@ -183,9 +194,133 @@ class TlsTest {
           .startsWith(
               "GET https://"
                   + host
-                  + "/v2/app/manifests/1 failed after 1 attempt:"
-                  + " javax.net.ssl.SSLHandshakeException");
+                  + "/v2/app/manifests/1 failed: the TLS certificate of "
+                  + host
+                  + " is not signed by an authority this machine trusts (PKIX path building"
+                  + " failed: ");
+      assertThat(e)
+          .hasMessageThat()
+          .endsWith(
+              "); name the authority's certificate with ca = \"/path/to/ca.crt\" in "
+                  + directory.resolve("certs.d").resolve(host).resolve("hosts.toml")
+                  + ", or add it to the system trust store");
     }
+  }
+
+  @Test
+  void fetchManifest_registryRequiringClientCertificate() throws Exception {
+    assumeTrue(
+        LocalRegistry.isInstalled(),
+        "docker-registry is not installed; install the Debian package docker-registry");
+    try (LocalRegistry registry =
+        LocalRegistry.startTls(
+            directory.resolve("server-ca.pem"),
+            directory.resolve("server.key"),
+            directory.resolve("client.pem"))) {
+      host = registry.host();
+      String ca = "ca = \"" + directory.resolve("server-ca.pem") + "\"\n";
+      Path hostsFile = directory.resolve("certs.d").resolve(host).resolve("hosts.toml");
+
+      RegistryException none = fetchFailure(ca);
+      assertThat(none)
+          .hasMessageThat()
+          .startsWith(
+              "GET https://"
+                  + host
+                  + "/v2/app/manifests/1 failed: "
+                  + host
+                  + " asked for a TLS client certificate and none is configured for it, then"
+                  + " closed the connection (");
+      assertThat(none)
+          .hasMessageThat()
+          .endsWith(
+              "); set client = [\"/path/to/client.crt\", \"/path/to/client.key\"] in " + hostsFile);
+
+      RegistryException other = fetchFailure(ca + clientSetting("other.pem", "other.key"));
+      assertThat(other)
+          .hasMessageThat()
+          .contains(
+              host
+                  + " asked for a TLS client certificate issued by an authority it trusts, and none"
+                  + " of the client certificates in "
+                  + hostsFile
+                  + " is, so it got none");
+
+      // With the certificate it asked for, the request reaches the registry.
+      try (RegistryClient client =
+          clientWith(ca + clientSetting("client.pem", "client-pkcs8.key"))) {
+        assertThrows(
+            ManifestNotFoundException.class,
+            () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+      }
+    }
+  }
+
+  @Test
+  void fetchManifest_httpsRegistryOverPlainHttp_namesTheFix() throws Exception {
+    assumeTrue(
+        LocalRegistry.isInstalled(),
+        "docker-registry is not installed; install the Debian package docker-registry");
+    try (LocalRegistry registry =
+            LocalRegistry.startTls(
+                directory.resolve("server-ca.pem"), directory.resolve("server.key"), null);
+        RegistryClient client =
+            RegistryClient.create(
+                RegistryOptions.builder()
+                    .hostsDirectory(null)
+                    .credentials(CredentialStore.ANONYMOUS)
+                    .build())) {
+      host = registry.host();
+      RegistryException e =
+          assertThrows(
+              RegistryException.class, () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+
+      assertThat(e).hasMessageThat().contains("GET http://" + host + "/v2/app/manifests/1");
+      assertThat(e)
+          .hasMessageThat()
+          .endsWith(
+              "returned status 400; "
+                  + host
+                  + " serves HTTPS only; drop --plain-http, or set server = \"https://"
+                  + host
+                  + "\" in its hosts.toml (localhost and loopback registries get plain HTTP unless"
+                  + " their hosts.toml says otherwise)");
+    }
+  }
+
+  /** Returns the failure of one manifest request with {@code hostSettings}, counting no retry. */
+  private RegistryException fetchFailure(String hostSettings) throws IOException {
+    AtomicInteger retries = new AtomicInteger();
+    try (RegistryClient client =
+        RegistryClient.create(
+            RegistryOptions.builder()
+                .hostsDirectory(writeHosts(hostSettings))
+                .credentials(CredentialStore.ANONYMOUS)
+                .maxRetries(2)
+                .listener(
+                    new RegistryListener() {
+                      @Override
+                      public void retryScheduled(
+                          String registryHost, String endpointHost, String method, Duration delay) {
+                        retries.incrementAndGet();
+                      }
+                    })
+                .build())) {
+      RegistryException e =
+          assertThrows(
+              RegistryException.class, () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+      // The registry refuses the same way every time, so nothing is sent again.
+      assertThat(retries.get()).isEqualTo(0);
+      return e;
+    }
+  }
+
+  private static String clientSetting(String certificate, String key) {
+    return "client = [[\""
+        + directory.resolve(certificate)
+        + "\", \""
+        + directory.resolve(key)
+        + "\"]]\n";
   }
 
   @Test
@@ -232,9 +367,8 @@ class TlsTest {
                     + " responded without TLS and may serve plain HTTP only; pass --plain-http"
                     + " to jsoci, or set server = \"http://"
                     + host
-                    + "\" in /etc/containerd/certs.d/"
-                    + host
-                    + "/hosts.toml");
+                    + "\" in "
+                    + file);
       }
       assertThat(retries.get()).isEqualTo(0);
     }

@@ -48,8 +48,8 @@ public final class LazyOptions {
   /**
    * Returns registry settings from {@code [http]}, with the retries of layer data (span ranges and
    * layer downloads) from {@code [blob]}, and the mirrors and {@code auth_client_ttl_sec} of {@code
-   * [resolver]}. Hosts come from those mirrors and then from containerd's {@code
-   * /etc/containerd/certs.d}, and {@code localhost} and loopback registries use plain HTTP, as in
+   * [resolver]}. Hosts come from those mirrors and then from the {@code hosts.toml} files of {@code
+   * [registry] config_path}, and {@code localhost} and loopback registries use plain HTTP, as in
    * containerd. Callers may still set {@code plainHttp} and the user agent.
    *
    * @throws IllegalArgumentException if a mirror's host is not a valid host and port
@@ -70,6 +70,7 @@ public final class LazyOptions {
       mirrors.put(host.getKey(), list);
     }
     return RegistryOptions.builder()
+        .hostsDirectory(config.registry().hostsDirectory().orElse(null))
         .mirrors(mirrors)
         .authLifetime(config.resolver().authClientTtl().orElse(null))
         .connectTimeout(config.http().dialTimeout())
