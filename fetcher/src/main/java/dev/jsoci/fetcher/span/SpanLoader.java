@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * each span's digest, refetching a mismatching span alone, then caches the span and publishes it in
  * the {@link SpanTable}.
  *
- * <p>Caching happens before publishing, so a span is {@code READY} only once its bytes are in a
- * cache. Thread-safe; holds no lock while it does I/O.
+ * <p>Caching in memory or on disk happens before publishing, so a span is {@code READY} only once
+ * its bytes are in a cache. Thread-safe; holds no lock while it does I/O.
  */
 final class SpanLoader {
   private static final Logger logger = LoggerFactory.getLogger(SpanLoader.class);
@@ -378,6 +378,9 @@ final class SpanLoader {
    * fetched from the source goes to the disk cache. Reads and readahead put the inflated span in
    * memory, so a reader that comes next finds it inflated, and so do prefetches and the background
    * fetcher when there is no disk cache.
+   *
+   * <p>A span inflated into memory is published before its disk write, so that the waiting reader
+   * does not wait for the write too. Other spans are published once they are on disk.
    */
   private void publish(Ticket ticket, byte[] compressed, FetchPurpose purpose, boolean fromDisk)
       throws IOException {
@@ -385,15 +388,21 @@ final class SpanLoader {
     VerifiedSpan span = VerifiedSpan.ofCompressed(key.span(), compressed);
     if (!fromDisk) {
       counters.spanFetched(purpose);
+    }
+    boolean inflates = inflatesOnLoad(purpose);
+    if (!fromDisk && !inflates) {
       storeOnDisk(key, compressed);
     }
-    if (inflatesOnLoad(purpose)) {
+    if (inflates) {
       // Never null: the span has its compressed bytes.
       InflatedSpan inflated = Objects.requireNonNull(span.acquireInflated(zinfo, memory.buffers()));
       memory.put(key, inflated);
       inflated.release();
     }
     table.complete(ticket, span);
+    if (!fromDisk && inflates) {
+      storeOnDisk(key, compressed);
+    }
   }
 
   private void storeOnDisk(SpanKey key, byte[] compressed) {
