@@ -60,8 +60,9 @@ public interface ImageStore extends Closeable {
   }
 
   /**
-   * Starts writing a blob. The writer publishes the content only when it is committed; closing it
-   * without a commit discards what was written.
+   * Starts writing a blob that {@link #hasBlob} has just reported missing, so a registry is not
+   * asked again. The writer publishes the content only when it is committed; closing it without a
+   * commit discards what was written.
    *
    * @param expected the blob's descriptor when its digest and size are known before the first byte,
    *     or null when they are known only at the end. A registry needs the digest up front to send
@@ -78,8 +79,9 @@ public interface ImageStore extends Closeable {
   void writeManifest(Descriptor descriptor, byte[] bytes, @Nullable String tag) throws IOException;
 
   /**
-   * Links the blob {@code blob} of {@code source} into this store without reading it, for example
-   * by a cross-repository mount on the same registry.
+   * Links the blob {@code blob} of {@code source}, which {@link #hasBlob} has just reported
+   * missing, into this store without reading it, for example by a cross-repository mount on the
+   * same registry.
    *
    * @return whether the blob is now in this store; false when that needs a copy
    */

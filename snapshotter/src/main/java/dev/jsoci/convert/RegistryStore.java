@@ -28,8 +28,9 @@ import org.jspecify.annotations.Nullable;
  * One repository of a registry, reached through a {@link RegistryClient}.
  *
  * <p>A {@link BlobWriter} hands its bytes through a {@link ChunkPipe} to an upload that runs on a
- * thread of this store, so a blob is sent while it is being written. With a known descriptor the
- * client first sends a {@code HEAD} request and skips blobs the repository has. An upload whose
+ * thread of this store, so a blob is sent while it is being written. A writer with a known
+ * descriptor uploads without asking the registry, because callers have just asked {@link #hasBlob}
+ * ({@code HEAD}). An upload whose
  * connection breaks cannot be restarted from the pipe, so it fails and the caller copies the blob
  * again from its source. Without a descriptor the client computes the digest as the bytes arrive:
  * it keeps blobs up to its chunked-upload threshold (64 MiB by default) in memory and sends larger
@@ -129,9 +130,10 @@ public final class RegistryStore implements ImageStore {
         submit(
             pipe,
             () ->
-                client.pushBlob(
+                client.pushMissingBlob(
                     repository,
                     expected,
+                    null,
                     () -> {
                       if (!opened.compareAndSet(false, true)) {
                         throw new RegistryException(
@@ -176,7 +178,7 @@ public final class RegistryStore implements ImageStore {
     if (mountFrom == null) {
       return false;
     }
-    client.mountBlob(repository, blob, mountFrom, () -> source.openBlob(blob));
+    client.pushMissingBlob(repository, blob, mountFrom, () -> source.openBlob(blob));
     return true;
   }
 

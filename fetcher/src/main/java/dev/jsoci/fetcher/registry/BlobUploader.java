@@ -63,22 +63,30 @@ final class BlobUploader {
   }
 
   BlobPushOutcome push(ImageRef repository, Descriptor blob, BlobSource source) throws IOException {
-    return pushOrMount(repository, blob, source, null);
+    return pushOrMount(repository, blob, source, null, true);
   }
 
   /**
    * Pushes the blob, linking it from {@code fromRepository} (in the same registry) when the
    * registry allows, and uploading it otherwise.
+   *
+   * @param checkExisting whether to ask the registry for the blob first ({@code HEAD}); false when
+   *     the caller has just found it missing
    */
   BlobPushOutcome pushOrMount(
-      ImageRef repository, Descriptor blob, BlobSource source, @Nullable String fromRepository)
+      ImageRef repository,
+      Descriptor blob,
+      BlobSource source,
+      @Nullable String fromRepository,
+      boolean checkExisting)
       throws IOException {
     RegistryEndpoint endpoint = pushEndpoint(repository);
     String scope =
         fromRepository == null
             ? Scopes.pullPush(repository.repository())
             : Scopes.mount(repository.repository(), fromRepository);
-    if (reader.findSize(endpoint, repository, blob.digest(), scope).isPresent()) {
+    if (checkExisting
+        && reader.findSize(endpoint, repository, blob.digest(), scope).isPresent()) {
       return BlobPushOutcome.ALREADY_EXISTS;
     }
 

@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A client for OCI distribution-spec registries, with the registry hosts of containerd's {@code
@@ -183,7 +184,18 @@ public final class RegistryClient implements AutoCloseable {
   public BlobPushOutcome mountBlob(
       ImageRef repository, Descriptor blob, String fromRepository, BlobSource source)
       throws IOException {
-    return uploader.pushOrMount(repository, blob, source, fromRepository);
+    return uploader.pushOrMount(repository, blob, source, fromRepository, true);
+  }
+
+  /**
+   * Pushes a blob that the caller has just found missing with {@link #findBlobSizeAtPushHost},
+   * without asking the registry again: linked from {@code fromRepository} of the same registry
+   * when it is not null and the registry mounts it, else uploaded from {@code source}.
+   */
+  public BlobPushOutcome pushMissingBlob(
+      ImageRef repository, Descriptor blob, @Nullable String fromRepository, BlobSource source)
+      throws IOException {
+    return uploader.pushOrMount(repository, blob, source, fromRepository, false);
   }
 
   /**
