@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * HostsDirectory#UNREACHABLE_SKIP}.
  */
 final class EndpointFallback {
-  private static final Logger logger = LoggerFactory.getLogger(EndpointFallback.class);
+  private static final Logger retryLogger = LoggerFactory.getLogger(RegistryClient.RETRY_LOGGER);
 
   private EndpointFallback() {}
 
@@ -57,9 +57,11 @@ final class EndpointFallback {
           if (isUnreachable(e)) {
             hosts.markUnreachable(endpoint, e);
           }
-          logger.debug(
-              "registry host failed, trying the next one host={} error={}",
+          // A host that does not respond costs a whole timeout, so the command line shows it.
+          retryLogger.info(
+              "registry host {} failed, trying {} next: {}",
               endpoint.authority(),
+              tried.get(i + 1).authority(),
               e.getMessage());
         }
       }
