@@ -60,20 +60,8 @@ class TlsTest {
     serverKeys = generate("server", "CN=127.0.0.1", "SAN=ip:127.0.0.1");
     clientKeys = generate("client", "CN=jsoci-test-client", null);
     KeyStore otherKeys = generate("other", "CN=jsoci-other-client", null);
-    writePem(
-        directory.resolve("server.key"),
-        "PRIVATE KEY",
-        privateKey(serverKeys, "server").getEncoded());
-    writePem(
-        directory.resolve("other.pem"),
-        "CERTIFICATE",
-        certificate(otherKeys, "other").getEncoded());
-    writePem(
-        directory.resolve("other.key"), "PRIVATE KEY", privateKey(otherKeys, "other").getEncoded());
-    writePem(
-        directory.resolve("server-ca.pem"),
-        "CERTIFICATE",
-        certificate(serverKeys, "server").getEncoded());
+    writeCertificateAndKey(serverKeys, "server", "server-ca.pem", "server.key");
+    writeCertificateAndKey(otherKeys, "other", "other.pem", "other.key");
     writePem(
         directory.resolve("client.pem"),
         "CERTIFICATE",
@@ -473,6 +461,14 @@ class TlsTest {
   private static PrivateKey privateKey(KeyStore store, String alias)
       throws GeneralSecurityException {
     return (PrivateKey) store.getKey(alias, PASSWORD);
+  }
+
+  /** Writes the certificate and the PKCS#8 private key of {@code alias} as PEM files. */
+  private static void writeCertificateAndKey(
+      KeyStore keys, String alias, String certificateFile, String keyFile) throws Exception {
+    writePem(
+        directory.resolve(certificateFile), "CERTIFICATE", certificate(keys, alias).getEncoded());
+    writePem(directory.resolve(keyFile), "PRIVATE KEY", privateKey(keys, alias).getEncoded());
   }
 
   private static void writePem(Path file, String label, byte[] der) throws IOException {
