@@ -203,7 +203,19 @@ final class BlobReader {
       BodyReader<T> reader)
       throws IOException {
     String what = describe(repository, digest);
+    List<RegistryEndpoint> endpoints =
+        hosts.endpointsFor(repository.registryHost(), Capability.PULL);
     BlobLocations.@Nullable Location location = locations.get(repository.name(), digest);
+    if (location != null && !isConfigured(location.endpoint(), endpoints)) {
+      // The hosts.toml changed since: its host, TLS files or headers are no longer those to use.
+      locations.forget(repository.name(), digest, location);
+      logger.debug(
+          "remembered blob location is no longer configured, asking the registry again layer={}"
+              + " host={}",
+          digest,
+          location.endpoint().authority());
+      location = null;
+    }
     if (location != null) {
       try {
         return fetchFrom(
@@ -220,12 +232,20 @@ final class BlobReader {
       }
     }
 
-    List<RegistryEndpoint> endpoints =
-        hosts.endpointsFor(repository.registryHost(), Capability.PULL);
     return EndpointFallback.tryInOrder(
         hosts,
         endpoints,
         endpoint -> fetchFrom(repository, digest, endpoint, null, range, streaming, what, reader));
+  }
+
+  /** Returns whether {@code endpoint} is one of {@code endpoints}, whether it fails fast or not. */
+  private static boolean isConfigured(RegistryEndpoint endpoint, List<RegistryEndpoint> endpoints) {
+    for (RegistryEndpoint configured : endpoints) {
+      if (configured.failingFast().equals(endpoint.failingFast())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private <T> T fetchFrom(
