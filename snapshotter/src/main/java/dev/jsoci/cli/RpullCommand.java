@@ -60,7 +60,10 @@ import picocli.CommandLine.Parameters;
           + " --snapshotter, --plain-http and --hosts-dir (registry hosts come from CRI's"
           + " config_path). When"
           + " containerd has no CRI plugin, or for any other namespace, the pull runs"
-          + " 'ctr-remote images rpull' (stargz-snapshotter), which must be installed.",
+          + " 'ctr-remote images rpull' (stargz-snapshotter), which must be installed. jsoci"
+          + " passes it no registry credentials: for a registry that needs a login, pull through"
+          + " CRI, or run 'ctr-remote images rpull --user USER' yourself; the daemon reads its"
+          + " own Docker config.json for the layers.",
       "",
       "The report compares the image's layers with the remote snapshots that the jsoci daemon"
           + " at --snapshotter-address stores in --namespace, at the same place in the image's"

@@ -83,9 +83,9 @@ final class ErrorResponses {
   private static String httpsAdvice(HttpUrl url) {
     String host = RegistryEndpoint.authorityOf(url);
     return host
-        + " serves HTTPS only; drop --plain-http, or set server = \"https://"
+        + " serves HTTPS only and was reached over plain HTTP; set server = \"https://"
         + host
-        + "\" in its hosts.toml (localhost and loopback registries get plain HTTP unless their"
-        + " hosts.toml says otherwise)";
+        + "\" in its hosts.toml and leave out --plain-http (localhost and loopback registries get"
+        + " plain HTTP unless their hosts.toml says otherwise)";
   }
 }

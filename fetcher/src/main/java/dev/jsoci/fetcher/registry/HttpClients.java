@@ -1,11 +1,13 @@
 package dev.jsoci.fetcher.registry;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -167,6 +169,7 @@ final class HttpClients implements AutoCloseable {
       List<X509Certificate> chain =
           readTlsFile(certificate.certificateFile(), "client", PemFiles::readCertificates);
       PrivateKey key = readTlsFile(certificate.keyFile(), "client", PemFiles::readPrivateKey);
+      checkKeyPair(certificate, chain.get(0), key);
       store.setKeyEntry("client-" + index++, key, password, chain.toArray(new X509Certificate[0]));
     }
     KeyManagerFactory factory =
@@ -178,6 +181,48 @@ final class HttpClients implements AutoCloseable {
       }
     }
     throw new GeneralSecurityException("the JDK offers no X509KeyManager");
+  }
+
+  /**
+   * Checks that {@code key} belongs to {@code certificate} by signing a few bytes with it, as
+   * containerd checks a client pair when it loads it. A wrong pair would fail every handshake.
+   *
+   * @throws TlsFilesException if it does not
+   */
+  private static void checkKeyPair(
+      ConnectionSetup.ClientCertificate files, X509Certificate certificate, PrivateKey key)
+      throws TlsFilesException {
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default -> key.getAlgorithm();
+        };
+    byte[] data = "jsoci client key check".getBytes(StandardCharsets.US_ASCII);
+    boolean matches;
+    try {
+      Signature signer = Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(data);
+      byte[] signature = signer.sign();
+      Signature verifier = Signature.getInstance(algorithm);
+      verifier.initVerify(certificate.getPublicKey());
+      verifier.update(data);
+      matches = verifier.verify(signature);
+    } catch (GeneralSecurityException e) {
+      // A key of another algorithm than the certificate's cannot verify at all.
+      matches = false;
+    }
+    if (!matches) {
+      throw new TlsFilesException(
+          "the client key "
+              + files.keyFile()
+              + " does not belong to the certificate "
+              + files.certificateFile()
+              + "; fix client in the host's hosts.toml so that each pair names a certificate and"
+              + " its own key",
+          null);
+    }
   }
 
   /** A reader of a PEM file that a hosts.toml names. */
@@ -239,7 +284,13 @@ final class HttpClients implements AutoCloseable {
       try {
         first.checkServerTrusted(chain, authType);
       } catch (CertificateException e) {
-        second.checkServerTrusted(chain, authType);
+        try {
+          second.checkServerTrusted(chain, authType);
+        } catch (CertificateException alsoRejected) {
+          // The configured authorities give the more useful reason, such as an expired chain.
+          e.addSuppressed(alsoRejected);
+          throw e;
+        }
       }
     }
 

@@ -98,7 +98,7 @@ final class TlsAdvice {
           + " asked for a TLS client certificate and none is configured for it, then closed the"
           + " connection ("
           + failure
-          + "); set client = [\"/path/to/client.crt\", \"/path/to/client.key\"] in "
+          + "); set client = [[\"/path/to/client.crt\", \"/path/to/client.key\"]] in "
           + where;
     }
     if (unanswered == ClientCertificateRequests.Unanswered.NONE_ACCEPTED

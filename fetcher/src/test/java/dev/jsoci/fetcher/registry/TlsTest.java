@@ -222,7 +222,8 @@ class TlsTest {
       assertThat(none)
           .hasMessageThat()
           .endsWith(
-              "); set client = [\"/path/to/client.crt\", \"/path/to/client.key\"] in " + hostsFile);
+              "); set client = [[\"/path/to/client.crt\", \"/path/to/client.key\"]] in "
+                  + hostsFile);
 
       RegistryException other = fetchFailure(ca + clientSetting("other.pem", "other.key"));
       assertThat(other)
@@ -241,6 +242,75 @@ class TlsTest {
             ManifestNotFoundException.class,
             () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
       }
+    }
+  }
+
+  @Test
+  void fetchManifest_clientKeyOfAnotherCertificate_failsAtOnce() throws Exception {
+    startServer(true);
+
+    TlsFilesException e;
+    try (RegistryClient client =
+        clientWith(
+            "ca = \""
+                + directory.resolve("server-ca.pem")
+                + "\"\n"
+                + clientSetting("client.pem", "other.key"))) {
+      e =
+          assertThrows(
+              TlsFilesException.class, () -> client.fetchManifest(ImageRef.parse(host + "/app:1")));
+    }
+
+    assertThat(e)
+        .hasMessageThat()
+        .contains(
+            "the client key "
+                + directory.resolve("other.key")
+                + " does not belong to the certificate "
+                + directory.resolve("client.pem"));
+    assertThat(server.getRequestCount()).isEqualTo(0);
+  }
+
+  @Test
+  void fetchManifest_expiredCertificate_saysItExpired() throws Exception {
+    assumeTrue(
+        LocalRegistry.isInstalled(),
+        "docker-registry is not installed; install the Debian package docker-registry");
+    // A chain whose root is trusted and whose server certificate was valid for 2 days from 10
+    // days ago. The JDK checks no dates of a trusted root itself, so a self-signed one would pass.
+    KeyStore authority = generate("expired-ca", "CN=jsoci-test-ca", "BC:c=ca:true");
+    KeyStore server = generate("expired", "CN=127.0.0.1", "SAN=ip:127.0.0.1");
+    writeCertificateAndKey(authority, "expired-ca", "expired-ca.pem", "expired-ca.key");
+    writeCertificateAndKey(server, "expired", "expired-self.pem", "expired.key");
+    keytool("-certreq", "-alias", "expired", "-keystore", "expired.p12", "-file", "expired.csr");
+    keytool(
+        "-gencert",
+        "-alias",
+        "expired-ca",
+        "-keystore",
+        "expired-ca.p12",
+        "-infile",
+        "expired.csr",
+        "-outfile",
+        "expired.pem",
+        "-rfc",
+        "-startdate",
+        "-10d",
+        "-validity",
+        "2",
+        "-ext",
+        "SAN=ip:127.0.0.1");
+
+    try (LocalRegistry registry =
+        LocalRegistry.startTls(
+            directory.resolve("expired.pem"), directory.resolve("expired.key"), null)) {
+      host = registry.host();
+      RegistryException e = fetchFailure("ca = \"" + directory.resolve("expired-ca.pem") + "\"\n");
+
+      assertThat(e)
+          .hasMessageThat()
+          .contains("failed: the TLS certificate of " + host + " is not valid at this time (");
+      assertThat(e).hasMessageThat().endsWith("); renew it, or check this machine's clock");
     }
   }
 
@@ -269,10 +339,10 @@ class TlsTest {
           .endsWith(
               "returned status 400; "
                   + host
-                  + " serves HTTPS only; drop --plain-http, or set server = \"https://"
+                  + " serves HTTPS only and was reached over plain HTTP; set server = \"https://"
                   + host
-                  + "\" in its hosts.toml (localhost and loopback registries get plain HTTP unless"
-                  + " their hosts.toml says otherwise)");
+                  + "\" in its hosts.toml and leave out --plain-http (localhost and loopback"
+                  + " registries get plain HTTP unless their hosts.toml says otherwise)");
     }
   }
 
@@ -413,8 +483,12 @@ class TlsTest {
     return ((X509Certificate) peers.get(0)).getSubjectX500Principal().getName();
   }
 
-  /** Generates an RSA key and self-signed certificate with the JDK's keytool. */
-  private static KeyStore generate(String alias, String name, String extension) throws Exception {
+  /**
+   * Generates an RSA key and a self-signed certificate, valid for 2 days, with the JDK's keytool;
+   * {@code options} are added to its command line.
+   */
+  private static KeyStore generate(String alias, String name, String extension, String... options)
+      throws Exception {
     Path store = directory.resolve(alias + ".p12");
     List<String> command =
         new java.util.ArrayList<>(
@@ -442,6 +516,7 @@ class TlsTest {
     if (extension != null) {
       command.addAll(List.of("-ext", extension));
     }
+    command.addAll(List.of(options));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(process.waitFor()).isEqualTo(0);
@@ -461,6 +536,20 @@ class TlsTest {
   private static PrivateKey privateKey(KeyStore store, String alias)
       throws GeneralSecurityException {
     return (PrivateKey) store.getKey(alias, PASSWORD);
+  }
+
+  /** Runs the JDK's keytool in the test directory with the store password. */
+  private static void keytool(String... args) throws Exception {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+    command.addAll(List.of(args));
+    command.addAll(List.of("-storepass", new String(PASSWORD)));
+    Process process =
+        new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).isEqualTo(0);
+    assertThat(output).doesNotContain("error");
   }
 
   /** Writes the certificate and the PKCS#8 private key of {@code alias} as PEM files. */
