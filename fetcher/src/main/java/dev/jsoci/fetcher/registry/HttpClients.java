@@ -143,7 +143,7 @@ final class HttpClients implements AutoCloseable {
 
   /**
    * Returns a TLS context that offers the client certificates of {@code keyManager}, if any, and
-   * records the requests for one that it cannot answer.
+   * records the requests for one that it cannot fulfil.
    */
   private SSLContext sslContext(@Nullable X509KeyManager keyManager, X509TrustManager trustManager)
       throws GeneralSecurityException {
