@@ -222,6 +222,21 @@ final class HostsDirectory {
   }
 
   /**
+   * Returns whether {@code endpoint} is one of the mirrors of {@link RegistryOptions#mirrors()},
+   * which take no TLS settings, rather than a host of a {@code hosts.toml}.
+   */
+  static boolean isConfiguredMirror(RegistryOptions options, RegistryEndpoint endpoint) {
+    for (RegistryMirror mirror : options.mirrors().getOrDefault(endpoint.registry(), List.of())) {
+      if (mirror(endpoint.registry(), mirror, options.plainHttp())
+          .apiRoot()
+          .equals(endpoint.apiRoot())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Returns the endpoint of a configured mirror: pulls and resolution, over plain HTTP when the
    * client or the mirror requests it, else over the mirror's scheme, else over HTTP for localhost
    * and loopback addresses and HTTPS elsewhere.

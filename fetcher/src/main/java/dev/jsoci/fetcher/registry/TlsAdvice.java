@@ -40,8 +40,33 @@ final class TlsAdvice {
    * @param hostsDirectory the directory of {@code hosts.toml} files, or null when none is read
    * @param unanswered the reason the host got no client certificate when it requested one during
    *     the failed attempt, or null when it made no such request or got a certificate
+   * @param configuredMirror whether the host is a mirror of {@link RegistryOptions#mirrors()},
+   *     whose TLS settings must move to a {@code hosts.toml}
    */
   static @Nullable String explain(
+      IOException failure,
+      String registry,
+      HttpUrl url,
+      @Nullable Path hostsDirectory,
+      ClientCertificateRequests.@Nullable Unanswered unanswered,
+      boolean configuredMirror) {
+    String advice = explain(failure, registry, url, hostsDirectory, unanswered);
+    if (advice == null || !configuredMirror || RetryPolicy.isPlainHttpResponse(failure)) {
+      return advice;
+    }
+    String host = RegistryEndpoint.authorityOf(url);
+    return advice
+        + " ("
+        + host
+        + " is a [resolver] mirror of config.toml, which takes no TLS settings: configure it as"
+        + " a [host.\"https://"
+        + host
+        + "\"] table in the hosts.toml of "
+        + registry
+        + " instead)";
+  }
+
+  private static @Nullable String explain(
       IOException failure,
       String registry,
       HttpUrl url,

@@ -238,8 +238,16 @@ final class Transport {
     HttpUrl url = exchange.request().url();
     ClientCertificateRequests.Unanswered unanswered =
         clients.certificateRequests().unansweredSince(url.host(), url.port(), attemptStart);
+    RegistryEndpoint endpoint = exchange.endpoint();
+    boolean configuredMirror =
+        endpoint != null && HostsDirectory.isConfiguredMirror(options, endpoint);
     return TlsAdvice.explain(
-        failure, exchange.registry(), url, options.hostsDirectory(), unanswered);
+        failure,
+        exchange.registry(),
+        url,
+        configuredMirror ? null : options.hostsDirectory(),
+        unanswered,
+        configuredMirror);
   }
 
   private static String failedRequest(Exchange exchange) {

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
@@ -379,6 +380,40 @@ class TlsTest {
         + "\", \""
         + directory.resolve(key)
         + "\"]]\n";
+  }
+
+  @Test
+  void fetchManifest_configuredMirrorWithUnknownCa_saysToMoveIt() throws Exception {
+    startServer(false);
+    // The origin is a closed loopback port, so the mirror's failure is the one to read.
+    RegistryMirror mirror = new RegistryMirror(host, false, null, "https", "");
+    IOException e;
+    try (RegistryClient client =
+        RegistryClient.create(
+            RegistryOptions.builder()
+                .hostsDirectory(null)
+                .credentials(CredentialStore.ANONYMOUS)
+                .mirrors(Map.of("127.0.0.1:1", List.of(mirror)))
+                .maxRetries(0)
+                .build())) {
+      e =
+          assertThrows(
+              IOException.class, () -> client.fetchManifest(ImageRef.parse("127.0.0.1:1/app:1")));
+    }
+
+    Throwable mirrorFailure = e.getSuppressed()[0];
+    assertThat(mirrorFailure)
+        .hasMessageThat()
+        .contains("the TLS certificate of " + host + " is not signed by an authority");
+    assertThat(mirrorFailure)
+        .hasMessageThat()
+        .endsWith(
+            " ("
+                + host
+                + " is a [resolver] mirror of config.toml, which takes no TLS settings: configure"
+                + " it as a [host.\"https://"
+                + host
+                + "\"] table in the hosts.toml of 127.0.0.1:1 instead)");
   }
 
   @Test
