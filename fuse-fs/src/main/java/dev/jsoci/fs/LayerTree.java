@@ -21,13 +21,21 @@ public final class LayerTree {
   private final List<Node> nodesByIno;
   private final long fileCount;
   private final long blockCount;
+  private final boolean dependsOnLowerLayers;
 
-  LayerTree(String layer, Node root, List<Node> nodesByIno, long fileCount, long blockCount) {
+  LayerTree(
+      String layer,
+      Node root,
+      List<Node> nodesByIno,
+      long fileCount,
+      long blockCount,
+      boolean dependsOnLowerLayers) {
     this.layer = layer;
     this.root = root;
     this.nodesByIno = nodesByIno;
     this.fileCount = fileCount;
     this.blockCount = blockCount;
+    this.dependsOnLowerLayers = dependsOnLowerLayers;
   }
 
   /**
@@ -52,7 +60,19 @@ public final class LayerTree {
    *     entry creates
    */
   public static LayerTree of(TocIndex index, String layer) throws InvalidLayerException {
-    TreeBuilder builder = new TreeBuilder(layer);
+    return of(index, layer, LowerLayers.NONE);
+  }
+
+  /**
+   * Builds the tree of a layer as {@link #of(TocIndex, String)} does, taking the parent directories
+   * that the layer leaves out from {@code lowers}, the layers it is mounted over.
+   *
+   * @throws InvalidLayerException if a hard link points to a directory or to a path that no earlier
+   *     entry creates
+   */
+  public static LayerTree of(TocIndex index, String layer, LowerLayers lowers)
+      throws InvalidLayerException {
+    TreeBuilder builder = new TreeBuilder(layer, lowers);
     for (TocIndex.Entry entry : index.entries()) {
       builder.add(entry.toc(), entry.tarHeaderOffset());
     }
@@ -69,7 +89,7 @@ public final class LayerTree {
    */
   public static LayerTree of(List<TocEntry> entriesInTarOrder, String layer)
       throws InvalidLayerException {
-    TreeBuilder builder = new TreeBuilder(layer);
+    TreeBuilder builder = new TreeBuilder(layer, LowerLayers.NONE);
     long headerOffset = 0;
     for (TocEntry entry : entriesInTarOrder) {
       builder.add(entry, headerOffset);
@@ -77,6 +97,14 @@ public final class LayerTree {
       headerOffset = (end + 511) / 512 * 512;
     }
     return builder.build();
+  }
+
+  /**
+   * Returns whether the layer leaves out a parent directory, so that a tree built over other lower
+   * layers may differ: see {@link #of(TocIndex, String, LowerLayers)}.
+   */
+  public boolean dependsOnLowerLayers() {
+    return dependsOnLowerLayers;
   }
 
   /** Returns the layer's digest or name as given when the tree was built. */

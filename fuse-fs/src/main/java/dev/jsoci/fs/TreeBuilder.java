@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,14 +25,22 @@ import org.slf4j.LoggerFactory;
  *   <li>Names are cleaned as if absolute, without the leading slash, so {@code ./a/b/}, {@code
  *       a//b} and {@code /a/b} all name {@code a/b}. An entry that cleans to the empty path updates
  *       the root's attributes.
- *   <li>Missing parents are created as implicit directories: mode 0755, uid and gid 0, mtime 0 (the
- *       epoch), no xattrs. A parent that exists as a non-directory is replaced by one.
+ *   <li>Parents are followed through symbolic links, of the layer or of the {@link LowerLayers}
+ *       below, as unpacking the layer onto those layers would: with {@code lib -> usr/lib} below,
+ *       {@code lib/x} lands in {@code usr/lib}. Up to 40 links are followed, as Linux does, and a
+ *       target cannot leave the root.
+ *   <li>Missing parents are created as implicit directories with the mode, owner and mtime of the
+ *       directory that the layers below have at that path, or else mode 0755, uid and gid 0, mtime
+ *       0 (the epoch); never with xattrs. A parent that exists as another non-directory is replaced
+ *       by one.
  *   <li>{@code .wh..wh..opq} makes its directory opaque; {@code .wh.NAME} becomes a whiteout that
  *       hides {@code NAME} of lower layers; other {@code .wh..wh.} names are overlay metadata and
  *       are dropped. This does not depend on where the entries sit in the tar.
  *   <li>A hard link adds a name for the node its cleaned target names at that point of the tar.
  *   <li>A directory entry for an existing directory replaces its attributes and keeps its children
  *       and inode; any other entry replaces the name's earlier node, so later entries win.
+ *   <li>A directory that the layer both creates and whites out hides the one below: it is made
+ *       opaque, since a whiteout applies to the layers below only.
  * </ul>
  *
  * <p>Inode numbers are 3 plus a node id counted from 1 in tar order, as AWS's soci-snapshotter
@@ -53,18 +60,30 @@ final class TreeBuilder {
 
   /** Linux's {@code NAME_MAX}: the longest name of one directory entry, in bytes. */
   private static final int MAX_NAME_BYTES = 255;
+
   private static final Instant GO_ZERO_TIME = Instant.parse(TocEntry.ZERO_TIME);
 
   /** The inode number of node id 1, the root. */
   static final long FIRST_INO = 4;
 
+  /** The most symbolic links followed in the parents of one entry, as in Linux's path lookup. */
+  private static final int MAX_SYMLINKS = 40;
+
+  private static final ByteString SLASH = ByteString.utf8("/");
+
   private final String layer;
+  private final LowerLayers lowers;
   private final List<Node> nodes = new ArrayList<>();
   private final Node root;
+  private boolean consultedLowers;
   private boolean built;
 
-  TreeBuilder(String layer) {
+  /**
+   * @param lowers the layers below, for the parents that the layer leaves out
+   */
+  TreeBuilder(String layer, LowerLayers lowers) {
     this.layer = layer;
+    this.lowers = lowers;
     this.root = newNode(NodeType.DIRECTORY);
     root.setPermissions(0755);
   }
@@ -85,10 +104,9 @@ final class TreeBuilder {
     }
     checkComponents(path, entry);
 
-    int slash = lastSlash(path);
-    Node parent = directoryAt(slash < 0 ? ByteString.EMPTY : path.substring(0, slash));
-    ByteString name = path.substring(slash + 1, path.size());
-    Directory directory = parent.directory();
+    Placement placement = place(path);
+    ByteString name = placement.name();
+    Directory directory = placement.directory().directory();
 
     if (name.startsWith(WHITEOUT_PREFIX)) {
       addWhiteout(directory, name, entry);
@@ -145,8 +163,8 @@ final class TreeBuilder {
 
   /**
    * Rejects a name that the kernel could never look up: readdir would present a name with a NUL
-   * byte cut at the NUL, as another entry's name, and a component over 255 bytes fails every
-   * lookup with {@code ENAMETOOLONG}.
+   * byte cut at the NUL, as another entry's name, and a component over 255 bytes fails every lookup
+   * with {@code ENAMETOOLONG}.
    */
   private void checkComponents(ByteString path, TocEntry entry) throws InvalidLayerException {
     int componentStart = 0;
@@ -184,7 +202,13 @@ final class TreeBuilder {
   }
 
   private Node hardLinkTarget(TocEntry entry) throws InvalidLayerException {
-    Node target = find(TocIndex.cleanPath(entry.linkname()));
+    // The target's parents are followed as the target's own were when it was added.
+    ByteString targetPath = TocIndex.cleanPath(entry.linkname());
+    Node target = null;
+    if (!targetPath.isEmpty()) {
+      Placement at = place(targetPath);
+      target = at.directory().directory().children.get(at.name());
+    }
     if (target == null) {
       throw new InvalidLayerException(
           "invalid layer "
@@ -208,49 +232,99 @@ final class TreeBuilder {
     return target;
   }
 
-  /** Returns the node a cleaned path names in the tree built so far, following real names only. */
-  private @Nullable Node find(ByteString path) {
-    Node node = root;
-    int start = 0;
-    while (start < path.size()) {
-      int end = indexOfSlash(path, start);
-      if (!node.isDirectory()) {
-        return null;
+  /** The directory that receives an entry, and the entry's name in it. */
+  private record Placement(Node directory, ByteString name) {}
+
+  /**
+   * Returns where the entry at the cleaned {@code path} goes: its parents followed through symbolic
+   * links, and created as implicit directories where nothing creates them.
+   */
+  private Placement place(ByteString path) {
+    ByteString remaining = path;
+    int links = 0;
+    while (true) {
+      Node node = root;
+      ByteString resolved = ByteString.EMPTY;
+      int last = lastSlash(remaining);
+      int start = 0;
+      ByteString relocated = null;
+      while (start <= last) {
+        int end = indexOfSlash(remaining, start);
+        ByteString name = remaining.substring(start, end);
+        ByteString childPath = join(resolved, name);
+        Directory directory = node.directory();
+        Node child = directory.children.get(name);
+        ByteString linkTarget = null;
+        LowerLayers.Entry lower = LowerLayers.Entry.ABSENT;
+        if (child != null && child.type() == NodeType.SYMLINK) {
+          linkTarget = child.linkTarget();
+        } else if (child == null && !hidesLowers(directory, name)) {
+          consultedLowers = true;
+          lower = lowers.lookup(childPath);
+          if (lower.kind() == LowerLayers.Kind.SYMLINK) {
+            linkTarget = lower.linkTarget();
+          }
+        }
+        if (linkTarget != null && links < MAX_SYMLINKS) {
+          links++;
+          ByteString base = linkTarget.startsWith(SLASH) ? ByteString.EMPTY : resolved;
+          ByteString rest = remaining.substring(end + 1, remaining.size());
+          relocated = TocIndex.cleanPath(join(join(base, linkTarget), rest));
+          break;
+        }
+        if (child == null || !child.isDirectory()) {
+          if (child != null) {
+            logger.debug(
+                "replacing a {} with an implicit directory: layer={} path={}",
+                child.type(),
+                layer,
+                childPath);
+          }
+          child = implicitDirectory(lower);
+          directory.children.put(name, child);
+        }
+        node = child;
+        resolved = childPath;
+        start = end + 1;
       }
-      node = node.directory().children.get(path.substring(start, end));
-      if (node == null) {
-        return null;
+      if (relocated == null) {
+        return new Placement(node, remaining.substring(last + 1, remaining.size()));
       }
-      start = end + 1;
+      // Never empty: the cleaned rest of the path keeps at least its last name.
+      remaining = relocated;
     }
-    return node;
   }
 
-  /** Returns the directory at a cleaned path, creating implicit directories where needed. */
-  private Node directoryAt(ByteString path) {
-    Node node = root;
-    int start = 0;
-    while (start < path.size()) {
-      int end = indexOfSlash(path, start);
-      ByteString name = path.substring(start, end);
-      Directory directory = node.directory();
-      Node child = directory.children.get(name);
-      if (child == null || !child.isDirectory()) {
-        if (child != null) {
-          logger.debug(
-              "replacing a {} with an implicit directory: layer={} path={}",
-              child.type(),
-              layer,
-              path.substring(0, end));
-        }
-        child = newNode(NodeType.DIRECTORY);
-        child.setPermissions(0755);
-        directory.children.put(name, child);
-      }
-      node = child;
-      start = end + 1;
+  /**
+   * Returns whether the layer hides {@code name} of the layers below in {@code directory}: with a
+   * whiteout, or because the directory is opaque or is one the layer created over a whiteout.
+   */
+  private static boolean hidesLowers(Directory directory, ByteString name) {
+    return directory.opaque || directory.whiteouts.containsKey(name);
+  }
+
+  /** Returns a new implicit directory, with the attributes of {@code lower} if it is one. */
+  private Node implicitDirectory(LowerLayers.Entry lower) {
+    Node directory = newNode(NodeType.DIRECTORY);
+    if (lower.kind() == LowerLayers.Kind.DIRECTORY) {
+      directory.setPermissions(lower.permissions());
+      directory.setOwner(lower.uid(), lower.gid());
+      directory.setMtime(lower.mtimeSeconds(), lower.mtimeNanos());
+    } else {
+      directory.setPermissions(0755);
     }
-    return node;
+    return directory;
+  }
+
+  private static ByteString join(ByteString directory, ByteString name) {
+    if (directory.isEmpty()) {
+      return name;
+    }
+    byte[] joined = new byte[directory.size() + 1 + name.size()];
+    System.arraycopy(directory.toByteArray(), 0, joined, 0, directory.size());
+    joined[directory.size()] = '/';
+    System.arraycopy(name.toByteArray(), 0, joined, directory.size() + 1, name.size());
+    return ByteString.of(joined);
   }
 
   private Node newNode(NodeType type) {
@@ -277,8 +351,9 @@ final class TreeBuilder {
   }
 
   private static void copyAttributes(TocEntry entry, Node node) {
-    // The tar mode may carry file-type bits too; the type comes from the entry type alone.
-    node.setPermissions((int) (entry.mode() & 07777));
+    // The tar mode may carry file-type bits too; the type comes from the entry type alone. Linux
+    // gives every symbolic link 0777, whatever the tar says, as unpacking does.
+    node.setPermissions(node.type() == NodeType.SYMLINK ? 0777 : (int) (entry.mode() & 07777));
     node.setOwner(entry.uid(), entry.gid());
     setMtime(entry, node);
     node.setDevice(entry.devmajor(), entry.devminor());
@@ -346,6 +421,10 @@ final class TreeBuilder {
         if (childNode.isDirectory()) {
           subdirectories++;
           childNode.directory().parent = node;
+          if (directory.whiteouts.containsKey(child.getKey())) {
+            // The whiteout removes the directory below; only what this layer puts in it stays.
+            childNode.directory().opaque = true;
+          }
           pending.push(childNode);
         } else {
           if (childNode.nlink() == 0) {
@@ -376,7 +455,7 @@ final class TreeBuilder {
       listing.addAll(entries);
       directory.listing = List.copyOf(listing);
     }
-    return new LayerTree(layer, root, List.copyOf(nodes), fileCount, blockCount);
+    return new LayerTree(layer, root, List.copyOf(nodes), fileCount, blockCount, consultedLowers);
   }
 
   private static int lastSlash(ByteString path) {

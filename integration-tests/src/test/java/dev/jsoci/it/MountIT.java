@@ -75,7 +75,9 @@ class MountIT {
       Path tree = work.resolve("tree-" + name);
       Files.createDirectories(tree);
       List<String> members = writeTree(name, tree);
-      OciLayout.Layer layer = layout.addTarLayer(tree, members, true, List.of(), work, name);
+      // The top layer lists its files only, as tar --no-recursion and many image builders do.
+      List<String> tarOptions = name.equals("top") ? List.of("--no-recursion") : List.of();
+      OciLayout.Layer layer = layout.addTarLayer(tree, members, true, tarOptions, work, name);
       layers.add(layer);
       tars.add(work.resolve(name + ".tar"));
     }
@@ -125,7 +127,10 @@ class MountIT {
         Files.createDirectories(tree.resolve("var/empty"));
         Files.setPosixFilePermissions(
             tree.resolve("var/empty"), PosixFilePermissions.fromString("rwx------"));
-        return List.of("bin", "data", "etc", "opt", "usr", "var");
+        write(tree, "srv/private/key", "secret\n".getBytes(UTF_8), "rw-------");
+        Files.setPosixFilePermissions(
+            tree.resolve("srv/private"), PosixFilePermissions.fromString("rwx--x---"));
+        return List.of("bin", "data", "etc", "opt", "srv", "usr", "var");
       }
       case "small" -> {
         write(tree, "etc/.wh.remove-me", new byte[0], "rw-r--r--");
@@ -136,12 +141,23 @@ class MountIT {
         return List.of("etc", "usr");
       }
       default -> {
+        // Files only: srv/private keeps the base layer's mode, and bin/extra lands in usr/bin
+        // through the base layer's bin -> usr/bin.
         write(tree, "data/top.bin", randomBytes(1200 * 1024, 2), "rw-r--r--");
         write(tree, "opt/.wh.old", new byte[0], "rw-r--r--");
         write(tree, "var/.wh..wh..opq", new byte[0], "rw-r--r--");
         write(tree, "var/new", "upper\n".getBytes(UTF_8), "rw-r--r--");
         write(tree, "etc/hostname", "changed\n".getBytes(UTF_8), "rw-rw-r--");
-        return List.of("data", "etc", "opt", "var");
+        write(tree, "srv/private/added", "added\n".getBytes(UTF_8), "rw-r--r--");
+        write(tree, "bin/extra", "extra\n".getBytes(UTF_8), "rwxr-xr-x");
+        return List.of(
+            "bin/extra",
+            "data/top.bin",
+            "etc/hostname",
+            "opt/.wh.old",
+            "srv/private/added",
+            "var/.wh..wh..opq",
+            "var/new");
       }
     }
   }

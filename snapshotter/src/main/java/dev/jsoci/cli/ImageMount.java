@@ -2,6 +2,7 @@ package dev.jsoci.cli;
 
 import dev.jsoci.fetcher.registry.RegistryClient;
 import dev.jsoci.fetcher.registry.ResolvedImage;
+import dev.jsoci.fs.LowerDirectories;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -85,8 +86,7 @@ final class ImageMount implements AutoCloseable {
     ImageRef ref = image.reference();
     Digest manifest = image.manifest().descriptor().digest();
     List<Descriptor> layers = image.parsedManifest().layers();
-    List<Digest> diffIds =
-        LayerDownloader.diffIds(client, ref, image.parsedManifest().config());
+    List<Digest> diffIds = LayerDownloader.diffIds(client, ref, image.parsedManifest().config());
     Files.createDirectories(state.layers());
 
     for (int i = 0; i < layers.size(); i++) {
@@ -95,7 +95,12 @@ final class ImageMount implements AutoCloseable {
       Optional<LazyLayer> lazy = lazyLayers.find(ref, manifest, null, layer.digest());
       String mode;
       if (lazy.isPresent()) {
-        lazyMounts.add(lazyLayers.mount(lazy.get(), directory));
+        // The layers mounted so far, the nearest first, as the overlay stacks them.
+        List<Path> lowers = new ArrayList<>();
+        for (int below = i - 1; below >= 0; below--) {
+          lowers.add(state.layer(below));
+        }
+        lazyMounts.add(lazyLayers.mount(lazy.get(), directory, new LowerDirectories(lowers)));
         mode = "lazy";
       } else {
         Digest diffId = i < diffIds.size() ? diffIds.get(i) : null;
@@ -191,7 +196,9 @@ final class ImageMount implements AutoCloseable {
     }
   }
 
-  /** Deletes {@code directory} unless it has entries; Files.delete never deletes a non-empty one. */
+  /**
+   * Deletes {@code directory} unless it has entries; Files.delete never deletes a non-empty one.
+   */
   private static void removeIfEmpty(Path directory) throws IOException {
     try {
       Files.delete(directory);

@@ -1,6 +1,7 @@
 package dev.jsoci.snapshotter;
 
 import dev.jsoci.fetcher.span.SpanManager;
+import dev.jsoci.fs.LowerDirectories;
 import dev.jsoci.fs.fuse.FuseMount;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -97,7 +99,8 @@ final class FuseLayerMounter implements RemoteLayerMounter {
    * @throws IOException if the FUSE mount fails; nothing is left mounted then
    */
   @Override
-  public void mount(RemoteLayerRequest request, Path mountpoint) throws IOException {
+  public void mount(RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories)
+      throws IOException {
     Path target = normalize(mountpoint);
     if (mounted.containsKey(target)) {
       throw new IOException("a layer is already mounted at " + target);
@@ -137,7 +140,8 @@ final class FuseLayerMounter implements RemoteLayerMounter {
           .addKeyValue("mountpoint", target.toString())
           .log("unmounted a mount left by an earlier process");
     }
-    MountedLayer mountedLayer = layers.mount(layer.get(), target);
+    MountedLayer mountedLayer =
+        layers.mount(layer.get(), target, new LowerDirectories(lowerDirectories));
     Entry entry = new Entry(mountedLayer, layer.get().repository(), clock.instant());
     Entry previous = mounted.putIfAbsent(target, entry);
     if (previous != null) {

@@ -2,6 +2,7 @@ package dev.jsoci.snapshotter;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Mounts image layers that are read lazily from a registry, each on a directory of its own.
@@ -14,17 +15,20 @@ import java.nio.file.Path;
  */
 public interface RemoteLayerMounter {
   /**
-   * Mounts the layer described by {@code request} at {@code mountpoint}, an existing directory
-   * that is empty or contains a dead mount left by an earlier process. Implementations clear such a
+   * Mounts the layer described by {@code request} at {@code mountpoint}, an existing directory that
+   * is empty or contains a dead mount left by an earlier process. Implementations clear such a
    * mount just before mounting, after their registry requests, because readers of the mountpoint
    * get ENOENT between the two. Blocks until the mount can serve reads.
    *
+   * @param lowerDirectories the directories of the layers below, the nearest first, as the overlay
+   *     of a container stacks them; the layer's implicit parent directories follow them
    * @throws NoSociIndexException if the layer's image has no usable SOCI index; the snapshotter
    *     then lets containerd download the layer
    * @throws IOException if the layer cannot be mounted for another reason, such as a layer without
    *     a zTOC; nothing is left mounted then
    */
-  void mount(RemoteLayerRequest request, Path mountpoint) throws IOException;
+  void mount(RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories)
+      throws IOException;
 
   /**
    * Checks that the layer mounted at {@code mountpoint} can still serve reads, for example that its

@@ -188,7 +188,7 @@ public final class Snapshotter implements AutoCloseable {
     // Mount the layer on the active snapshot's own directory.
     Path mountpoint = directories.fs(active.id());
     try {
-      mounter.mount(request, mountpoint);
+      mounter.mount(request, mountpoint, lowerDirectories(active));
       mounted.add(mountpoint);
     } catch (IOException | IllegalArgumentException e) {
       // A SOCI index leaves out small layers on purpose, so a layer without a zTOC is no fault.
@@ -364,6 +364,15 @@ public final class Snapshotter implements AutoCloseable {
       throw new FailedPreconditionException("requested snapshot " + key + " not active or view");
     }
     return mounts(record);
+  }
+
+  /** Returns the directories of the snapshots below {@code record}, the nearest first. */
+  private List<Path> lowerDirectories(SnapshotRecord record) {
+    List<Path> lowers = new ArrayList<>();
+    for (long parent : record.parentIds()) {
+      lowers.add(directories.fs(parent));
+    }
+    return lowers;
   }
 
   private List<Mount> mounts(SnapshotRecord record) throws SnapshotException, IOException {
@@ -630,7 +639,7 @@ public final class Snapshotter implements AutoCloseable {
       Files.createDirectories(mountpoint);
       Files.setPosixFilePermissions(mountpoint, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    mounter.get().mount(request, mountpoint);
+    mounter.get().mount(request, mountpoint, lowerDirectories(record));
     mounted.add(mountpoint);
   }
 

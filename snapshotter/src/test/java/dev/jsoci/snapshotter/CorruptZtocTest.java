@@ -326,7 +326,8 @@ class CorruptZtocTest {
 
     NoSociIndexException e =
         assertThrows(
-            NoSociIndexException.class, () -> mounter.mount(request, spans.resolve("mnt")));
+            NoSociIndexException.class,
+            () -> mounter.mount(request, spans.resolve("mnt"), List.of()));
 
     assertThat(e).hasMessageThat().contains(corrupt.expected());
   }

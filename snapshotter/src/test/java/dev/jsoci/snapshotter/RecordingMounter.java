@@ -23,7 +23,8 @@ class RecordingMounter implements RemoteLayerMounter {
   final Set<Path> failingChecks = new HashSet<>();
 
   @Override
-  public synchronized void mount(RemoteLayerRequest request, Path mountpoint) throws IOException {
+  public synchronized void mount(
+      RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories) throws IOException {
     mounts.add(new MountCall(request, mountpoint));
     String digest = request.layerDigest().toString();
     if (unindexedLayerDigests.contains(digest)) {

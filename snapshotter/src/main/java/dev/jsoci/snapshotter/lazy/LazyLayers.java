@@ -12,6 +12,7 @@ import dev.jsoci.fetcher.span.SpanManager;
 import dev.jsoci.fs.FileSystemOptions;
 import dev.jsoci.fs.LayerFileSystem;
 import dev.jsoci.fs.LayerTree;
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.fs.fuse.FuseMount;
 import dev.jsoci.fs.fuse.MountOptions;
 import dev.jsoci.oci.Descriptor;
@@ -241,14 +242,18 @@ public final class LazyLayers implements AutoCloseable {
   }
 
   /**
-   * Mounts {@code layer} at {@code mountPoint}, an existing empty directory, and returns once the
-   * mount serves reads.
+   * Mounts {@code layer} at {@code mountPoint}, an existing empty directory, over the layers {@code
+   * lowers}, and returns once the mount serves reads.
    *
+   * @param lowers the layers the mount is stacked on, for the parent directories that the layer
+   *     leaves out
    * @throws IOException if the layer's TOC is invalid or the mount fails; nothing stays mounted or
    *     open then
    */
-  public MountedLayer mount(LazyLayer layer, Path mountPoint) throws IOException {
+  public MountedLayer mount(LazyLayer layer, Path mountPoint, LowerLayers lowers)
+      throws IOException {
     Digest digest = layer.layer().digest();
+    LayerTree tree = layer.treeOver(lowers);
     // The first mount of an image pauses the background fetcher for [background_fetch]
     // silence_period_msec, so that the container's start-up reads have the link to themselves.
     if (silencedImages.asMap().putIfAbsent(layer.repository(), Boolean.TRUE) == null) {
@@ -267,8 +272,7 @@ public final class LazyLayers implements AutoCloseable {
           layer.xattrsDisabled()
               ? fileSystemOptions.toBuilder().xattrsDisabled(true).build()
               : fileSystemOptions;
-      LayerFileSystem fileSystem =
-          new LayerFileSystem(layer.tree(), new SpanContentReader(spans), options);
+      LayerFileSystem fileSystem = new LayerFileSystem(tree, new SpanContentReader(spans), options);
       long startNanos = System.nanoTime();
       FuseMount mount;
       try {

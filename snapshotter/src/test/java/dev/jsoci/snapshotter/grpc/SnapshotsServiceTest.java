@@ -67,7 +67,7 @@ class SnapshotsServiceTest {
     final List<Path> failingChecks = new ArrayList<>();
 
     @Override
-    public void mount(RemoteLayerRequest request, Path mountpoint) {
+    public void mount(RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories) {
       requests.add(request);
     }
 

@@ -1,0 +1,67 @@
+package dev.jsoci.fs;
+
+import dev.jsoci.ztoc.ByteString;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What the layers below a layer show at a path, as the overlay of those layers would.
+ *
+ * <p>A layer's tar often leaves out the parent directories of its files. Unpacked onto the layers
+ * below, as containerd and tar do, such a file lands in the directory those layers already have,
+ * which keeps its mode, owner and time, and follows a symbolic link there, such as a merged-usr
+ * {@code lib -> usr/lib}. {@link LayerTree} asks this view about each parent directory that the
+ * layer does not create, so that its tree gives the same result.
+ */
+@FunctionalInterface
+public interface LowerLayers {
+  /**
+   * No layers below: parents that a layer leaves out become directories with default attributes.
+   */
+  LowerLayers NONE = path -> Entry.ABSENT;
+
+  /**
+   * Returns what the layers below show at {@code path}, a cleaned relative path such as {@code
+   * usr/lib}. Failures to read the layers count as {@link Entry#ABSENT}.
+   */
+  Entry lookup(ByteString path);
+
+  /**
+   * The node that the layers below show at a path.
+   *
+   * @param kind what the path is
+   * @param permissions the permission bits of a directory, with setuid, setgid and sticky
+   * @param linkTarget the target of a symbolic link; null for other kinds
+   */
+  record Entry(
+      Kind kind,
+      int permissions,
+      long uid,
+      long gid,
+      long mtimeSeconds,
+      int mtimeNanos,
+      @Nullable ByteString linkTarget) {
+
+    /** Nothing at the path, or a whiteout that hides it. */
+    public static final Entry ABSENT = new Entry(Kind.ABSENT, 0, 0, 0, 0, 0, null);
+
+    /** A file, device or other node that is neither a directory nor a symbolic link. */
+    public static final Entry OTHER = new Entry(Kind.OTHER, 0, 0, 0, 0, 0, null);
+
+    public static Entry directory(
+        int permissions, long uid, long gid, long mtimeSeconds, int mtimeNanos) {
+      return new Entry(Kind.DIRECTORY, permissions, uid, gid, mtimeSeconds, mtimeNanos, null);
+    }
+
+    public static Entry symlink(ByteString target) {
+      return new Entry(Kind.SYMLINK, 0, 0, 0, 0, 0, target);
+    }
+  }
+
+  /** The kinds of {@link Entry}. */
+  enum Kind {
+    ABSENT,
+    DIRECTORY,
+    SYMLINK,
+    OTHER
+  }
+}
