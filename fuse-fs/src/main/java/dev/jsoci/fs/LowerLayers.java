@@ -9,7 +9,7 @@ import org.jspecify.annotations.Nullable;
  * <p>A layer's tar often leaves out the parent directories of its files. Unpacked onto the layers
  * below, as containerd and tar do, such a file lands in the directory those layers already have,
  * which keeps its mode, owner and time, and follows a symbolic link there, such as a merged-usr
- * {@code lib -> usr/lib}. {@link LayerTree} asks this view about each parent directory that the
+ * {@code lib -> usr/lib}. {@link LayerTree} looks up in this view each parent directory that the
  * layer does not create, so that its tree gives the same result.
  */
 @FunctionalInterface
