@@ -75,8 +75,8 @@ class MountIT {
       Path tree = work.resolve("tree-" + name);
       Files.createDirectories(tree);
       List<String> members = writeTree(name, tree);
-      // The top layer lists its files only, as tar --no-recursion and many image builders do.
-      List<String> tarOptions = name.equals("top") ? List.of("--no-recursion") : List.of();
+      // The upper layers list their files only, as tar --no-recursion and many image builders do.
+      List<String> tarOptions = name.equals("base") ? List.of() : List.of("--no-recursion");
       OciLayout.Layer layer = layout.addTarLayer(tree, members, true, tarOptions, work, name);
       layers.add(layer);
       tars.add(work.resolve(name + ".tar"));
@@ -138,7 +138,17 @@ class MountIT {
         write(tree, "etc/conf/c.conf", "c=2\n".getBytes(UTF_8), "rw-r--r--");
         write(tree, "usr/bin/small", "small\n".getBytes(UTF_8), "rwxr-x---");
         Files.createSymbolicLink(tree.resolve("etc/alias"), Path.of("../usr/bin/small"));
-        return List.of("etc", "usr");
+        // Unpacked by jsoci, being small: the same parents as in the top layer, mounted lazily.
+        write(tree, "srv/private/unpacked", "unpacked\n".getBytes(UTF_8), "rw-r--r--");
+        write(tree, "bin/unpacked", "unpacked\n".getBytes(UTF_8), "rwxr-xr-x");
+        return List.of(
+            "bin/unpacked",
+            "etc/.wh.remove-me",
+            "etc/alias",
+            "etc/conf/.wh..wh..opq",
+            "etc/conf/c.conf",
+            "srv/private/unpacked",
+            "usr/bin/small");
       }
       default -> {
         // Files only: srv/private keeps the base layer's mode, and bin/extra lands in usr/bin

@@ -94,17 +94,18 @@ final class ImageMount implements AutoCloseable {
       Path directory = Files.createDirectory(state.layer(i));
       Optional<LazyLayer> lazy = lazyLayers.find(ref, manifest, null, layer.digest());
       String mode;
+      // The layers mounted so far, the nearest first, as the overlay stacks them.
+      List<Path> lowerDirectories = new ArrayList<>();
+      for (int below = i - 1; below >= 0; below--) {
+        lowerDirectories.add(state.layer(below));
+      }
+      LowerDirectories lowers = new LowerDirectories(lowerDirectories);
       if (lazy.isPresent()) {
-        // The layers mounted so far, the nearest first, as the overlay stacks them.
-        List<Path> lowers = new ArrayList<>();
-        for (int below = i - 1; below >= 0; below--) {
-          lowers.add(state.layer(below));
-        }
-        lazyMounts.add(lazyLayers.mount(lazy.get(), directory, new LowerDirectories(lowers)));
+        lazyMounts.add(lazyLayers.mount(lazy.get(), directory, lowers));
         mode = "lazy";
       } else {
         Digest diffId = i < diffIds.size() ? diffIds.get(i) : null;
-        unpackLayer(client, ref, layer, diffId, directory, unpacker);
+        unpackLayer(client, ref, layer, diffId, directory, unpacker, lowers);
         mode = "unpacked";
       }
       out.printf("layer %d/%d %s %s %s%n", i + 1, layers.size(), layer.digest(), mode, directory);
@@ -222,12 +223,13 @@ final class ImageMount implements AutoCloseable {
       Descriptor layer,
       @Nullable Digest diffId,
       Path directory,
-      LayerUnpacker unpacker)
+      LayerUnpacker unpacker,
+      LowerDirectories lowers)
       throws IOException {
     Files.createDirectories(state.downloads());
     Path tar = state.downloads().resolve(layer.digest().encoded() + ".tar");
     LayerUnpacker.Summary summary =
-        new LayerDownloader(client, unpacker).unpack(ref, layer, diffId, directory, tar);
+        new LayerDownloader(client, unpacker).unpack(ref, layer, diffId, directory, tar, lowers);
     if (summary.skipped() > 0) {
       logger.warn(
           "skipped devices, fifos or xattrs that need root: layer={} count={}",

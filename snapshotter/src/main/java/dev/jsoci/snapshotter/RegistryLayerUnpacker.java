@@ -3,6 +3,7 @@ package dev.jsoci.snapshotter;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fs.LowerDirectories;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -40,7 +41,8 @@ final class RegistryLayerUnpacker implements LocalLayerUnpacker {
   }
 
   @Override
-  public void unpack(RemoteLayerRequest request, Path directory, Path temporaryFile)
+  public void unpack(
+      RemoteLayerRequest request, Path directory, Path temporaryFile, List<Path> lowerDirectories)
       throws IOException {
     ImageRef image = request.imageRef();
     ImageManifests.ManifestWithLayer found =
@@ -66,7 +68,8 @@ final class RegistryLayerUnpacker implements LocalLayerUnpacker {
             found.layer(),
             imageDiffIds.get(layers.indexOf(found.layer())),
             directory,
-            temporaryFile);
+            temporaryFile,
+            new LowerDirectories(lowerDirectories));
     if (summary.skipped() > 0) {
       LOG.atWarn()
           .addKeyValue("layer", request.layerDigest().toString())

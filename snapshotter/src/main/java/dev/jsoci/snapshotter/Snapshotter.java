@@ -256,7 +256,7 @@ public final class Snapshotter implements AutoCloseable {
     Path fs = directories.fs(active.id());
     Path temporaryTar = directories.directory(active.id()).resolve("layer.tar");
     try {
-      unpacker.unpack(request, fs, temporaryTar);
+      unpacker.unpack(request, fs, temporaryTar, lowerDirectories(active));
     } catch (IOException | RuntimeException e) {
       LOG.atWarn()
           .addKeyValue("key", key)

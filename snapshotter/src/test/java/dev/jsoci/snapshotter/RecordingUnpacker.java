@@ -18,11 +18,13 @@ final class RecordingUnpacker implements LocalLayerUnpacker {
   boolean failing;
 
   @Override
-  public synchronized void unpack(RemoteLayerRequest request, Path directory, Path temporaryFile)
+  public synchronized void unpack(
+      RemoteLayerRequest request, Path directory, Path temporaryFile, List<Path> lowerDirectories)
       throws IOException {
     unpacks.add(new UnpackCall(request, directory, temporaryFile));
     Files.createDirectories(directory.resolve("etc"));
-    Files.writeString(directory.resolve("etc").resolve("layer.txt"), request.layerDigest().toString());
+    Files.writeString(
+        directory.resolve("etc").resolve("layer.txt"), request.layerDigest().toString());
     if (failing) {
       Files.writeString(temporaryFile, "partial tar");
       throw new IOException("uncompressed digests did not match");

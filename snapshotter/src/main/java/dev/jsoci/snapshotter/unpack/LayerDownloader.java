@@ -3,6 +3,7 @@ package dev.jsoci.snapshotter.unpack;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jsoci.fetcher.registry.RegistryClient;
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -55,6 +56,21 @@ public final class LayerDownloader {
   public LayerUnpacker.Summary unpack(
       ImageRef repository, Descriptor layer, @Nullable Digest diffId, Path directory, Path tar)
       throws IOException {
+    return unpack(repository, layer, diffId, directory, tar, LowerLayers.NONE);
+  }
+
+  /**
+   * Downloads and unpacks {@code layer} as the method above does, for a layer stacked on {@code
+   * lowers}, whose directories and symbolic links the parents that the layer leaves out follow.
+   */
+  public LayerUnpacker.Summary unpack(
+      ImageRef repository,
+      Descriptor layer,
+      @Nullable Digest diffId,
+      Path directory,
+      Path tar,
+      LowerLayers lowers)
+      throws IOException {
     try {
       Digest uncompressed = download(repository, layer, tar);
       if (diffId != null && !diffId.equals(uncompressed)) {
@@ -66,7 +82,7 @@ public final class LayerDownloader {
                 + " does not match the config's diff_id "
                 + diffId);
       }
-      return unpacker.unpack(tar, directory, layer.digest().toString());
+      return unpacker.unpack(tar, directory, layer.digest().toString(), lowers);
     } finally {
       Files.deleteIfExists(tar);
     }

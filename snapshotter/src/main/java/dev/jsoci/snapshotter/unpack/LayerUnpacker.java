@@ -2,8 +2,10 @@ package dev.jsoci.snapshotter.unpack;
 
 import static java.nio.file.LinkOption.NOFOLLOW_LINKS;
 
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.fs.OpaqueXattr;
 import dev.jsoci.snapshotter.DirectoryTree;
+import dev.jsoci.ztoc.ByteString;
 import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.PaxRecord;
 import dev.jsoci.ztoc.TocEntry;
@@ -30,6 +32,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +72,9 @@ public final class LayerUnpacker {
   private static final String OPAQUE_WHITEOUT = ".wh..wh..opq";
   private static final String XATTR_PAX_PREFIX = "SCHILY.xattr.";
   private static final byte[] OPAQUE_VALUE = {'y'};
+
+  /** The most symbolic links followed in the parents of one entry, as in Linux's path lookup. */
+  private static final int MAX_SYMLINKS = 40;
 
   private final OpaqueXattr opaqueXattr;
   private final boolean privileged;
@@ -116,6 +122,22 @@ public final class LayerUnpacker {
    * @throws IOException if creating a file fails
    */
   public Summary unpack(Path tar, Path directory, String layer) throws IOException {
+    return unpack(tar, directory, layer, LowerLayers.NONE);
+  }
+
+  /**
+   * Unpacks the tar file as {@link #unpack(Path, Path, String)} does, for a layer stacked on {@code
+   * lowers}: a parent directory that the layer leaves out gets the mode, owner and mtime of the
+   * lower layers' directory at that path, and a parent that is a symbolic link there, or in this
+   * layer, is followed, as unpacking onto the lower layers would. Links are resolved by name,
+   * inside the layer's root; no link on disk is followed.
+   *
+   * @throws UnsafeEntryException if an entry would be written outside {@code directory}
+   * @throws dev.jsoci.ztoc.LayerFormatException if the tar is corrupt
+   * @throws IOException if creating a file fails
+   */
+  public Summary unpack(Path tar, Path directory, String layer, LowerLayers lowers)
+      throws IOException {
     Path root = directory.toAbsolutePath().normalize();
     if (!Files.isDirectory(root, NOFOLLOW_LINKS)) {
       throw new IOException("layer directory " + root + " is not a directory");
@@ -126,7 +148,7 @@ public final class LayerUnpacker {
       index = TarIndexer.index(in, layer);
     }
 
-    Run run = new Run(root, layer);
+    Run run = new Run(root, layer, lowers);
     try (FileChannel source = FileChannel.open(tar, StandardOpenOption.READ)) {
       for (TocEntry entry : index.entries()) {
         run.apply(entry, source);
@@ -141,6 +163,12 @@ public final class LayerUnpacker {
     for (Map.Entry<Path, TocEntry> entry : directories) {
       setModificationTime(entry.getKey(), entry.getValue(), false);
     }
+    for (Map.Entry<Path, FileTime> implicit : run.implicitTimes.entrySet()) {
+      if (!run.directories.containsKey(implicit.getKey())) {
+        Files.getFileAttributeView(implicit.getKey(), BasicFileAttributeView.class, NOFOLLOW_LINKS)
+            .setTimes(implicit.getValue(), implicit.getValue(), null);
+      }
+    }
     return new Summary(index.entries().size(), run.whiteouts, run.skipped);
   }
 
@@ -148,13 +176,19 @@ public final class LayerUnpacker {
   private final class Run {
     private final Path root;
     private final String layer;
+    private final LowerLayers lowers;
     private final Map<Path, TocEntry> directories = new LinkedHashMap<>();
+
+    /** Parents the layer leaves out, with the mtime of the lower layers' directory there. */
+    private final Map<Path, FileTime> implicitTimes = new LinkedHashMap<>();
+
     private int whiteouts;
     private int skipped;
 
-    Run(Path root, String layer) {
+    Run(Path root, String layer, LowerLayers lowers) {
       this.root = root;
       this.layer = layer;
+      this.lowers = lowers;
     }
 
     void apply(TocEntry entry, FileChannel source) throws IOException {
@@ -264,35 +298,24 @@ public final class LayerUnpacker {
         throw new UnsafeEntryException(
             "layer " + layer + ": hard link \"" + name + "\" points at the layer root");
       }
-      Path existing = root;
-      for (int i = 0; i < linkParts.size(); i++) {
-        existing = existing.resolve(linkParts.get(i));
-        BasicFileAttributes attributes = attributesOf(existing);
-        boolean last = i == linkParts.size() - 1;
-        if (attributes == null) {
-          throw new NoSuchFileException(
-              "layer "
-                  + layer
-                  + ": hard link \""
-                  + name
-                  + "\" points at \""
-                  + linkName
-                  + "\", which is not in the layer");
-        }
-        if (!last && !attributes.isDirectory()) {
-          throw new UnsafeEntryException(
-              "layer "
-                  + layer
-                  + ": hard link \""
-                  + name
-                  + "\" points through \""
-                  + root.relativize(existing)
-                  + "\", which is not a directory");
-        }
-        if (last && attributes.isDirectory()) {
-          throw new IOException(
-              "layer " + layer + ": hard link \"" + name + "\" points at a directory");
-        }
+      // The target's parents are followed as the target's own were when it was unpacked.
+      Path existing =
+          ensureDirectories(linkParts.subList(0, linkParts.size() - 1), name)
+              .resolve(linkParts.get(linkParts.size() - 1));
+      BasicFileAttributes attributes = attributesOf(existing);
+      if (attributes == null) {
+        throw new IOException(
+            "layer "
+                + layer
+                + ": hard link \""
+                + name
+                + "\" points to \""
+                + linkName
+                + "\", which no earlier entry of the layer creates");
+      }
+      if (attributes.isDirectory()) {
+        throw new IOException(
+            "layer " + layer + ": hard link \"" + name + "\" points at a directory");
       }
       if (existing.equals(target)) {
         return;
@@ -318,42 +341,113 @@ public final class LayerUnpacker {
     }
 
     /**
-     * Returns the directory {@code parts} under the root, creating missing ones with mode 0755.
+     * Returns the directory {@code parts} under the root, creating missing ones as {@link
+     * #unpack(Path, Path, String, LowerLayers)} describes. Symbolic links, of this layer or of the
+     * lower ones, are followed by name, up to 40 of them, and never leave the root.
      *
-     * @throws UnsafeEntryException if one of them is a symbolic link
+     * @throws IOException if a parent is another non-directory, or the links form a loop
      */
     private Path ensureDirectories(List<String> parts, String name) throws IOException {
-      Path current = root;
-      for (String part : parts) {
-        current = current.resolve(part);
-        BasicFileAttributes attributes = attributesOf(current);
-        if (attributes == null) {
-          Files.createDirectory(current);
-          Files.setPosixFilePermissions(current, PosixFilePermissions.fromString("rwxr-xr-x"));
-          continue;
+      List<String> remaining = parts;
+      for (int links = 0; ; links++) {
+        List<String> relocated = null;
+        Path current = root;
+        for (int i = 0; i < remaining.size() && relocated == null; i++) {
+          String part = remaining.get(i);
+          current = current.resolve(part);
+          BasicFileAttributes attributes = attributesOf(current);
+          String linkTarget = null;
+          if (attributes != null && attributes.isSymbolicLink()) {
+            linkTarget = Files.readSymbolicLink(current).toString();
+          } else if (attributes == null) {
+            LowerLayers.Entry lower = lowers.lookup(ByteString.utf8(relative(current)));
+            if (lower.kind() == LowerLayers.Kind.SYMLINK) {
+              linkTarget = Objects.requireNonNull(lower.linkTarget()).utf8();
+            } else {
+              createImplicitDirectory(current, lower);
+              continue;
+            }
+          } else if (!attributes.isDirectory()) {
+            throw new IOException(
+                "layer "
+                    + layer
+                    + ": entry \""
+                    + name
+                    + "\" has a parent \""
+                    + relative(current)
+                    + "\" that is not a directory");
+          }
+          if (linkTarget != null) {
+            if (links >= MAX_SYMLINKS) {
+              throw new IOException(
+                  "layer "
+                      + layer
+                      + ": entry \""
+                      + name
+                      + "\" has parents that follow more than "
+                      + MAX_SYMLINKS
+                      + " symbolic links");
+            }
+            relocated = followed(current, linkTarget, remaining.subList(i + 1, remaining.size()));
+          }
         }
-        if (attributes.isSymbolicLink()) {
-          throw new UnsafeEntryException(
-              "layer "
-                  + layer
-                  + ": entry \""
-                  + name
-                  + "\" has a parent \""
-                  + root.relativize(current)
-                  + "\" that is a symbolic link");
+        if (relocated == null) {
+          return current;
         }
-        if (!attributes.isDirectory()) {
-          throw new IOException(
-              "layer "
-                  + layer
-                  + ": entry \""
-                  + name
-                  + "\" has a parent \""
-                  + root.relativize(current)
-                  + "\" that is not a directory");
+        remaining = relocated;
+      }
+    }
+
+    /**
+     * Returns the components of the path that {@code rest} names below the link at {@code link},
+     * resolved by name: an absolute target starts at the root, and {@code ..} stops there.
+     */
+    private List<String> followed(Path link, String target, List<String> rest) {
+      List<String> resolved = new ArrayList<>();
+      if (!target.startsWith("/")) {
+        for (Path part : root.relativize(link.getParent() == null ? root : link.getParent())) {
+          if (!part.toString().isEmpty()) {
+            resolved.add(part.toString());
+          }
         }
       }
-      return current;
+      List<String> tail = new ArrayList<>(List.of(target.split("/")));
+      tail.addAll(rest);
+      for (String part : tail) {
+        if (part.isEmpty() || part.equals(".")) {
+          continue;
+        }
+        if (part.equals("..")) {
+          if (!resolved.isEmpty()) {
+            resolved.remove(resolved.size() - 1);
+          }
+          continue;
+        }
+        resolved.add(part);
+      }
+      return resolved;
+    }
+
+    /** Creates a parent that the layer leaves out, with the attributes of {@code lower}. */
+    private void createImplicitDirectory(Path directory, LowerLayers.Entry lower)
+        throws IOException {
+      Files.createDirectory(directory);
+      if (lower.kind() != LowerLayers.Kind.DIRECTORY) {
+        Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return;
+      }
+      if (privileged) {
+        Files.setAttribute(directory, "unix:uid", (int) lower.uid(), NOFOLLOW_LINKS);
+        Files.setAttribute(directory, "unix:gid", (int) lower.gid(), NOFOLLOW_LINKS);
+      }
+      Files.setAttribute(directory, "unix:mode", lower.permissions(), NOFOLLOW_LINKS);
+      implicitTimes.put(
+          directory,
+          FileTime.from(Instant.ofEpochSecond(lower.mtimeSeconds(), lower.mtimeNanos())));
+    }
+
+    private String relative(Path path) {
+      return root.relativize(path).toString();
     }
 
     /**
