@@ -32,8 +32,9 @@ import org.jspecify.annotations.Nullable;
  *       after one zero block or inside the padding that follows an entry's data. A zero block
  *       followed by any other block is an error, and so is the end of the stream inside a header or
  *       inside data. An empty stream is an empty archive.
- *   <li>A pax global header ({@code g}) and any type other than regular file, link, symlink,
- *       character or block device, directory and fifo fail the build. Sparse files fail it too: Go
+ *   <li>A pax global header ({@code g}) is skipped, as containerd skips it when it unpacks a layer;
+ *       AWS's soci fails the build instead. Any type other than regular file, link, symlink,
+ *       character or block device, directory and fifo fails the build. Sparse files fail it too: Go
  *       reads them, but the TOC it gives for them is wrong.
  * </ul>
  *
@@ -117,7 +118,10 @@ public final class TarIndexer {
           longLinkname = cString(readMetaHeader(header, headerOffset, "GNU long link name"));
           continue;
         case 'g':
-          throw unsupportedType(headerOffset, header);
+          // containerd ignores pax global headers, and so do its unpacked layers; git archive
+          // writes one with the commit id. The TOC of AWS's soci has no such layer: it fails.
+          readMetaHeader(header, headerOffset, "PAX global header");
+          continue;
         default:
           return toEntry(header, headerOffset, paxRecords, longName, longLinkname);
       }

@@ -704,24 +704,22 @@ class TarIndexerTest {
   }
 
   @Test
-  void index_globalHeader_isError() {
+  void index_globalHeader_isSkipped() throws IOException {
     byte[] tar =
         new TarBuilder()
+            .paxPayload('g', PaxRecordBytes.of("comment", "3f1c2e0d8a7b").encode())
             .file("first", 0)
             .paxPayload('g', PaxRecordBytes.of("comment", "hi").encode())
             .file("second", 0)
             .end()
             .toByteArray();
 
-    LayerFormatException e = indexFailure(tar);
+    TarIndex index = index(tar);
 
-    assertThat(e).isNotInstanceOf(UnsupportedLayerException.class);
-    assertThat(e.offset()).isEqualTo(512);
-    assertThat(e)
-        .hasMessageThat()
-        .isEqualTo(
-            "layer sha256:test at byte 512: unsupported tar entry type 'g' (PAX global header)"
-                + " for \"./PaxHeaders/x\"");
+    assertThat(index.entries()).hasSize(2);
+    assertThat(index.entries().get(0).name().utf8()).isEqualTo("first");
+    assertThat(index.entries().get(1).name().utf8()).isEqualTo("second");
+    assertThat(index.entries().get(1).paxRecords()).isEmpty();
   }
 
   @ParameterizedTest
