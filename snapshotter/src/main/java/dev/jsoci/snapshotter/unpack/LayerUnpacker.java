@@ -16,6 +16,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -192,6 +195,10 @@ public final class LayerUnpacker {
     }
 
     void apply(TocEntry entry, FileChannel source) throws IOException {
+      checkUtf8(entry.name(), entry.name(), "name");
+      if (entry.type() == EntryType.SYMLINK || entry.type() == EntryType.HARDLINK) {
+        checkUtf8(entry.name(), entry.linkname(), "link target");
+      }
       String name = entry.name().utf8();
       List<String> parts = components(name);
       if (parts.isEmpty()) {
@@ -444,6 +451,30 @@ public final class LayerUnpacker {
       implicitTimes.put(
           directory,
           FileTime.from(Instant.ofEpochSecond(lower.mtimeSeconds(), lower.mtimeNanos())));
+    }
+
+    /**
+     * Rejects a name or link target that is not UTF-8: Java writes file names as UTF-8, so its
+     * bytes would change, and two names could become one.
+     */
+    private void checkUtf8(ByteString name, ByteString text, String what) throws IOException {
+      try {
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(text.asReadOnlyBuffer());
+      } catch (CharacterCodingException e) {
+        throw new IOException(
+            "layer "
+                + layer
+                + ": the "
+                + what
+                + " of entry \""
+                + name.utf8()
+                + "\" is not valid UTF-8, which jsoci cannot write unchanged; containerd unpacks"
+                + " such a layer itself");
+      }
     }
 
     private String relative(Path path) {

@@ -77,6 +77,22 @@ class LayerUnpackerTest {
   }
 
   @Test
+  void unpack_latin1Name_rejectedBeforeWriting() throws IOException {
+    // "caf\xe9.txt" and "caf\xe8.txt" would both become "caf\ufffd.txt".
+    TarWriter tar =
+        new TarWriter()
+            .file(new byte[] {'c', 'a', 'f', (byte) 0xe9, '.', 't', 'x', 't'}, "e-acute")
+            .file(new byte[] {'c', 'a', 'f', (byte) 0xe8, '.', 't', 'x', 't'}, "e-grave");
+
+    IOException e = assertThrows(IOException.class, () -> unpack(tar));
+
+    assertThat(e).hasMessageThat().contains("is not valid UTF-8");
+    try (var entries = Files.list(layer)) {
+      assertThat(entries.toList()).isEmpty();
+    }
+  }
+
+  @Test
   void unpack_dotDotName_rejected() throws IOException {
     TarWriter tar = new TarWriter().file("../x", "escaped").file("../../x", "escaped");
 
@@ -373,6 +389,15 @@ class LayerUnpackerTest {
       return this;
     }
 
+    /** Writes a regular file whose name is {@code name} byte for byte, UTF-8 or not. */
+    TarWriter file(byte[] name, String content) {
+      byte[] data = content.getBytes(UTF_8);
+      header(name, '0', "", data.length, 0644);
+      out.writeBytes(data);
+      out.writeBytes(new byte[(512 - data.length % 512) % 512]);
+      return this;
+    }
+
     TarWriter directory(String name) {
       return directory(name, 0755);
     }
@@ -417,8 +442,12 @@ class LayerUnpackerTest {
     }
 
     private void header(String name, char type, String linkName, long size, int mode) {
+      header(name.getBytes(UTF_8), type, linkName, size, mode);
+    }
+
+    private void header(byte[] name, char type, String linkName, long size, int mode) {
       byte[] block = new byte[512];
-      put(block, 0, name.getBytes(UTF_8));
+      put(block, 0, name);
       put(block, 100, octal(mode, 8));
       put(block, 108, octal(0, 8));
       put(block, 116, octal(0, 8));
