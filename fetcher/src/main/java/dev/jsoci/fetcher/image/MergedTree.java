@@ -20,6 +20,9 @@ import java.util.Optional;
  * that a file of the top layer costs one layer's TOC. A symbolic link is resolved as the kernel
  * resolves it under {@code chroot}: an absolute target starts at the image root, and {@code ..}
  * never climbs above the root.
+ *
+ * <p>TODO: a parent directory that a layer leaves out hides a lower layer's symbolic link of that
+ * name here, while mounts follow the link (lib/x over lib -> usr/lib lands in usr/lib).
  */
 public final class MergedTree {
   /** Maximum number of symbolic links followed in one lookup, Linux's MAXSYMLINKS. */
