@@ -12,11 +12,14 @@ import dev.jsoci.snapshotter.metadata.SnapshotInfo;
 import dev.jsoci.snapshotter.metadata.SnapshotRecord;
 import dev.jsoci.snapshotter.metadata.Usage;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,6 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -63,6 +68,12 @@ public final class Snapshotter implements AutoCloseable {
   /** How many layers {@link #close} unmounts at once. */
   private static final int CLOSING_UNMOUNTS = 128;
 
+  /** How many layers {@link #restoreRemoteSnapshots} mounts at once. */
+  private static final int RESTORING_MOUNTS = 16;
+
+  /** How long a snapshot that failed to restore waits before its next use tries again. */
+  static final Duration RESTORE_RETRY_INTERVAL = Duration.ofSeconds(10);
+
   private final MetadataStore store;
   private final SnapshotDirectories directories;
   private final OverlayMounts overlayMounts;
@@ -73,8 +84,14 @@ public final class Snapshotter implements AutoCloseable {
   private final Clock clock;
   private final FaultInjection faults;
 
-  /** Remote snapshots that could not be restored at start, by id, with the reason. */
-  private final Map<Long, String> unrestored = new ConcurrentHashMap<>();
+  /** A remote snapshot that could not be mounted again, why, and when that was last tried. */
+  private record Unrestored(String error, Instant attempted) {}
+
+  /** Remote snapshots that could not be restored, by id. */
+  private final Map<Long, Unrestored> unrestored = new ConcurrentHashMap<>();
+
+  /** Serializes the restore attempts of each snapshot, by id. */
+  private final Map<Long, Object> restoreLocks = new ConcurrentHashMap<>();
 
   /** Mountpoints where the mounter mounted a layer and nothing unmounted it yet. */
   private final Set<Path> mounted = ConcurrentHashMap.newKeySet();
@@ -406,9 +423,15 @@ public final class Snapshotter implements AutoCloseable {
           layer == null
               ? "lazily mounted layer \"" + parent.info().name() + "\""
               : "lazily mounted layer " + layer + " (snapshot \"" + parent.info().name() + "\")";
-      String failedRestore = unrestored.get(parent.id());
+      String failedRestore = unrestored.containsKey(parent.id()) ? retryRestore(parent) : null;
       if (failedRestore != null) {
-        throw new UnavailableException(subject + " could not be restored: " + failedRestore);
+        throw new UnavailableException(
+            subject
+                + " is not mounted: restoring it after the daemon's restart failed ("
+                + failedRestore
+                + "); it is tried again "
+                + RESTORE_RETRY_INTERVAL.toSeconds()
+                + " s after the last attempt, when the layer is next used");
       }
       if (mounter.isEmpty()) {
         throw new UnavailableException(subject + " is remote and no remote layer mounter runs");
@@ -467,6 +490,7 @@ public final class Snapshotter implements AutoCloseable {
   public void remove(String key) throws SnapshotException, IOException {
     SnapshotRecord removed = store.write(tx -> tx.remove(key));
     unrestored.remove(removed.id());
+    restoreLocks.remove(removed.id());
     releaseDirectory(directories.directory(removed.id()), key);
   }
 
@@ -587,34 +611,109 @@ public final class Snapshotter implements AutoCloseable {
    * @return the number of remote snapshots restored
    */
   public int restoreRemoteSnapshots() throws SnapshotException, IOException {
-    List<SnapshotRecord> records = store.read(tx -> tx.records());
-    int restored = 0;
-    for (SnapshotRecord record : records) {
-      if (!record.info().labels().containsKey(SnapshotLabels.REMOTE)) {
-        continue;
-      }
-      try {
-        restore(record);
-        unrestored.remove(record.id());
-        restored++;
-        LOG.atInfo()
-            .addKeyValue("snapshot", record.info().name())
-            .addKeyValue("mountpoint", directories.fs(record.id()).toString())
-            .log("restored remote snapshot");
-      } catch (IOException | IllegalArgumentException e) {
-        // The message of a file system exception may be the path alone, so its type goes first.
-        String error =
-            e instanceof FileSystemException
-                ? e.getClass().getSimpleName() + ": " + e.getMessage()
-                : String.valueOf(e.getMessage());
-        unrestored.put(record.id(), error);
-        LOG.atError()
-            .addKeyValue("snapshot", record.info().name())
-            .addKeyValue("error", error)
-            .log("cannot restore remote snapshot; remove it through containerd");
+    List<SnapshotRecord> remote = new ArrayList<>();
+    for (SnapshotRecord record : store.read(tx -> tx.records())) {
+      if (record.info().labels().containsKey(SnapshotLabels.REMOTE)) {
+        remote.add(record);
       }
     }
-    return restored;
+    // Side by side: a registry that does not respond costs each layer its whole timeout.
+    AtomicInteger restored = new AtomicInteger();
+    ExecutorService mounts =
+        Executors.newFixedThreadPool(
+            Math.max(1, Math.min(remote.size(), RESTORING_MOUNTS)),
+            DaemonThreads.numbered("jsoci-restore-"));
+    try {
+      for (SnapshotRecord record : remote) {
+        mounts.execute(
+            () -> {
+              if (tryRestore(record)) {
+                restored.incrementAndGet();
+              }
+            });
+      }
+      mounts.shutdown();
+      while (!mounts.awaitTermination(1, TimeUnit.MINUTES)) {
+        LOG.atWarn().log("still restoring remote snapshots");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while restoring remote snapshots");
+    } finally {
+      mounts.shutdownNow();
+    }
+    return restored.get();
+  }
+
+  /**
+   * Mounts a remote snapshot of an earlier run again, and records it as unrestored when that fails,
+   * clearing the dead mount a killed process may have left. Returns whether it is mounted now.
+   */
+  private boolean tryRestore(SnapshotRecord record) {
+    Path mountpoint = directories.fs(record.id());
+    try {
+      restore(record);
+      unrestored.remove(record.id());
+      LOG.atInfo()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("mountpoint", mountpoint.toString())
+          .log("restored remote snapshot");
+      return true;
+    } catch (IOException | IllegalArgumentException e) {
+      String error = restoreError(e);
+      unrestored.put(record.id(), new Unrestored(error, clock.instant()));
+      LOG.atError()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("error", error)
+          .log(
+              "cannot restore remote snapshot; its next use tries again after "
+                  + RESTORE_RETRY_INTERVAL.toSeconds()
+                  + " s, or remove it through containerd");
+      if (mounter.isPresent()) {
+        try {
+          mounter.get().unmount(mountpoint);
+        } catch (IOException | RuntimeException unmountFailure) {
+          LOG.atWarn()
+              .addKeyValue("mountpoint", mountpoint.toString())
+              .addKeyValue("error", unmountFailure.getMessage())
+              .log("cannot clear the mount of an unrestored snapshot");
+        }
+      }
+      return false;
+    }
+  }
+
+  private static String restoreError(Exception e) {
+    if (e instanceof NoSociIndexException && e.getCause() != null) {
+      // Its message says that containerd pulls the layer, which is true only in Prepare.
+      return "cannot read the layer's SOCI index or zTOC: " + e.getCause().getMessage();
+    }
+    // The message of a file system exception may be the path alone, so its type goes first.
+    return e instanceof FileSystemException
+        ? e.getClass().getSimpleName() + ": " + e.getMessage()
+        : String.valueOf(e.getMessage());
+  }
+
+  /**
+   * Tries again to restore {@code parent}, which failed to restore, when {@link
+   * #RESTORE_RETRY_INTERVAL} has passed since the last attempt. Returns the reason it is still not
+   * mounted, or null once it is.
+   */
+  private @Nullable String retryRestore(SnapshotRecord parent) {
+    synchronized (restoreLocks.computeIfAbsent(parent.id(), id -> new Object())) {
+      Unrestored failed = unrestored.get(parent.id());
+      if (failed == null) {
+        return null;
+      }
+      if (Duration.between(failed.attempted(), clock.instant()).compareTo(RESTORE_RETRY_INTERVAL)
+          < 0) {
+        return failed.error();
+      }
+      if (tryRestore(parent)) {
+        return null;
+      }
+      return unrestored.get(parent.id()).error();
+    }
   }
 
   private void restore(SnapshotRecord record) throws IOException {

@@ -17,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
@@ -45,6 +47,27 @@ class SnapshotterTest {
 
   private Snapshotter snapshotter;
 
+  /** The snapshotter's clock: {@link #CLOCK}'s instant plus {@link #elapsed}. */
+  private Duration elapsed = Duration.ZERO;
+
+  private final Clock clock =
+      new Clock() {
+        @Override
+        public ZoneId getZone() {
+          return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+          throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Instant instant() {
+          return CLOCK.instant().plus(elapsed);
+        }
+      };
+
   @AfterEach
   void close() throws IOException {
     if (snapshotter != null) {
@@ -64,7 +87,7 @@ class SnapshotterTest {
     SnapshotDirectories directories = new SnapshotDirectories(snapshots());
     directories.create();
     MetadataStore store = MetadataStore.open(snapshotterRoot.resolve("metadata.db"));
-    snapshotter = new Snapshotter(store, directories, overlay, options, CLOCK, faults);
+    snapshotter = new Snapshotter(store, directories, overlay, options, clock, faults);
     return snapshotter;
   }
 
@@ -764,9 +787,16 @@ class SnapshotterTest {
     assertThat(restored).isEqualTo(1);
     assertThat(second.mounts.stream().map(RecordingMounter.MountCall::mountpoint).toList())
         .containsExactly(Path.of(fs(1)), Path.of(fs(2)));
-    assertThat(second.mounts.get(1).request().labels())
+    RecordingMounter.MountCall layer2 =
+        second.mounts.stream()
+            .filter(call -> call.mountpoint().equals(Path.of(fs(2))))
+            .findFirst()
+            .orElseThrow();
+    assertThat(layer2.request().labels())
         .containsEntry("containerd.io/snapshot/cri.layer-digest", LAYER_2);
-    assertThat(second.mounts.get(1).request().namespace()).isEqualTo(NAMESPACE);
+    assertThat(layer2.request().namespace()).isEqualTo(NAMESPACE);
+    // The snapshot that failed leaves no mount behind, not even a dead one of the last run.
+    assertThat(second.unmounts).containsExactly(Path.of(fs(1)));
 
     // The snapshot that failed makes every snapshot above it unavailable...
     snapshotter.prepare(NAMESPACE, "container", "local", Map.of());
@@ -781,9 +811,11 @@ class SnapshotterTest {
                 + LAYER_1
                 + " (snapshot \""
                 + CHAIN_1
-                + "\") could not be restored: no zTOC for layer "
+                + "\") is not mounted: restoring it after the daemon's restart failed (no zTOC for"
+                + " layer "
                 + LAYER_1
-                + ": unavailable");
+                + "); it is tried again 10 s after the last attempt, when the layer is next used:"
+                + " unavailable");
 
     // ... and stays removable.
     snapshotter.remove("container-2");
@@ -815,6 +847,32 @@ class SnapshotterTest {
                 + LAYER_1
                 + " (snapshot \""
                 + CHAIN_1
-                + "\") could not be restored: no remote layer mounter is configured: unavailable");
+                + "\") is not mounted: restoring it after the daemon's restart failed (no remote"
+                + " layer mounter is configured); it is tried again 10 s after the last attempt,"
+                + " when the layer is next used: unavailable");
+  }
+
+  @Test
+  void restore_failed_isTriedAgainOnNextUse() throws Exception {
+    RecordingMounter first = new RecordingMounter();
+    open(first);
+    prepareTwoRemoteLayers();
+    snapshotter.close();
+    RecordingMounter second = new RecordingMounter();
+    second.failingLayerDigests.add(LAYER_1);
+    open(second);
+    snapshotter.restoreRemoteSnapshots();
+
+    // Within the interval the layer is not tried again; after it, the registry is back.
+    assertThrows(
+        UnavailableException.class,
+        () -> snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of()));
+    int attempts = second.mounts.size();
+    second.failingLayerDigests.clear();
+    elapsed = Snapshotter.RESTORE_RETRY_INTERVAL.plusSeconds(1);
+    snapshotter.prepare(NAMESPACE, "container-2", CHAIN_2, Map.of());
+
+    assertThat(second.mounts).hasSize(attempts + 1);
+    assertThat(second.mounts.get(attempts).mountpoint()).isEqualTo(Path.of(fs(1)));
   }
 }
