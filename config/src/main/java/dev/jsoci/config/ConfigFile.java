@@ -231,11 +231,12 @@ public final class ConfigFile {
     int maxRetries = retries(table, retriesKey, defaults.maxRetries());
     Duration minWait = httpDuration(table, "MinWaitMsec", "min_wait_msec", defaults.minWait());
     Duration maxWait = httpDuration(table, "MaxWaitMsec", "max_wait_msec", defaults.maxWait());
-    if (minWait.compareTo(maxWait) > 0) {
-      throw table.invalid(
-          spelling(table, "MinWaitMsec", "min_wait_msec"),
-          "at most the maximum wait of " + maxWait.toMillis() + " milliseconds");
-    }
+    checkWaits(
+        table,
+        spelling(table, "MinWaitMsec", "min_wait_msec"),
+        spelling(table, "MaxWaitMsec", "max_wait_msec"),
+        minWait,
+        maxWait);
     return new HttpConfig(
         dialTimeout, responseHeaderTimeout, requestTimeout, maxRetries, minWait, maxWait);
   }
@@ -248,6 +249,29 @@ public final class ConfigFile {
   }
 
   /** Returns the spelling of a key that the table uses; both at once is an error. */
+  /**
+   * Rejects a minimum retry wait above the maximum, naming the key the file sets: the minimum when
+   * it sets it, else the maximum, which is then below the default minimum.
+   */
+  private static void checkWaits(
+      TableReader table, String minKey, String maxKey, Duration minWait, Duration maxWait)
+      throws InvalidConfigException {
+    if (minWait.compareTo(maxWait) <= 0) {
+      return;
+    }
+    if (table.keys().contains(minKey)) {
+      throw table.invalid(
+          minKey, "at most the maximum wait of " + maxWait.toMillis() + " milliseconds");
+    }
+    throw table.invalid(
+        maxKey,
+        "at least the minimum wait of "
+            + minWait.toMillis()
+            + " milliseconds, the default of "
+            + table.qualify(minKey)
+            + ", or set both");
+  }
+
   private static String spelling(TableReader table, String camelCase, String snakeCase)
       throws InvalidConfigException {
     List<String> keys = table.keys();
@@ -288,10 +312,7 @@ public final class ConfigFile {
         table.duration("min_wait_msec", defaults.minWait(), DurationUnit.MILLISECONDS);
     Duration maxWait =
         table.duration("max_wait_msec", defaults.maxWait(), DurationUnit.MILLISECONDS);
-    if (minWait.compareTo(maxWait) > 0) {
-      throw table.invalid(
-          "min_wait_msec", "at most the maximum wait of " + maxWait.toMillis() + " milliseconds");
-    }
+    checkWaits(table, "min_wait_msec", "max_wait_msec", minWait, maxWait);
     boolean singleRange = table.bool("force_single_range_mode", false);
     Long verificationRetries = table.integerOrNull("max_span_verification_retries");
     int spanRetries;

@@ -443,7 +443,9 @@ class ConfigFileTest {
                 "[background_fetch]\nmax_queue_size = -7",
                 "-7 for background_fetch.max_queue_size"),
             List.of("resolve_result_entry = 3000000000", "3000000000 for resolve_result_entry"),
-            List.of("[http]\nMinWaitMsec = 500\nMaxWaitMsec = 100", "500 for http.MinWaitMsec"));
+            List.of("[http]\nMinWaitMsec = 500\nMaxWaitMsec = 100", "500 for http.MinWaitMsec"),
+            List.of("[http]\nMaxWaitMsec = 10", "10 for http.MaxWaitMsec"),
+            List.of("[blob]\nmax_wait_msec = 10", "10 for blob.max_wait_msec"));
     for (List<String> testCase : cases) {
       InvalidConfigException e =
           assertThrows(
