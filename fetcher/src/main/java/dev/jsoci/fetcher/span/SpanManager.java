@@ -143,15 +143,16 @@ public final class SpanManager implements AutoCloseable {
   }
 
   /**
-   * Returns whether span {@code spanId} can be read without a request: it is {@link
-   * SpanState#READY}, or a cache contains it although this manager has not requested it, as the
-   * disk cache does for spans fetched before a restart. Empty spans count as cached.
+   * Returns whether span {@code spanId} can be read without a request: the memory or the disk cache
+   * contains it, whether this manager fetched it or, as for the disk cache after a restart, an
+   * earlier one did. A {@link SpanState#READY} span that the caches have evicted since does not
+   * count. Empty spans count as cached.
    *
    * @throws IndexOutOfBoundsException unless {@code 0 <= spanId < spanCount()}
    */
   public boolean isCached(int spanId) {
     SpanState state = state(spanId);
-    if (state == SpanState.READY || zinfo.span(spanId).uncompressedLength() == 0) {
+    if (zinfo.span(spanId).uncompressedLength() == 0) {
       return true;
     }
     if (state == SpanState.FETCHING) {

@@ -111,6 +111,29 @@ class SpanManagerTest {
   }
 
   @Test
+  void isCached_spanEvictedFromDisk_isFalse(@TempDir Path cache) throws IOException {
+    // A disk cache of about four spans, and no memory cache.
+    SpanManager manager =
+        open(
+            new RecordingSource(layer.blob()),
+            SpanOptions.builder()
+                .memoryCacheBytes(0)
+                .diskCacheDirectory(cache)
+                .diskCacheBytes(4 * layer.span(0).compressedLength()));
+    read(manager, middleOf(0), 1);
+    boolean cachedAfterRead = manager.isCached(0);
+
+    for (int id = 1; id <= 8; id++) {
+      read(manager, middleOf(id), 1);
+    }
+
+    assertThat(cachedAfterRead).isTrue();
+    assertThat(manager.state(0)).isEqualTo(SpanState.READY);
+    assertThat(manager.isCached(0)).isFalse();
+    assertThat(manager.isCached(8)).isTrue();
+  }
+
+  @Test
   void layer_hasManySpans() {
     assertThat(layer.spanCount()).isAtLeast(20);
   }
