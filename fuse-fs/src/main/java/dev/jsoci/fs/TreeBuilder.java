@@ -248,6 +248,8 @@ final class TreeBuilder {
       int last = lastSlash(remaining);
       int start = 0;
       ByteString relocated = null;
+      // Once the layer hides a directory of the layers below, it hides everything under it too.
+      boolean hidden = false;
       while (start <= last) {
         int end = indexOfSlash(remaining, start);
         ByteString name = remaining.substring(start, end);
@@ -256,9 +258,10 @@ final class TreeBuilder {
         Node child = directory.children.get(name);
         ByteString linkTarget = null;
         LowerLayers.Entry lower = LowerLayers.Entry.ABSENT;
+        hidden = hidden || hidesLowers(directory, name);
         if (child != null && child.type() == NodeType.SYMLINK) {
           linkTarget = child.linkTarget();
-        } else if (child == null && !hidesLowers(directory, name)) {
+        } else if (child == null && !hidden) {
           consultedLowers = true;
           lower = lowers.lookup(childPath);
           if (lower.kind() == LowerLayers.Kind.SYMLINK) {
@@ -297,7 +300,7 @@ final class TreeBuilder {
 
   /**
    * Returns whether the layer hides {@code name} of the layers below in {@code directory}: with a
-   * whiteout, or because the directory is opaque or is one the layer created over a whiteout.
+   * whiteout of that name, or because the layer marks the directory opaque.
    */
   private static boolean hidesLowers(Directory directory, ByteString name) {
     return directory.opaque || directory.whiteouts.containsKey(name);

@@ -131,11 +131,17 @@ class LowerLayersTreeTest {
   void whiteoutParent_skipsLowers() throws Exception {
     LayerTree tree =
         tree(
-            Map.of("opt", LowerLayers.Entry.symlink(ByteString.utf8("srv"))),
+            Map.of(
+                "opt", LowerLayers.Entry.symlink(ByteString.utf8("srv")),
+                "opt/sub", LowerLayers.Entry.symlink(ByteString.utf8("/elsewhere"))),
             file(".wh.opt"),
-            file("opt/new"));
+            file("opt/new"),
+            file("opt/sub/deeper"));
 
     assertThat(node(tree, "opt/new").type()).isEqualTo(NodeType.REGULAR_FILE);
     assertThat(tree.isOpaque(node(tree, "opt"))).isTrue();
+    // The layers below are not asked about paths under the whited-out opt.
+    assertThat(node(tree, "opt/sub").mode()).isEqualTo(040755);
+    assertThat(node(tree, "opt/sub/deeper").type()).isEqualTo(NodeType.REGULAR_FILE);
   }
 }

@@ -29,8 +29,10 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -411,6 +413,8 @@ public final class Snapshotter implements AutoCloseable {
               }
               return found;
             });
+    // The deepest first: a layer restored again mounts over the layers below it.
+    java.util.Collections.reverse(parents);
     for (SnapshotRecord parent : parents) {
       if (!parent.info().labels().containsKey(SnapshotLabels.REMOTE)) {
         continue;
@@ -617,28 +621,39 @@ public final class Snapshotter implements AutoCloseable {
         remote.add(record);
       }
     }
-    // Side by side: a registry that does not respond costs each layer its whole timeout.
+    // Side by side: a registry that does not respond costs each layer its whole timeout. Layers
+    // of one depth go together, so that each layer mounts over the layers below it, whose
+    // directories and symbolic links the parents it leaves out follow.
+    TreeMap<Integer, List<SnapshotRecord>> byDepth = new TreeMap<>();
+    for (SnapshotRecord record : remote) {
+      byDepth.computeIfAbsent(record.parentIds().size(), depth -> new ArrayList<>()).add(record);
+    }
     AtomicInteger restored = new AtomicInteger();
     ExecutorService mounts =
         Executors.newFixedThreadPool(
             Math.max(1, Math.min(remote.size(), RESTORING_MOUNTS)),
             DaemonThreads.numbered("jsoci-restore-"));
     try {
-      for (SnapshotRecord record : remote) {
-        mounts.execute(
-            () -> {
-              if (tryRestore(record)) {
-                restored.incrementAndGet();
-              }
-            });
-      }
-      mounts.shutdown();
-      while (!mounts.awaitTermination(1, TimeUnit.MINUTES)) {
-        LOG.atWarn().log("still restoring remote snapshots");
+      for (List<SnapshotRecord> depth : byDepth.values()) {
+        List<Future<?>> restores = new ArrayList<>();
+        for (SnapshotRecord record : depth) {
+          restores.add(
+              mounts.submit(
+                  () -> {
+                    if (tryRestore(record)) {
+                      restored.incrementAndGet();
+                    }
+                  }));
+        }
+        for (Future<?> restore : restores) {
+          restore.get();
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while restoring remote snapshots");
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("restoring a remote snapshot failed", e.getCause());
     } finally {
       mounts.shutdownNow();
     }
