@@ -4,6 +4,7 @@ import dev.jsoci.ztoc.ByteString;
 import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.TocEntry;
 import dev.jsoci.ztoc.TocIndex;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -13,8 +14,8 @@ import java.util.Set;
  * The entries of one layer by cleaned path, with the layer's whiteouts and opaque directories.
  *
  * <p>A whiteout is an entry named {@code .wh.NAME}: it deletes NAME of the layers below. An entry
- * named {@code .wh..wh..opq} makes its directory opaque: the layers below contribute nothing to
- * it. Both follow the OCI image-spec's layer format ("Whiteouts").
+ * named {@code .wh..wh..opq} makes its directory opaque: the layers below contribute nothing to it.
+ * Both follow the OCI image-spec's layer format ("Whiteouts").
  */
 public final class LayerTree {
   static final ByteString WHITEOUT_PREFIX = ByteString.utf8(".wh.");
@@ -54,8 +55,8 @@ public final class LayerTree {
 
   /**
    * Returns the entry at {@code cleanPath} in this layer, not counting whiteout entries. A
-   * directory that the tar does not list but that has entries below it gets an implicit entry:
-   * mode 0755, owner 0:0, the zero time.
+   * directory that the tar does not list but that has entries below it gets an implicit entry: mode
+   * 0755, owner 0:0, the zero time.
    */
   Optional<TocEntry> entry(ByteString cleanPath) {
     if (baseName(cleanPath).startsWith(WHITEOUT_PREFIX)) {
@@ -84,6 +85,22 @@ public final class LayerTree {
         0,
         0,
         List.of());
+  }
+
+  /** Returns whether {@code cleanPath} is a directory that the layer leaves out of its tar. */
+  boolean isImplicit(ByteString cleanPath) {
+    return parentDirectories.contains(cleanPath) && index.find(cleanPath).isEmpty();
+  }
+
+  /** Returns the directories that the layer leaves out of its tar, in no particular order. */
+  List<ByteString> implicitDirectories() {
+    List<ByteString> implicit = new ArrayList<>();
+    for (ByteString directory : parentDirectories) {
+      if (index.find(directory).isEmpty()) {
+        implicit.add(directory);
+      }
+    }
+    return implicit;
   }
 
   /** Returns whether this layer deletes {@code cleanPath} of the layers below it. */

@@ -90,6 +90,32 @@ class MergedTreeTest {
   }
 
   @Test
+  void resolve_implicitParentOverLowerSymlink_followsIt() throws IOException {
+    // The upper layer lists lib/newfile without lib/, over the merged-usr link lib -> usr/lib.
+    MergedTree tree =
+        tree(
+            layer("reg lib/newfile", "reg lib/sub/deep"),
+            layer("dir usr/", "dir usr/lib/", "reg usr/lib/libc.so.6", "symlink lib usr/lib"));
+
+    assertThat(tree.resolve("/lib/libc.so.6").layer()).isEqualTo(1);
+    assertThat(tree.resolve("/usr/lib/newfile").layer()).isEqualTo(0);
+    assertThat(tree.resolve("/lib/newfile").layer()).isEqualTo(0);
+    assertThat(tree.resolve("/usr/lib/sub/deep").entry().name().utf8()).isEqualTo("lib/sub/deep");
+  }
+
+  @Test
+  void resolve_explicitDirectoryOverLowerSymlink_replacesIt() throws IOException {
+    MergedTree tree =
+        tree(
+            layer("dir lib/", "reg lib/newfile"),
+            layer("dir usr/", "dir usr/lib/", "reg usr/lib/libc.so.6", "symlink lib usr/lib"));
+
+    assertThat(tree.resolve("/lib/newfile").layer()).isEqualTo(0);
+    assertNotFound(tree, "/lib/libc.so.6");
+    assertNotFound(tree, "/usr/lib/newfile");
+  }
+
+  @Test
   void resolve_whiteoutEntriesAreInvisible() throws IOException {
     MergedTree tree = tree(layer("reg etc/.wh.a"), layer("reg etc/x"));
 
