@@ -26,11 +26,11 @@ final class HostsDirOption {
               + " DIR/HOST[:PORT]/hosts.toml, as containerd does; \"\" reads none (default:"
               + " /etc/containerd/certs.d, or [registry] config_path of --config where the"
               + " command takes one).")
-  @Nullable String directory;
+  @Nullable String argument;
 
   /** Returns whether {@code --hosts-dir} was given. */
   boolean isSet() {
-    return directory != null;
+    return argument != null;
   }
 
   /**
@@ -41,24 +41,24 @@ final class HostsDirOption {
    * @throws ParameterException if the path is invalid, missing or not a directory
    */
   @Nullable Path directory() {
-    if (directory == null) {
+    if (argument == null) {
       throw new IllegalStateException("--hosts-dir was not given");
     }
-    if (directory.isEmpty()) {
+    if (argument.isEmpty()) {
       return null;
     }
     Path path;
     try {
-      path = Path.of(directory);
+      path = Path.of(argument);
     } catch (InvalidPathException e) {
       throw new ParameterException(
-          spec.commandLine(), "--hosts-dir " + directory + " is not a valid path");
+          spec.commandLine(), "--hosts-dir " + argument + " is not a valid path");
     }
     if (!Files.isDirectory(path)) {
       throw new ParameterException(
           spec.commandLine(),
           "--hosts-dir "
-              + directory
+              + argument
               + (Files.exists(path) ? " is not a directory" : " does not exist")
               + ": give the directory that holds HOST[:PORT]/hosts.toml, or \"\" for none");
     }
