@@ -253,7 +253,7 @@ final class TreeBuilder {
       while (start <= last) {
         int end = indexOfSlash(remaining, start);
         ByteString name = remaining.substring(start, end);
-        ByteString childPath = join(resolved, name);
+        ByteString childPath = TocIndex.join(resolved, name);
         Directory directory = node.directory();
         Node child = directory.children.get(name);
         ByteString linkTarget = null;
@@ -272,7 +272,7 @@ final class TreeBuilder {
           links++;
           ByteString base = linkTarget.startsWith(SLASH) ? ByteString.EMPTY : resolved;
           ByteString rest = remaining.substring(end + 1, remaining.size());
-          relocated = TocIndex.cleanPath(join(join(base, linkTarget), rest));
+          relocated = TocIndex.cleanPath(TocIndex.join(TocIndex.join(base, linkTarget), rest));
           break;
         }
         if (child == null || !child.isDirectory()) {
@@ -317,17 +317,6 @@ final class TreeBuilder {
       directory.setPermissions(0755);
     }
     return directory;
-  }
-
-  private static ByteString join(ByteString directory, ByteString name) {
-    if (directory.isEmpty()) {
-      return name;
-    }
-    byte[] joined = new byte[directory.size() + 1 + name.size()];
-    System.arraycopy(directory.toByteArray(), 0, joined, 0, directory.size());
-    joined[directory.size()] = '/';
-    System.arraycopy(name.toByteArray(), 0, joined, directory.size() + 1, name.size());
-    return ByteString.of(joined);
   }
 
   private Node newNode(NodeType type) {

@@ -211,6 +211,21 @@ public final class TocIndex {
   }
 
   /**
+   * Returns {@code name} under the cleaned path {@code directory}: {@code directory/name}, or
+   * {@code name} alone when {@code directory} is the root (empty).
+   */
+  public static ByteString join(ByteString directory, ByteString name) {
+    if (directory.isEmpty()) {
+      return name;
+    }
+    byte[] joined = new byte[directory.size() + 1 + name.size()];
+    System.arraycopy(directory.toByteArray(), 0, joined, 0, directory.size());
+    joined[directory.size()] = '/';
+    System.arraycopy(name.toByteArray(), 0, joined, directory.size() + 1, name.size());
+    return ByteString.of(joined);
+  }
+
+  /**
    * Cleans a tar name or user path lexically, as if it were absolute, and drops the leading slash:
    * {@code ./a//b/../c/} becomes {@code a/c}, and {@code /}, {@code .} and {@code ..} become the
    * empty root path.

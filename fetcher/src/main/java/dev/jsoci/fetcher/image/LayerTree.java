@@ -39,7 +39,7 @@ public final class LayerTree {
       if (base.equals(OPAQUE_MARKER)) {
         opaqueDirectories.add(parent(path));
       } else if (base.startsWith(WHITEOUT_PREFIX)) {
-        whiteouts.add(join(parent(path), base.substring(WHITEOUT_PREFIX.size(), base.size())));
+        whiteouts.add(TocIndex.join(parent(path), base.substring(WHITEOUT_PREFIX.size(), base.size())));
       }
     }
   }
@@ -121,17 +121,6 @@ public final class LayerTree {
   static ByteString parent(ByteString path) {
     int slash = lastSlash(path);
     return slash < 0 ? ByteString.EMPTY : path.substring(0, slash);
-  }
-
-  static ByteString join(ByteString directory, ByteString name) {
-    if (directory.isEmpty()) {
-      return name;
-    }
-    byte[] joined = new byte[directory.size() + 1 + name.size()];
-    System.arraycopy(directory.toByteArray(), 0, joined, 0, directory.size());
-    joined[directory.size()] = '/';
-    System.arraycopy(name.toByteArray(), 0, joined, directory.size() + 1, name.size());
-    return ByteString.of(joined);
   }
 
   private static int lastSlash(ByteString path) {

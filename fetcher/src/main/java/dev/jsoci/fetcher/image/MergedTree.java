@@ -231,7 +231,7 @@ public final class MergedTree {
           ByteString target = below.get().entry().linkname();
           boolean absolute = target.size() > 0 && target.byteAt(0) == '/';
           ByteString base = absolute ? ByteString.EMPTY : LayerTree.parent(directory);
-          moved.put(TocIndex.cleanPath(LayerTree.join(base, target)), directory);
+          moved.put(TocIndex.cleanPath(TocIndex.join(base, target)), directory);
         }
       }
       relocations.put(i, moved);
@@ -243,7 +243,7 @@ public final class MergedTree {
           && (target.isEmpty() || cleanPath.byteAt(target.size()) == '/')) {
         ByteString rest =
             cleanPath.substring(target.isEmpty() ? 0 : target.size() + 1, cleanPath.size());
-        Optional<TocEntry> entry = layer(i).entry(LayerTree.join(move.getValue(), rest));
+        Optional<TocEntry> entry = layer(i).entry(TocIndex.join(move.getValue(), rest));
         if (entry.isPresent()) {
           return entry;
         }
@@ -281,9 +281,9 @@ public final class MergedTree {
   private static ByteString joinAll(List<ByteString> parents, ByteString name) {
     ByteString path = ByteString.EMPTY;
     for (ByteString parent : parents) {
-      path = LayerTree.join(path, parent);
+      path = TocIndex.join(path, parent);
     }
-    return LayerTree.join(path, name);
+    return TocIndex.join(path, name);
   }
 
   private static boolean isDot(ByteString component) {
