@@ -700,7 +700,7 @@ public final class Snapshotter implements AutoCloseable {
 
   private static String restoreError(Exception e) {
     if (e instanceof NoSociIndexException && e.getCause() != null) {
-      // Its message says that containerd pulls the layer, which is true only in Prepare.
+      // Its message claims that containerd pulls the layer, which is true only in Prepare.
       return "cannot read the layer's SOCI index or zTOC: " + e.getCause().getMessage();
     }
     // The message of a file system exception may be the path alone, so its type goes first.

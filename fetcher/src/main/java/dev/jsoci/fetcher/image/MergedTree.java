@@ -75,8 +75,8 @@ public final class MergedTree {
     try {
       return resolve(path, false);
     } catch (EntryNotFoundException e) {
-      // The path may pass a directory that a layer leaves out and a lower layer has as a link;
-      // looking below such directories loads lower layers, so only a miss pays for it.
+      // The path may pass a directory that a layer leaves out and a lower layer has as a link.
+      // Looking below such directories loads lower layers, so only a miss pays for it.
       try {
         return resolve(path, true);
       } catch (EntryNotFoundException again) {
