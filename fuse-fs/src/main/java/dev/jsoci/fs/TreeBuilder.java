@@ -66,7 +66,7 @@ final class TreeBuilder {
   /** The inode number of node id 1, the root. */
   static final long FIRST_INO = 4;
 
-  /** The maximum of symbolic links followed in the parents of one entry, as in Linux path lookup. */
+  /** The maximum of symbolic links followed in the parents of one entry, as Linux allows. */
   private static final int MAX_SYMLINKS = 40;
 
   private static final ByteString SLASH = ByteString.utf8("/");

@@ -76,7 +76,7 @@ public final class LayerUnpacker {
   private static final String XATTR_PAX_PREFIX = "SCHILY.xattr.";
   private static final byte[] OPAQUE_VALUE = {'y'};
 
-  /** The maximum of symbolic links followed in the parents of one entry, as in Linux path lookup. */
+  /** The maximum of symbolic links followed in the parents of one entry, as Linux allows. */
   private static final int MAX_SYMLINKS = 40;
 
   private final OpaqueXattr opaqueXattr;
