@@ -6,11 +6,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * What the layers below a layer show at a path, as the overlay of those layers would.
  *
- * <p>A layer's tar often leaves out the parent directories of its files. Unpacked onto the layers
- * below, as containerd and tar do, such a file lands in the directory those layers already have,
- * which keeps its mode, owner and time, and follows a symbolic link there, such as a merged-usr
- * {@code lib -> usr/lib}. {@link LayerTree} looks up in this view each parent directory that the
- * layer does not create, so that its tree gives the same result.
+ * <p>A layer's tar often leaves out the parent directories of its files. containerd's unpack then
+ * creates each such directory with the mode, owner and times of the directory that the layers below
+ * have at that path. {@link LayerTree} looks up in this view each parent directory that the layer
+ * does not create, so that its tree gives the same result.
  */
 @FunctionalInterface
 public interface LowerLayers {

@@ -25,14 +25,14 @@ import org.slf4j.LoggerFactory;
  *   <li>Names are cleaned as if absolute, without the leading slash, so {@code ./a/b/}, {@code
  *       a//b} and {@code /a/b} all name {@code a/b}. An entry that cleans to the empty path updates
  *       the root's attributes.
- *   <li>Parents are followed through symbolic links, of the layer or of the {@link LowerLayers}
- *       below, as unpacking the layer onto those layers would: with {@code lib -> usr/lib} below,
- *       {@code lib/x} lands in {@code usr/lib}. Up to 40 links are followed, as Linux does, and a
- *       target cannot leave the root.
+ *   <li>Parents that are symbolic links of the layer itself are followed, as containerd's unpack
+ *       follows them: up to 40 links, as Linux does, and a target cannot leave the root.
  *   <li>Missing parents are created as implicit directories with the mode, owner and mtime of the
- *       directory that the layers below have at that path, or else mode 0755, uid and gid 0, mtime
- *       0 (the epoch); never with xattrs. A parent that exists as another non-directory is replaced
- *       by one.
+ *       directory that the {@link LowerLayers} below have at that path, or else mode 0755, uid and
+ *       gid 0, mtime 0 (the epoch); never with xattrs. Like containerd's unpack, this takes no
+ *       attributes from a link or file below, and the directory hides it: over {@code lib ->
+ *       usr/lib} below, {@code lib/x} makes {@code lib} a directory. A parent that the layer itself
+ *       has as another non-directory is replaced by one.
  *   <li>{@code .wh..wh..opq} makes its directory opaque; {@code .wh.NAME} becomes a whiteout that
  *       hides {@code NAME} of lower layers; other {@code .wh..wh.} names are overlay metadata and
  *       are dropped. This does not depend on where the entries sit in the tar.
@@ -262,11 +262,10 @@ final class TreeBuilder {
         if (child != null && child.type() == NodeType.SYMLINK) {
           linkTarget = child.linkTarget();
         } else if (child == null && !hidden) {
+          // A link below does not move the entry: the layer gets a directory of its own there,
+          // which hides the link, as containerd's unpack creates one.
           consultedLowers = true;
           lower = lowers.lookup(childPath);
-          if (lower.kind() == LowerLayers.Kind.SYMLINK) {
-            linkTarget = lower.linkTarget();
-          }
         }
         if (linkTarget != null && links < MAX_SYMLINKS) {
           links++;

@@ -138,11 +138,9 @@ class MountIT {
         write(tree, "etc/conf/c.conf", "c=2\n".getBytes(UTF_8), "rw-r--r--");
         write(tree, "usr/bin/small", "small\n".getBytes(UTF_8), "rwxr-x---");
         Files.createSymbolicLink(tree.resolve("etc/alias"), Path.of("../usr/bin/small"));
-        // Unpacked by jsoci, being small: the same parents as in the top layer, mounted lazily.
+        // Unpacked by jsoci, being small: the same parent as in the top layer, mounted lazily.
         write(tree, "srv/private/unpacked", "unpacked\n".getBytes(UTF_8), "rw-r--r--");
-        write(tree, "bin/unpacked", "unpacked\n".getBytes(UTF_8), "rwxr-xr-x");
         return List.of(
-            "bin/unpacked",
             "etc/.wh.remove-me",
             "etc/alias",
             "etc/conf/.wh..wh..opq",
@@ -151,17 +149,14 @@ class MountIT {
             "usr/bin/small");
       }
       default -> {
-        // Files only: srv/private keeps the base layer's mode, and bin/extra lands in usr/bin
-        // through the base layer's bin -> usr/bin.
+        // Files only: srv/private keeps the base layer's mode.
         write(tree, "data/top.bin", randomBytes(1200 * 1024, 2), "rw-r--r--");
         write(tree, "opt/.wh.old", new byte[0], "rw-r--r--");
         write(tree, "var/.wh..wh..opq", new byte[0], "rw-r--r--");
         write(tree, "var/new", "upper\n".getBytes(UTF_8), "rw-r--r--");
         write(tree, "etc/hostname", "changed\n".getBytes(UTF_8), "rw-rw-r--");
         write(tree, "srv/private/added", "added\n".getBytes(UTF_8), "rw-r--r--");
-        write(tree, "bin/extra", "extra\n".getBytes(UTF_8), "rwxr-xr-x");
         return List.of(
-            "bin/extra",
             "data/top.bin",
             "etc/hostname",
             "opt/.wh.old",

@@ -4,7 +4,6 @@ import dev.jsoci.ztoc.ByteString;
 import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.TocEntry;
 import dev.jsoci.ztoc.TocIndex;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -39,7 +38,8 @@ public final class LayerTree {
       if (base.equals(OPAQUE_MARKER)) {
         opaqueDirectories.add(parent(path));
       } else if (base.startsWith(WHITEOUT_PREFIX)) {
-        whiteouts.add(TocIndex.join(parent(path), base.substring(WHITEOUT_PREFIX.size(), base.size())));
+        whiteouts.add(
+            TocIndex.join(parent(path), base.substring(WHITEOUT_PREFIX.size(), base.size())));
       }
     }
   }
@@ -85,22 +85,6 @@ public final class LayerTree {
         0,
         0,
         List.of());
-  }
-
-  /** Returns whether {@code cleanPath} is a directory that the layer leaves out of its tar. */
-  boolean isImplicit(ByteString cleanPath) {
-    return parentDirectories.contains(cleanPath) && index.find(cleanPath).isEmpty();
-  }
-
-  /** Returns the directories that the layer leaves out of its tar, in no particular order. */
-  List<ByteString> implicitDirectories() {
-    List<ByteString> implicit = new ArrayList<>();
-    for (ByteString directory : parentDirectories) {
-      if (index.find(directory).isEmpty()) {
-        implicit.add(directory);
-      }
-    }
-    return implicit;
   }
 
   /** Returns whether this layer deletes {@code cleanPath} of the layers below it. */

@@ -9,9 +9,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,10 +21,9 @@ import java.util.Optional;
  * resolves it under {@code chroot}: an absolute target starts at the image root, and {@code ..}
  * never climbs above the root.
  *
- * <p>A directory that a layer leaves out of its tar, but whose entries it has, does not hide what
- * the layers below have at its path: their directory or symbolic link shows, and the layer's
- * entries under a directory that is a symbolic link below appear at the link's target, as unpacking
- * the layer onto the layers below puts them (lib/x over lib -> usr/lib is usr/lib/x).
+ * <p>A directory that a layer leaves out of its tar, but whose entries it has, is a directory of
+ * that layer, as containerd's unpack makes it: over a lower layer's {@code lib -> usr/lib}, an
+ * upper layer's {@code lib/x} makes {@code lib} a directory that hides the link.
  */
 public final class MergedTree {
   /** Maximum number of symbolic links followed in one lookup, Linux's MAXSYMLINKS. */
@@ -51,12 +48,6 @@ public final class MergedTree {
   private final List<LayerTree> loaded = new ArrayList<>();
 
   /**
-   * For each loaded layer, its implicit directories that are symbolic links below it: the cleaned
-   * link target, which names where their entries appear, to the directory's own path.
-   */
-  private final Map<Integer, Map<ByteString, ByteString>> relocations = new HashMap<>();
-
-  /**
    * @param layerCount the number of layers
    * @param loader loads layer {@code i}, where 0 is the top layer
    */
@@ -72,24 +63,6 @@ public final class MergedTree {
    *     or links nest deeper than 40
    */
   public Found resolve(String path) throws IOException {
-    try {
-      return resolve(path, false);
-    } catch (EntryNotFoundException e) {
-      // The path may pass a directory that a layer leaves out and a lower layer has as a link.
-      // Looking below such directories loads lower layers, so only a miss pays for it.
-      try {
-        return resolve(path, true);
-      } catch (EntryNotFoundException again) {
-        throw e;
-      }
-    }
-  }
-
-  /**
-   * Resolves {@code path}; with {@code belowImplicit}, a directory that a layer leaves out yields
-   * to what the layers below have at its path.
-   */
-  private Found resolve(String path, boolean belowImplicit) throws IOException {
     Deque<ByteString> pending = new ArrayDeque<>(components(ByteString.utf8(path)));
     List<ByteString> resolved = new ArrayList<>();
     int links = 0;
@@ -108,7 +81,7 @@ public final class MergedTree {
       }
 
       ByteString candidate = joinAll(resolved, component);
-      Optional<Found> entry = lookupFrom(0, candidate, belowImplicit);
+      Optional<Found> entry = lookup(candidate);
       if (entry.isEmpty()) {
         throw new EntryNotFoundException(
             "path \"" + path + "\" is not in the image: \"" + candidate + "\" does not exist");
@@ -159,31 +132,15 @@ public final class MergedTree {
     }
   }
 
-  /**
-   * Finds the entry at {@code cleanPath}, whose parents are directories, in the merged view of the
-   * layers from {@code first} down.
-   *
-   * @param belowImplicit whether a directory that a layer leaves out yields to the entry that the
-   *     layers below have at its path
-   */
-  private Optional<Found> lookupFrom(int first, ByteString cleanPath, boolean belowImplicit)
-      throws IOException {
+  /** Finds the entry at {@code cleanPath} in the merged view, whose parents are directories. */
+  private Optional<Found> lookup(ByteString cleanPath) throws IOException {
     if (LayerTree.baseName(cleanPath).startsWith(LayerTree.WHITEOUT_PREFIX)) {
       return Optional.empty();
     }
-    for (int i = first; i < layerCount; i++) {
+    for (int i = 0; i < layerCount; i++) {
       LayerTree layer = layer(i);
       Optional<TocEntry> entry = layer.entry(cleanPath);
-      if (entry.isEmpty()) {
-        entry = relocatedEntry(i, cleanPath);
-      }
       if (entry.isPresent()) {
-        if (belowImplicit && layer.isImplicit(cleanPath) && !hidesBelow(layer, cleanPath)) {
-          Optional<Found> below = lookupFrom(i + 1, cleanPath, true);
-          if (below.isPresent()) {
-            return below;
-          }
-        }
         return Optional.of(new Found(i, entry.get()));
       }
       if (layer.isWhitedOut(cleanPath) || hidesBelow(layer, cleanPath)) {
@@ -215,41 +172,6 @@ public final class MergedTree {
       }
       ancestor = LayerTree.parent(ancestor);
     }
-  }
-
-  /**
-   * Returns the entry of layer {@code i} that appears at {@code cleanPath} because its implicit
-   * parent directory is a symbolic link in the layers below, pointing at a parent of that path.
-   */
-  private Optional<TocEntry> relocatedEntry(int i, ByteString cleanPath) throws IOException {
-    Map<ByteString, ByteString> moved = relocations.get(i);
-    if (moved == null) {
-      moved = new HashMap<>();
-      for (ByteString directory : layer(i).implicitDirectories()) {
-        Optional<Found> below = lookupFrom(i + 1, directory, true);
-        if (below.isPresent() && below.get().entry().type() == EntryType.SYMLINK) {
-          ByteString target = below.get().entry().linkname();
-          boolean absolute = target.size() > 0 && target.byteAt(0) == '/';
-          ByteString base = absolute ? ByteString.EMPTY : LayerTree.parent(directory);
-          moved.put(TocIndex.cleanPath(TocIndex.join(base, target)), directory);
-        }
-      }
-      relocations.put(i, moved);
-    }
-    for (Map.Entry<ByteString, ByteString> move : moved.entrySet()) {
-      ByteString target = move.getKey();
-      if (cleanPath.startsWith(target)
-          && cleanPath.size() > target.size()
-          && (target.isEmpty() || cleanPath.byteAt(target.size()) == '/')) {
-        ByteString rest =
-            cleanPath.substring(target.isEmpty() ? 0 : target.size() + 1, cleanPath.size());
-        Optional<TocEntry> entry = layer(i).entry(TocIndex.join(move.getValue(), rest));
-        if (entry.isPresent()) {
-          return entry;
-        }
-      }
-    }
-    return Optional.empty();
   }
 
   private LayerTree layer(int i) throws IOException {

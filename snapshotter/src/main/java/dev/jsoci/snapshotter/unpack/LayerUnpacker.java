@@ -32,10 +32,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -131,9 +132,9 @@ public final class LayerUnpacker {
   /**
    * Unpacks the tar file as {@link #unpack(Path, Path, String)} does, for a layer stacked on {@code
    * lowers}: a parent directory that the layer leaves out gets the mode, owner and mtime of the
-   * lower layers' directory at that path, and a parent that is a symbolic link there, or in this
-   * layer, is followed, as unpacking onto the lower layers would. Links are resolved by name,
-   * inside the layer's root; no link on disk is followed.
+   * lower layers' directory at that path, as containerd's unpack gives it. A parent that is a
+   * symbolic link of this layer is followed by name, inside the layer's root; no link on disk is
+   * followed.
    *
    * @throws UnsafeEntryException if an entry would be written outside {@code directory}
    * @throws dev.jsoci.ztoc.LayerFormatException if the tar is corrupt
@@ -181,6 +182,9 @@ public final class LayerUnpacker {
     private final String layer;
     private final LowerLayers lowers;
     private final Map<Path, TocEntry> directories = new LinkedHashMap<>();
+
+    /** The paths that the layer's whiteouts remove from the layers below. */
+    private final Set<Path> whitedOut = new HashSet<>();
 
     /** Parents the layer leaves out, with the mtime of the lower layers' directory there. */
     private final Map<Path, FileTime> implicitTimes = new LinkedHashMap<>();
@@ -233,6 +237,9 @@ public final class LayerUnpacker {
           }
           applyMetadata(target, entry);
           directories.put(target, entry);
+          if (whitedOut.contains(target)) {
+            markOpaque(target);
+          }
         }
         case REGULAR -> {
           writeFile(target, entry, source, name);
@@ -272,12 +279,22 @@ public final class LayerUnpacker {
             "layer " + layer + ": whiteout \"" + name + "\" names no entry");
       }
       Path target = parent.resolve(hidden);
-      if (attributesOf(target) != null) {
-        // This layer also has a real entry of that name, which wins.
+      whitedOut.add(target);
+      BasicFileAttributes existing = attributesOf(target);
+      if (existing != null) {
+        // This layer also has a real entry of that name, which wins. A directory of its own then
+        // hides the one below, since the whiteout removes that.
+        if (existing.isDirectory()) {
+          markOpaque(target);
+        }
         return;
       }
       FileTools.mknod(target, 'c', 0, 0);
       whiteouts++;
+    }
+
+    private void markOpaque(Path directory) throws IOException {
+      FileTools.setXattr(directory, opaqueXattr.xattrName().utf8(), OPAQUE_VALUE);
     }
 
     private void writeFile(Path target, TocEntry entry, FileChannel source, String name)
@@ -349,8 +366,8 @@ public final class LayerUnpacker {
 
     /**
      * Returns the directory {@code parts} under the root, creating missing ones as {@link
-     * #unpack(Path, Path, String, LowerLayers)} describes. Symbolic links, of this layer or of the
-     * lower ones, are followed by name, up to 40 of them, and never leave the root.
+     * #unpack(Path, Path, String, LowerLayers)} describes. Symbolic links of this layer are
+     * followed by name, up to 40 of them, and never leave the root.
      *
      * @throws IOException if a parent is another non-directory, or the links form a loop
      */
@@ -367,13 +384,16 @@ public final class LayerUnpacker {
           if (attributes != null && attributes.isSymbolicLink()) {
             linkTarget = Files.readSymbolicLink(current).toString();
           } else if (attributes == null) {
-            LowerLayers.Entry lower = lowers.lookup(ByteString.utf8(relative(current)));
-            if (lower.kind() == LowerLayers.Kind.SYMLINK) {
-              linkTarget = Objects.requireNonNull(lower.linkTarget()).utf8();
-            } else {
-              createImplicitDirectory(current, lower);
-              continue;
-            }
+            // A link below is not followed: as in containerd's unpack, the layer gets a directory
+            // of its own there, which hides the link.
+            createImplicitDirectory(current, lowers.lookup(ByteString.utf8(relative(current))));
+            continue;
+          } else if (whitedOut.contains(current) && !attributes.isDirectory()) {
+            // The layer removed this path of the layers below and now puts entries under it.
+            Files.delete(current);
+            createImplicitDirectory(current, LowerLayers.Entry.ABSENT);
+            markOpaque(current);
+            continue;
           } else if (!attributes.isDirectory()) {
             throw new IOException(
                 "layer "

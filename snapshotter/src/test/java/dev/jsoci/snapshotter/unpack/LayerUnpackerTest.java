@@ -52,7 +52,7 @@ class LayerUnpackerTest {
   }
 
   @Test
-  void unpack_overLowerLayers_followsTheirDirectoriesAndLinks() throws IOException {
+  void unpack_overLowerLayers_copiesDirectoriesNotLinks() throws IOException {
     Path file = work.resolve("layer.tar");
     Files.write(file, new TarWriter().file("tmp/.keep", "").file("lib/newfile", "new").finish());
     Map<String, LowerLayers.Entry> lowers =
@@ -71,9 +71,11 @@ class LayerUnpackerTest {
     assertThat(Files.getAttribute(layer.resolve("tmp"), "unix:mode")).isEqualTo(041777);
     assertThat(Files.getLastModifiedTime(layer.resolve("tmp")).toMillis())
         .isEqualTo(1_600_000_000_000L);
-    assertThat(Files.exists(layer.resolve("lib"), NOFOLLOW_LINKS)).isFalse();
-    assertThat(Files.readString(layer.resolve("usr/lib/newfile"))).isEqualTo("new");
-    assertThat(Files.getAttribute(layer.resolve("usr/lib"), "unix:mode")).isEqualTo(040750);
+    // The link below is not followed; lib becomes a directory of this layer, as in containerd.
+    assertThat(Files.getAttribute(layer.resolve("lib"), "unix:mode", NOFOLLOW_LINKS))
+        .isEqualTo(040755);
+    assertThat(Files.readString(layer.resolve("lib/newfile"))).isEqualTo("new");
+    assertThat(Files.exists(layer.resolve("usr"), NOFOLLOW_LINKS)).isFalse();
   }
 
   @Test
@@ -362,6 +364,28 @@ class LayerUnpackerTest {
     assertThat(Files.readString(layer.resolve("var/cache/kept"))).isEqualTo("new");
     assertThat(Files.readString(layer.resolve("keep/real"))).isEqualTo("wins");
     assertThat(Files.readString(layer.resolve("replaced/late"))).isEqualTo("real");
+  }
+
+  @Test
+  void unpack_directoryWhitedOutInSameLayer_isOpaque() throws Exception {
+    // Whiteouts remove the layers below only, so what the layer puts in the name is all that shows.
+    TarWriter tar =
+        new TarWriter()
+            .file(".wh.sgid", "")
+            .directory("sgid/")
+            .file("sgid/new", "n")
+            .file(".wh.implicit", "")
+            .file("implicit/new", "n")
+            .directory("late/")
+            .file(".wh.late", "");
+
+    unpack(tar);
+
+    for (String directory : List.of("sgid", "implicit", "late")) {
+      assertThat(Files.isDirectory(layer.resolve(directory), NOFOLLOW_LINKS)).isTrue();
+      assertThat(getfattr(layer.resolve(directory), "trusted.overlay.opaque")).isEqualTo("y");
+    }
+    assertThat(Files.readString(layer.resolve("implicit/new"))).isEqualTo("n");
   }
 
   private static String getfattr(Path path, String name) throws Exception {
