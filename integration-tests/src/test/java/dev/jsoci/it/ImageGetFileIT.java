@@ -648,6 +648,15 @@ class ImageGetFileIT {
   }
 
   @Test
+  void getFile_outDash_writesStdout() throws Exception {
+    Processes.Result result = jsociProcess(getFileArgs(sociImage, Path.of("-"), SMALL_FILE));
+
+    assertThat(result.status()).isEqualTo(0);
+    assertThat(result.out().getBytes(UTF_8)).isEqualTo(expected.get(SMALL_FILE));
+    assertThat(Files.exists(work.resolve("-"))).isFalse();
+  }
+
+  @Test
   void getFile_processWithoutOut_writesStdout() throws Exception {
     Processes.Result result = jsociProcess(getFileArgs(sociImage, null, SMALL_FILE, "--stats"));
 

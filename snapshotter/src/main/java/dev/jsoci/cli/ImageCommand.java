@@ -107,7 +107,10 @@ final class ImageCommand implements Runnable {
         description = "Print one JSON line of fetch statistics on stderr when done.")
     boolean stats;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Where to write (default: stdout).")
+    @Option(
+        names = "--out",
+        paramLabel = "FILE",
+        description = "Where to write; - or no --out writes to stdout.")
     @Nullable Path out;
 
     @Parameters(index = "0", paramLabel = "REF", description = "The image reference.")
@@ -122,6 +125,9 @@ final class ImageCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       long start = System.nanoTime();
+      if (out != null && out.toString().equals("-")) {
+        out = null;
+      }
       if (reference.startsWith(ImageLocation.LAYOUT_PREFIX)) {
         throw new ParameterException(
             spec.commandLine(),
