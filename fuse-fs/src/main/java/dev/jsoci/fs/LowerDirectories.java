@@ -32,7 +32,6 @@ public final class LowerDirectories implements LowerLayers {
 
   private static final int CHARACTER_DEVICE = 0020000;
   private static final int DIRECTORY = 0040000;
-  private static final int SYMBOLIC_LINK = 0120000;
 
   private final List<Path> directories;
 
@@ -95,9 +94,6 @@ public final class LowerDirectories implements LowerLayers {
           return Entry.ABSENT;
         }
         continue;
-      }
-      if (type == SYMBOLIC_LINK) {
-        return Entry.symlink(ByteString.utf8(Files.readSymbolicLink(candidate).toString()));
       }
       if (type != DIRECTORY) {
         return Entry.OTHER;

@@ -1,10 +1,9 @@
 package dev.jsoci.fs;
 
 import dev.jsoci.ztoc.ByteString;
-import org.jspecify.annotations.Nullable;
 
 /**
- * What the layers below a layer show at a path, as the overlay of those layers would.
+ * A view of the layers below a layer: the node they show at a path, as their overlay would.
  *
  * <p>A layer's tar often leaves out the parent directories of its files. containerd's unpack then
  * creates each such directory with the mode, owner and times of the directory that the layers below
@@ -19,40 +18,31 @@ public interface LowerLayers {
   LowerLayers NONE = path -> Entry.ABSENT;
 
   /**
-   * Returns what the layers below show at {@code path}, a cleaned relative path such as {@code
-   * usr/lib}. Failures to read the layers count as {@link Entry#ABSENT}.
+   * Returns the node that the layers below show at {@code path}, a cleaned relative path such as
+   * {@code usr/lib}. Failures to read the layers count as {@link Entry#ABSENT}.
    */
   Entry lookup(ByteString path);
 
   /**
    * The node that the layers below show at a path.
    *
-   * @param kind what the path is
+   * @param kind the node's type, as far as a parent directory needs it
    * @param permissions the permission bits of a directory, with setuid, setgid and sticky
-   * @param linkTarget the target of a symbolic link; null for other kinds
    */
-  record Entry(
-      Kind kind,
-      int permissions,
-      long uid,
-      long gid,
-      long mtimeSeconds,
-      int mtimeNanos,
-      @Nullable ByteString linkTarget) {
+  record Entry(Kind kind, int permissions, long uid, long gid, long mtimeSeconds, int mtimeNanos) {
 
     /** Nothing at the path, or a whiteout that hides it. */
-    public static final Entry ABSENT = new Entry(Kind.ABSENT, 0, 0, 0, 0, 0, null);
+    public static final Entry ABSENT = new Entry(Kind.ABSENT, 0, 0, 0, 0, 0);
 
-    /** A file, device or other node that is neither a directory nor a symbolic link. */
-    public static final Entry OTHER = new Entry(Kind.OTHER, 0, 0, 0, 0, 0, null);
+    /**
+     * A file, symbolic link, device or other node that is not a directory. A parent created over it
+     * takes none of its attributes.
+     */
+    public static final Entry OTHER = new Entry(Kind.OTHER, 0, 0, 0, 0, 0);
 
     public static Entry directory(
         int permissions, long uid, long gid, long mtimeSeconds, int mtimeNanos) {
-      return new Entry(Kind.DIRECTORY, permissions, uid, gid, mtimeSeconds, mtimeNanos, null);
-    }
-
-    public static Entry symlink(ByteString target) {
-      return new Entry(Kind.SYMLINK, 0, 0, 0, 0, 0, target);
+      return new Entry(Kind.DIRECTORY, permissions, uid, gid, mtimeSeconds, mtimeNanos);
     }
   }
 
@@ -60,7 +50,6 @@ public interface LowerLayers {
   enum Kind {
     ABSENT,
     DIRECTORY,
-    SYMLINK,
     OTHER
   }
 }

@@ -69,8 +69,6 @@ final class TreeBuilder {
   /** The maximum of symbolic links followed in the parents of one entry, as Linux allows. */
   private static final int MAX_SYMLINKS = 40;
 
-  private static final ByteString SLASH = ByteString.utf8("/");
-
   private final String layer;
   private final LowerLayers lowers;
   private final List<Node> nodes = new ArrayList<>();
@@ -269,9 +267,10 @@ final class TreeBuilder {
         }
         if (linkTarget != null && links < MAX_SYMLINKS) {
           links++;
-          ByteString base = linkTarget.startsWith(SLASH) ? ByteString.EMPTY : resolved;
           ByteString rest = remaining.substring(end + 1, remaining.size());
-          relocated = TocIndex.cleanPath(TocIndex.join(TocIndex.join(base, linkTarget), rest));
+          relocated =
+              TocIndex.cleanPath(
+                  TocIndex.join(TocIndex.resolveSymlink(childPath, linkTarget), rest));
           break;
         }
         if (child == null || !child.isDirectory()) {
@@ -343,7 +342,7 @@ final class TreeBuilder {
 
   private static void copyAttributes(TocEntry entry, Node node) {
     // The tar mode may carry file-type bits too; the type comes from the entry type alone. Linux
-    // gives every symbolic link 0777, whatever the tar says, as unpacking does.
+    // gives every symbolic link 0777, whatever mode the tar gives, as unpacking does.
     node.setPermissions(node.type() == NodeType.SYMLINK ? 0777 : (int) (entry.mode() & 07777));
     node.setOwner(entry.uid(), entry.gid());
     setMtime(entry, node);

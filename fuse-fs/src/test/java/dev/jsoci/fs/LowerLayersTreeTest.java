@@ -72,8 +72,10 @@ class LowerLayersTreeTest {
     LayerTree tree =
         tree(
             Map.of(
-                "lib", LowerLayers.Entry.symlink(ByteString.utf8("usr/lib")),
-                "usr/lib", LowerLayers.Entry.directory(0750, 0, 3, 0, 0)),
+                "lib",
+                LowerLayers.Entry.OTHER,
+                "usr/lib",
+                LowerLayers.Entry.directory(0750, 0, 3, 0, 0)),
             file("lib/newfile"),
             hardLink("lib/alias", "lib/newfile"));
 
@@ -131,14 +133,15 @@ class LowerLayersTreeTest {
     LayerTree tree =
         tree(
             Map.of(
-                "opt", LowerLayers.Entry.symlink(ByteString.utf8("srv")),
-                "opt/sub", LowerLayers.Entry.symlink(ByteString.utf8("/elsewhere"))),
+                "opt", LowerLayers.Entry.directory(0700, 0, 0, 0, 0),
+                "opt/sub", LowerLayers.Entry.directory(0700, 0, 0, 0, 0)),
             file(".wh.opt"),
             file("opt/new"),
             file("opt/sub/deeper"));
 
     assertThat(node(tree, "opt/new").type()).isEqualTo(NodeType.REGULAR_FILE);
     assertThat(tree.isOpaque(node(tree, "opt"))).isTrue();
+    assertThat(node(tree, "opt").mode()).isEqualTo(040755);
     // The layers below are not asked about paths under the whited-out opt.
     assertThat(node(tree, "opt/sub").mode()).isEqualTo(040755);
     assertThat(node(tree, "opt/sub/deeper").type()).isEqualTo(NodeType.REGULAR_FILE);

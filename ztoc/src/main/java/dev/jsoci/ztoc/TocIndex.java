@@ -184,7 +184,12 @@ public final class TocIndex {
     return null;
   }
 
-  private static ByteString resolveSymlink(ByteString linkPath, ByteString target) {
+  /**
+   * Returns the cleaned path that the symbolic link at the cleaned {@code linkPath} points to: an
+   * absolute {@code target} starts at the root, a relative one at the link's directory, and {@code
+   * ..} stops at the root.
+   */
+  public static ByteString resolveSymlink(ByteString linkPath, ByteString target) {
     if (target.size() > 0 && target.byteAt(0) == '/') {
       return cleanPath(target);
     }

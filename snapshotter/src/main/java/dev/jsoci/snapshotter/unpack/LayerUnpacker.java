@@ -9,6 +9,7 @@ import dev.jsoci.ztoc.ByteString;
 import dev.jsoci.ztoc.EntryType;
 import dev.jsoci.ztoc.PaxRecord;
 import dev.jsoci.ztoc.TocEntry;
+import dev.jsoci.ztoc.TocIndex;
 import dev.jsoci.ztoc.tar.TarIndex;
 import dev.jsoci.ztoc.tar.TarIndexer;
 import java.io.BufferedInputStream;
@@ -427,32 +428,14 @@ public final class LayerUnpacker {
 
     /**
      * Returns the components of the path that {@code rest} names below the link at {@code link},
-     * resolved by name: an absolute target starts at the root, and {@code ..} stops there.
+     * resolved by name, as {@link TocIndex#resolveSymlink} resolves it inside the layer's root.
      */
     private List<String> followed(Path link, String target, List<String> rest) {
-      List<String> resolved = new ArrayList<>();
-      if (!target.startsWith("/")) {
-        for (Path part : root.relativize(link.getParent() == null ? root : link.getParent())) {
-          if (!part.toString().isEmpty()) {
-            resolved.add(part.toString());
-          }
-        }
-      }
-      List<String> tail = new ArrayList<>(List.of(target.split("/")));
-      tail.addAll(rest);
-      for (String part : tail) {
-        if (part.isEmpty() || part.equals(".")) {
-          continue;
-        }
-        if (part.equals("..")) {
-          if (!resolved.isEmpty()) {
-            resolved.remove(resolved.size() - 1);
-          }
-          continue;
-        }
-        resolved.add(part);
-      }
-      return resolved;
+      ByteString resolved =
+          TocIndex.resolveSymlink(ByteString.utf8(relative(link)), ByteString.utf8(target));
+      ByteString path =
+          TocIndex.cleanPath(TocIndex.join(resolved, ByteString.utf8(String.join("/", rest))));
+      return path.isEmpty() ? List.of() : List.of(path.utf8().split("/"));
     }
 
     /** Creates a parent that the layer leaves out, with the attributes of {@code lower}. */
@@ -477,7 +460,7 @@ public final class LayerUnpacker {
      * Rejects a name or link target that is not UTF-8: Java writes file names as UTF-8, so its
      * bytes would change, and two names could become one.
      */
-    private void checkUtf8(ByteString name, ByteString text, String what) throws IOException {
+    private void checkUtf8(ByteString name, ByteString text, String field) throws IOException {
       try {
         StandardCharsets.UTF_8
             .newDecoder()
@@ -489,7 +472,7 @@ public final class LayerUnpacker {
             "layer "
                 + layer
                 + ": the "
-                + what
+                + field
                 + " of entry \""
                 + name.utf8()
                 + "\" is not valid UTF-8, which jsoci cannot write unchanged; containerd unpacks"
