@@ -133,7 +133,7 @@ class ConfigFileTest {
   }
 
   @Test
-  void parse_registryConfigPath_setsOrClearsTheHostsDirectory() throws Exception {
+  void parse_registryConfigPath() throws Exception {
     assertThat(JsociConfig.DEFAULTS.registry().hostsDirectory())
         .hasValue(Path.of("/etc/containerd/certs.d"));
     assertThat(
@@ -151,8 +151,7 @@ class ConfigFileTest {
   }
 
   @Test
-  void parse_registryConfigPath_rejectsRelativePathsAndFiles(@TempDir Path directory)
-      throws Exception {
+  void parse_invalidRegistryConfigPath(@TempDir Path directory) throws Exception {
     InvalidConfigException relative =
         assertThrows(
             InvalidConfigException.class,

@@ -21,7 +21,8 @@ public interface RemoteLayerMounter {
    * get ENOENT between the two. Blocks until the mount can serve reads.
    *
    * @param lowerDirectories the directories of the layers below, the nearest first, as the overlay
-   *     of a container stacks them; the layer's implicit parent directories follow them
+   *     of a container stacks them. Parent directories that the layer leaves out take their
+   *     attributes from these.
    * @throws NoSociIndexException if the layer's image has no usable SOCI index; the snapshotter
    *     then lets containerd download the layer
    * @throws IOException if the layer cannot be mounted for another reason, such as a layer without

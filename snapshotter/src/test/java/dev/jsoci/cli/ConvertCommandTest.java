@@ -271,7 +271,7 @@ class ConvertCommandTest {
   }
 
   @Test
-  void convert_hostsDirMissing_isUsageErrorBeforeWriting() {
+  void convert_missingHostsDir_isUsageError() {
     Run run =
         jsoci("convert", "--hosts-dir", temp.resolve("certs.d").toString(), source, destination);
 
@@ -286,7 +286,7 @@ class ConvertCommandTest {
   }
 
   @Test
-  void convert_hostsDir_sendsTheRegistryToItsServer() throws IOException {
+  void convert_hostsDir_usesItsServer() throws IOException {
     assumeTrue(
         LocalRegistry.isInstalled(),
         "docker-registry is not installed; install the Debian package docker-registry");

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** Writes blobs to a Distribution registry on loopback through {@link RegistryStore}. */
 class RegistryStoreTest {
   @Test
-  void newBlobWriter_afterHasBlob_sendsOneHead() throws Exception {
+  void newBlobWriter_afterHasBlob_oneHead() throws Exception {
     assumeTrue(
         LocalRegistry.isInstalled(),
         "docker-registry is not installed; install the Debian package docker-registry");

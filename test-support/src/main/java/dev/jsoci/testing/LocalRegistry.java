@@ -238,7 +238,7 @@ public final class LocalRegistry implements AutoCloseable {
       }
     }
     throw new IOException(
-        "docker-registry did not answer on port "
+        "docker-registry did not respond on port "
             + port
             + " within "
             + START_TIMEOUT.toSeconds()

@@ -24,7 +24,7 @@ final class ClientCertificateRequests {
   /** The maximum of hosts remembered. A client talks to a few, so this only bounds a long run. */
   private static final int MAX_HOSTS = 256;
 
-  /** Why a request for a client certificate went unanswered. */
+  /** The reason a request for a client certificate went unanswered. */
   enum Unanswered {
     /** No client certificate is configured for the host. */
     NONE_CONFIGURED,

@@ -65,7 +65,7 @@ final class ErrorResponses {
   }
 
   /**
-   * Returns whether the response is a TLS server's answer to a plain HTTP request: Go's servers,
+   * Returns whether the response is a TLS server's response to a plain HTTP request: Go's servers,
    * the Distribution registry among them, send status 400 with this text.
    */
   private static boolean sentHttpToHttps(Response response) {

@@ -247,7 +247,7 @@ class TlsTest {
   }
 
   @Test
-  void fetchManifest_clientKeyOfAnotherCertificate_failsAtOnce() throws Exception {
+  void fetchManifest_mismatchedClientKey() throws Exception {
     startServer(true);
 
     TlsFilesException e;
@@ -316,7 +316,7 @@ class TlsTest {
   }
 
   @Test
-  void fetchManifest_httpsRegistryOverPlainHttp_namesTheFix() throws Exception {
+  void fetchManifest_httpsOverPlainHttp() throws Exception {
     assumeTrue(
         LocalRegistry.isInstalled(),
         "docker-registry is not installed; install the Debian package docker-registry");
@@ -383,7 +383,7 @@ class TlsTest {
   }
 
   @Test
-  void fetchManifest_configuredMirrorWithUnknownCa_saysToMoveIt() throws Exception {
+  void fetchManifest_resolverMirrorUnknownCa() throws Exception {
     startServer(false);
     // The origin is a closed loopback port, so the mirror's failure is the one to read.
     RegistryMirror mirror = new RegistryMirror(host, false, null, "https", "");
