@@ -1,7 +1,7 @@
 package dev.jsoci.snapshotter;
 
 import dev.jsoci.fetcher.span.SpanManager;
-import dev.jsoci.fs.LowerDirectories;
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.fs.fuse.FuseMount;
 import dev.jsoci.oci.Digest;
 import dev.jsoci.oci.ImageRef;
@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -91,6 +90,36 @@ final class FuseLayerMounter implements RemoteLayerMounter {
   }
 
   /**
+   * Looks up the layer in its image's SOCI index and starts reading the image's zTOCs, without
+   * waiting for them.
+   *
+   * @return true, as the index lists a zTOC for the layer
+   * @throws NoSociIndexException if the image has no SOCI index, or reading the index fails
+   * @throws NoZtocException if the image's index has no zTOC for the layer
+   */
+  @Override
+  public boolean findZtoc(RemoteLayerRequest request) throws IOException {
+    LazyLayers.ZtocPresence presence;
+    try {
+      presence =
+          layers.findZtoc(
+              request.imageRef(),
+              request.manifestDigest().orElse(null),
+              request.sociIndexDigest().orElse(null),
+              request.layerDigest());
+    } catch (IOException | IllegalArgumentException e) {
+      throw unreadableIndex(request, e);
+    }
+    switch (presence) {
+      case NO_INDEX -> throw noIndex(request);
+      case NO_ZTOC -> throw new NoZtocException(request.layerDigest(), request.imageRef());
+      default -> {
+        return true;
+      }
+    }
+  }
+
+  /**
    * Finds the layer's zTOC and mounts the layer at {@code mountpoint}.
    *
    * @throws NoSociIndexException if the image has no SOCI index, or reading the index or the
@@ -99,7 +128,7 @@ final class FuseLayerMounter implements RemoteLayerMounter {
    * @throws IOException if the FUSE mount fails; nothing is left mounted then
    */
   @Override
-  public void mount(RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories)
+  public void mount(RemoteLayerRequest request, Path mountpoint, LowerLayers lowers)
       throws IOException {
     Path target = normalize(mountpoint);
     if (mounted.containsKey(target)) {
@@ -115,18 +144,10 @@ final class FuseLayerMounter implements RemoteLayerMounter {
               request.sociIndexDigest().orElse(null),
               request.layerDigest());
     } catch (IOException | IllegalArgumentException e) {
-      throw new NoSociIndexException(
-          "cannot read the SOCI index or the zTOC of layer "
-              + request.layerDigest()
-              + " of "
-              + request.imageRef()
-              + ", so the layer is pulled whole: "
-              + e.getMessage(),
-          e);
+      throw unreadableIndex(request, e);
     }
     if (!lookup.indexFound()) {
-      throw new NoSociIndexException(
-          "no SOCI index found for " + request.imageRef() + "; not mounted lazily");
+      throw noIndex(request);
     }
     Optional<LazyLayer> layer = lookup.layer();
     if (layer.isEmpty()) {
@@ -140,8 +161,7 @@ final class FuseLayerMounter implements RemoteLayerMounter {
           .addKeyValue("mountpoint", target.toString())
           .log("unmounted a mount left by an earlier process");
     }
-    MountedLayer mountedLayer =
-        layers.mount(layer.get(), target, new LowerDirectories(lowerDirectories));
+    MountedLayer mountedLayer = layers.mount(layer.get(), target, lowers);
     Entry entry = new Entry(mountedLayer, layer.get().repository(), clock.instant());
     Entry previous = mounted.putIfAbsent(target, entry);
     if (previous != null) {
@@ -149,6 +169,22 @@ final class FuseLayerMounter implements RemoteLayerMounter {
       mountedLayer.close();
       throw new IOException("a layer is already mounted at " + target);
     }
+  }
+
+  private static NoSociIndexException unreadableIndex(RemoteLayerRequest request, Exception e) {
+    return new NoSociIndexException(
+        "cannot read the SOCI index or the zTOC of layer "
+            + request.layerDigest()
+            + " of "
+            + request.imageRef()
+            + ", so the layer is pulled whole: "
+            + e.getMessage(),
+        e);
+  }
+
+  private static NoSociIndexException noIndex(RemoteLayerRequest request) {
+    return new NoSociIndexException(
+        "no SOCI index found for " + request.imageRef() + "; not mounted lazily");
   }
 
   /**

@@ -1,5 +1,7 @@
 package dev.jsoci.snapshotter;
 
+import dev.jsoci.fs.LowerDirectories;
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.snapshotter.errdefs.AlreadyExistsException;
 import dev.jsoci.snapshotter.errdefs.FailedPreconditionException;
 import dev.jsoci.snapshotter.errdefs.InvalidArgumentException;
@@ -11,8 +13,10 @@ import dev.jsoci.snapshotter.metadata.SnapshotFilter;
 import dev.jsoci.snapshotter.metadata.SnapshotInfo;
 import dev.jsoci.snapshotter.metadata.SnapshotRecord;
 import dev.jsoci.snapshotter.metadata.Usage;
+import dev.jsoci.ztoc.ByteString;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,11 +32,13 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -86,10 +92,10 @@ public final class Snapshotter implements AutoCloseable {
   private final Clock clock;
   private final FaultInjection faults;
 
-  /** A remote snapshot that could not be mounted again, why, and when that was last tried. */
+  /** A remote snapshot that could not be mounted, why, and when that was last tried. */
   private record Unrestored(String error, Instant attempted) {}
 
-  /** Remote snapshots that could not be restored, by id. */
+  /** Remote snapshots that could not be mounted, after a restart or in the background, by id. */
   private final Map<Long, Unrestored> unrestored = new ConcurrentHashMap<>();
 
   /** Serializes the restore attempts of each snapshot, by id. */
@@ -97,6 +103,13 @@ public final class Snapshotter implements AutoCloseable {
 
   /** Mountpoints where the mounter mounted a layer and nothing unmounted it yet. */
   private final Set<Path> mounted = ConcurrentHashMap.newKeySet();
+
+  /** Committed remote snapshots being mounted in the background, by id. */
+  private final Map<Long, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
+
+  /** Mounts remote snapshots after their {@code Prepare} has returned. */
+  private final ExecutorService backgroundMounts =
+      Executors.newCachedThreadPool(DaemonThreads.numbered("jsoci-mount-"));
 
   Snapshotter(
       MetadataStore store,
@@ -204,11 +217,17 @@ public final class Snapshotter implements AutoCloseable {
       return deferToRuntime(active, target, "the layer labels are invalid", startNanos);
     }
 
-    // Mount the layer on the active snapshot's own directory.
+    // When the index lists the layer's zTOC, the layer is committed at once and mounted in the
+    // background, so that containerd prepares the next layers while the zTOCs download. Otherwise
+    // it is mounted here, on the active snapshot's own directory.
     Path mountpoint = directories.fs(active.id());
+    boolean inBackground;
     try {
-      mounter.mount(request, mountpoint, lowerDirectories(active));
-      mounted.add(mountpoint);
+      inBackground = mounter.findZtoc(request);
+      if (!inBackground) {
+        mounter.mount(request, mountpoint, new LowerDirectories(lowerDirectories(active)));
+        mounted.add(mountpoint);
+      }
     } catch (IOException | IllegalArgumentException e) {
       // A SOCI index leaves out small layers on purpose, so a layer without a zTOC is no fault.
       LOG.atLevel(e instanceof FuseLayerMounter.NoZtocException ? Level.INFO : Level.WARN)
@@ -228,30 +247,130 @@ public final class Snapshotter implements AutoCloseable {
       return prepareLocal(localUnpacker.get(), request, active, target, labels, startNanos);
     }
 
-    // Commit it under the target name, with labels that let a restart mount it again.
+    // Commit it under the target name, with labels that let a restart mount it again. A
+    // background mount is pending before the commit, so that no caller finds the snapshot
+    // committed and neither mounted nor pending.
     Map<String, String> committedLabels = new TreeMap<>(labels);
     committedLabels.put(SnapshotLabels.REMOTE, SnapshotLabels.REMOTE_VALUE);
     committedLabels.put(SnapshotLabels.REMOTE_NAMESPACE, namespace);
     committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
+    CompletableFuture<Void> mounting = new CompletableFuture<>();
+    if (inBackground) {
+      pending.put(active.id(), mounting);
+    }
+    SnapshotRecord committed;
     try {
-      store.write(tx -> tx.commitActive(key, target, Usage.ZERO, committedLabels, clock.instant()));
+      committed =
+          store.write(
+              tx -> tx.commitActive(key, target, Usage.ZERO, committedLabels, clock.instant()));
     } catch (AlreadyExistsException e) {
       // Another Prepare committed the same layer first; this mount is not needed.
+      pending.remove(active.id(), mounting);
+      mounting.complete(null);
       LOG.atInfo()
           .addKeyValue("key", key)
           .addKeyValue("target", target)
           .log("target snapshot was committed concurrently; removing this one");
       removeQuietly(key);
+      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+    } catch (SnapshotException | IOException | RuntimeException e) {
+      pending.remove(active.id(), mounting);
+      mounting.complete(null);
+      throw e;
+    }
+    if (inBackground) {
+      mountInBackground(committed, mounting);
     }
     LOG.atInfo()
         .addKeyValue("key", key)
         .addKeyValue("target", target)
         .addKeyValue("mountpoint", mountpoint.toString())
         .addKeyValue("remote-snapshot-prepared", "true")
-        .log("mounted layer remotely");
+        .log(inBackground ? "committed layer; mounting it remotely" : "mounted layer remotely");
     listener.remotePrepared(
         SnapshotterListener.PrepareOutcome.LAZY, System.nanoTime() - startNanos);
     throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+  }
+
+  /**
+   * Mounts the committed remote snapshot {@code record} on a background thread, and completes
+   * {@code mounting} when it serves reads, or when its layer was unpacked instead, or when both
+   * failed and it is recorded as unrestored.
+   */
+  private void mountInBackground(SnapshotRecord record, CompletableFuture<Void> mounting) {
+    Runnable task =
+        () -> {
+          try {
+            materialize(record, false);
+          } finally {
+            pending.remove(record.id(), mounting);
+            mounting.complete(null);
+          }
+        };
+    try {
+      backgroundMounts.execute(task);
+    } catch (RejectedExecutionException e) {
+      // The snapshotter is closing; the next start restores the snapshot from its labels.
+      unrestored.put(
+          record.id(),
+          new Unrestored("the snapshotter closed before mounting it", clock.instant()));
+      pending.remove(record.id(), mounting);
+      mounting.complete(null);
+    }
+  }
+
+  /**
+   * Waits until the background mounts of the snapshots {@code ids} have ended.
+   *
+   * @throws InterruptedIOException if interrupted meanwhile
+   */
+  private void awaitPending(List<Long> ids) throws InterruptedIOException {
+    for (long id : ids) {
+      CompletableFuture<Void> mounting = pending.get(id);
+      if (mounting == null) {
+        continue;
+      }
+      try {
+        mounting.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while a layer below was being mounted");
+      } catch (ExecutionException e) {
+        // Background mounts only complete normally, so this is a bug.
+        throw new IllegalStateException("a background mount failed", e.getCause());
+      }
+    }
+  }
+
+  /**
+   * Returns the layers below {@code record} as a mount of it reads them: only when the layer leaves
+   * out a parent directory, and only after the layers below are mounted or unpacked.
+   */
+  private LowerLayers lowerLayersOf(SnapshotRecord record) {
+    List<Long> parents = record.parentIds();
+    LowerDirectories directoriesBelow = new LowerDirectories(lowerDirectories(record));
+    return new LowerLayers() {
+      private volatile boolean ready;
+
+      @Override
+      public Entry lookup(ByteString path) {
+        if (!ready) {
+          try {
+            awaitPending(parents);
+            for (long parent : parents) {
+              Unrestored failed = unrestored.get(parent);
+              if (failed != null) {
+                throw new IOException("a layer below is not mounted: " + failed.error());
+              }
+            }
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+          ready = true;
+        }
+        return directoriesBelow.lookup(path);
+      }
+    };
   }
 
   /**
@@ -404,6 +523,9 @@ public final class Snapshotter implements AutoCloseable {
     if (record.parentIds().isEmpty()) {
       return;
     }
+    // A layer mounted in the background may have been unpacked instead, so its labels are read
+    // after the wait.
+    awaitPending(record.parentIds());
     List<SnapshotRecord> parents =
         store.read(
             tx -> {
@@ -431,7 +553,7 @@ public final class Snapshotter implements AutoCloseable {
       if (failedRestore != null) {
         throw new UnavailableException(
             subject
-                + " is not mounted: restoring it after the daemon's restart failed ("
+                + " is not mounted: mounting it failed ("
                 + failedRestore
                 + "); it is tried again "
                 + RESTORE_RETRY_INTERVAL.toSeconds()
@@ -493,6 +615,8 @@ public final class Snapshotter implements AutoCloseable {
    */
   public void remove(String key) throws SnapshotException, IOException {
     SnapshotRecord removed = store.write(tx -> tx.remove(key));
+    // Its mount or unpack in the background ends first, so that nothing is left in the directory.
+    awaitPending(List.of(removed.id()));
     unrestored.remove(removed.id());
     restoreLocks.remove(removed.id());
     releaseDirectory(directories.directory(removed.id()), key);
@@ -640,7 +764,7 @@ public final class Snapshotter implements AutoCloseable {
           restores.add(
               mounts.submit(
                   () -> {
-                    if (tryRestore(record)) {
+                    if (materialize(record, true)) {
                       restored.incrementAndGet();
                     }
                   }));
@@ -661,10 +785,15 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   /**
-   * Mounts a remote snapshot of an earlier run again, and records it as unrestored when that fails,
-   * clearing the dead mount a killed process may have left. Returns whether it is mounted now.
+   * Mounts the remote snapshot {@code record}, clearing the dead mount a killed process may have
+   * left. Unless {@code atStart}, when the mount fails, unpacks its layer into its directory instead
+   * and keeps it as an ordinary snapshot. Records it as unrestored when neither works. Returns
+   * whether it can serve reads now.
+   *
+   * @param atStart whether the daemon is restoring the snapshots of an earlier run, which only
+   *     mounts them, so that a start does not wait for whole layers
    */
-  private boolean tryRestore(SnapshotRecord record) {
+  private boolean materialize(SnapshotRecord record, boolean atStart) {
     Path mountpoint = directories.fs(record.id());
     try {
       restore(record);
@@ -672,18 +801,10 @@ public final class Snapshotter implements AutoCloseable {
       LOG.atInfo()
           .addKeyValue("snapshot", record.info().name())
           .addKeyValue("mountpoint", mountpoint.toString())
-          .log("restored remote snapshot");
+          .log(atStart ? "restored remote snapshot" : "mounted layer remotely");
       return true;
-    } catch (IOException | IllegalArgumentException e) {
+    } catch (IOException | RuntimeException e) {
       String error = restoreError(e);
-      unrestored.put(record.id(), new Unrestored(error, clock.instant()));
-      LOG.atError()
-          .addKeyValue("snapshot", record.info().name())
-          .addKeyValue("error", error)
-          .log(
-              "cannot restore remote snapshot; its next use tries again after "
-                  + RESTORE_RETRY_INTERVAL.toSeconds()
-                  + " s, or remove it through containerd");
       if (mounter.isPresent()) {
         try {
           mounter.get().unmount(mountpoint);
@@ -691,10 +812,93 @@ public final class Snapshotter implements AutoCloseable {
           LOG.atWarn()
               .addKeyValue("mountpoint", mountpoint.toString())
               .addKeyValue("error", unmountFailure.getMessage())
-              .log("cannot clear the mount of an unrestored snapshot");
+              .log("cannot clear the mount of an unmounted snapshot");
         }
       }
+      if (!atStart) {
+        listener.layerMountFailed(mountFailureOf(e));
+      }
+      if (!atStart && localUnpacker.isPresent()) {
+        LOG.atWarn()
+            .addKeyValue("snapshot", record.info().name())
+            .addKeyValue("error", error)
+            .log("cannot mount layer remotely; unpacking it in the snapshotter");
+        String unpackError = unpackInstead(localUnpacker.get(), record);
+        if (unpackError == null) {
+          unrestored.remove(record.id());
+          return true;
+        }
+        error = error + "; unpacking the layer instead failed: " + unpackError;
+      }
+      unrestored.put(record.id(), new Unrestored(error, clock.instant()));
+      LOG.atError()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("error", error)
+          .log(
+              (atStart ? "cannot restore remote snapshot" : "cannot mount layer remotely")
+                  + "; its next use tries again after "
+                  + RESTORE_RETRY_INTERVAL.toSeconds()
+                  + " s, or remove it through containerd");
       return false;
+    }
+  }
+
+  /**
+   * Unpacks the layer of the remote snapshot {@code record} into its {@code fs} and turns it into
+   * an ordinary committed snapshot with its disk usage, which a restart leaves as it is. Returns
+   * null when that worked, else the error, with {@code fs} emptied.
+   */
+  private @Nullable String unpackInstead(LocalLayerUnpacker unpacker, SnapshotRecord record) {
+    String name = record.info().name();
+    Path fs = directories.fs(record.id());
+    Path temporaryTar = directories.directory(record.id()).resolve("layer.tar");
+    try {
+      // The unpack reads the layers below for the parent directories that the layer leaves out.
+      awaitPending(record.parentIds());
+      RemoteLayerRequest request = requestOf(record);
+      SnapshotDirectories.deleteContents(fs);
+      unpacker.unpack(request, fs, temporaryTar, lowerDirectories(record));
+      Map<String, String> labels = new TreeMap<>(record.info().labels());
+      labels.remove(SnapshotLabels.REMOTE);
+      labels.remove(SnapshotLabels.REMOTE_NAMESPACE);
+      SnapshotInfo info =
+          new SnapshotInfo(
+              name,
+              record.info().parent(),
+              record.info().kind(),
+              record.info().createdAt(),
+              record.info().updatedAt(),
+              labels);
+      Usage usage = SnapshotDirectories.diskUsage(fs);
+      store.write(
+          tx -> {
+            // Only the two labels go: labels set since the commit stay.
+            tx.update(
+                info,
+                List.of(
+                    "labels." + SnapshotLabels.REMOTE, "labels." + SnapshotLabels.REMOTE_NAMESPACE),
+                clock.instant());
+            tx.setUsage(name, usage);
+            return null;
+          });
+      LOG.atInfo()
+          .addKeyValue("snapshot", name)
+          .addKeyValue("layer", request.layerDigest().toString())
+          .addKeyValue("local-snapshot-prepared", "true")
+          .log("unpacked layer in the snapshotter");
+      return null;
+    } catch (SnapshotException | IOException | RuntimeException e) {
+      String error = restoreError(e);
+      try {
+        Files.deleteIfExists(temporaryTar);
+        SnapshotDirectories.deleteContents(fs);
+      } catch (IOException cleanupFailure) {
+        LOG.atWarn()
+            .addKeyValue("snapshot", name)
+            .addKeyValue("error", cleanupFailure.getMessage())
+            .log("cannot empty the directory of a layer whose unpack failed");
+      }
+      return error;
     }
   }
 
@@ -724,22 +928,27 @@ public final class Snapshotter implements AutoCloseable {
           < 0) {
         return failed.error();
       }
-      if (tryRestore(parent)) {
+      if (materialize(parent, false)) {
         return null;
       }
       return unrestored.get(parent.id()).error();
     }
   }
 
-  private void restore(SnapshotRecord record) throws IOException {
-    if (mounter.isEmpty()) {
-      throw new IOException("no remote layer mounter is configured");
-    }
+  /** Reads the layer request of the remote snapshot {@code record} from its labels. */
+  private static RemoteLayerRequest requestOf(SnapshotRecord record) throws IOException {
     String namespace = record.info().labels().get(SnapshotLabels.REMOTE_NAMESPACE);
     if (namespace == null || namespace.isEmpty()) {
       throw new IOException("missing label " + SnapshotLabels.REMOTE_NAMESPACE);
     }
-    RemoteLayerRequest request = RemoteLayerRequest.fromLabels(namespace, record.info().labels());
+    return RemoteLayerRequest.fromLabels(namespace, record.info().labels());
+  }
+
+  private void restore(SnapshotRecord record) throws IOException {
+    if (mounter.isEmpty()) {
+      throw new IOException("no remote layer mounter is configured");
+    }
+    RemoteLayerRequest request = requestOf(record);
 
     Path directory = directories.directory(record.id());
     Path mountpoint = directories.fs(record.id());
@@ -753,7 +962,7 @@ public final class Snapshotter implements AutoCloseable {
       Files.createDirectories(mountpoint);
       Files.setPosixFilePermissions(mountpoint, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
-    mounter.get().mount(request, mountpoint, lowerDirectories(record));
+    mounter.get().mount(request, mountpoint, lowerLayersOf(record));
     mounted.add(mountpoint);
   }
 
@@ -764,6 +973,15 @@ public final class Snapshotter implements AutoCloseable {
    */
   @Override
   public void close() throws IOException {
+    backgroundMounts.shutdown();
+    try {
+      while (!backgroundMounts.awaitTermination(1, TimeUnit.MINUTES)) {
+        LOG.atWarn().addKeyValue("layers", pending.size()).log("still mounting remote layers");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      backgroundMounts.shutdownNow();
+    }
     List<Path> mountpoints = List.copyOf(mounted);
     ExecutorService unmounts =
         Executors.newFixedThreadPool(

@@ -15,6 +15,7 @@ import dev.jsoci.fetcher.registry.RegistryOptions;
 import dev.jsoci.fetcher.span.SpanEngine;
 import dev.jsoci.fetcher.span.SpanOptions;
 import dev.jsoci.fs.FileSystemOptions;
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.fs.fuse.MountOptions;
 import dev.jsoci.oci.Descriptor;
 import dev.jsoci.oci.Digest;
@@ -327,7 +328,7 @@ class CorruptZtocTest {
     NoSociIndexException e =
         assertThrows(
             NoSociIndexException.class,
-            () -> mounter.mount(request, spans.resolve("mnt"), List.of()));
+            () -> mounter.mount(request, spans.resolve("mnt"), LowerLayers.NONE));
 
     assertThat(e).hasMessageThat().contains(corrupt.expected());
   }

@@ -1,16 +1,23 @@
 package dev.jsoci.snapshotter;
 
+import dev.jsoci.fs.LowerLayers;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 
 /**
  * A remote layer mounter that mounts nothing: it records its calls and fails on request, by layer
  * digest or by mountpoint. A layer in {@code unindexedLayerDigests} fails as a layer of an image
  * without a SOCI index, one in {@code failingLayerDigests} as a layer without a zTOC.
+ *
+ * <p>With {@code findsZtocs} set, {@link #findZtoc} answers for the layers as an index would, so
+ * that the snapshotter mounts them in the background; a layer in {@code failingMountDigests} then
+ * fails only its mount, and mounts wait until {@code mountGate} is released.
  */
 class RecordingMounter implements RemoteLayerMounter {
   record MountCall(RemoteLayerRequest request, Path mountpoint) {}
@@ -21,12 +28,40 @@ class RecordingMounter implements RemoteLayerMounter {
   final Set<String> failingLayerDigests = new HashSet<>();
   final Set<String> unindexedLayerDigests = new HashSet<>();
   final Set<Path> failingChecks = new HashSet<>();
+  final Set<String> failingMountDigests = ConcurrentHashMap.newKeySet();
+  final Semaphore mountGate = new Semaphore(Integer.MAX_VALUE);
+  volatile boolean findsZtocs;
 
   @Override
-  public synchronized void mount(
-      RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories) throws IOException {
+  public boolean findZtoc(RemoteLayerRequest request) throws IOException {
+    if (!findsZtocs) {
+      return false;
+    }
+    String digest = request.layerDigest().toString();
+    if (unindexedLayerDigests.contains(digest)) {
+      throw new NoSociIndexException("no SOCI index found for " + request.imageRef());
+    }
+    if (failingLayerDigests.contains(digest)) {
+      throw new IOException("no zTOC for layer " + digest);
+    }
+    return true;
+  }
+
+  @Override
+  public void mount(RemoteLayerRequest request, Path mountpoint, LowerLayers lowers)
+      throws IOException {
+    mountGate.acquireUninterruptibly();
+    mountGate.release();
+    recordMount(request, mountpoint);
+  }
+
+  private synchronized void recordMount(RemoteLayerRequest request, Path mountpoint)
+      throws IOException {
     mounts.add(new MountCall(request, mountpoint));
     String digest = request.layerDigest().toString();
+    if (failingMountDigests.contains(digest)) {
+      throw new IOException("zTOC of layer " + digest + " is invalid");
+    }
     if (unindexedLayerDigests.contains(digest)) {
       throw new NoSociIndexException("no SOCI index found for " + request.imageRef());
     }

@@ -26,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -733,6 +735,148 @@ class SnapshotterTest {
     assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
   }
 
+  @Test
+  void prepare_layerWithListedZtoc_isCommittedAtOnce_andContainersWaitForItsMount()
+      throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.mountGate.drainPermits();
+    open(mounter);
+
+    prepareTwoRemoteLayers();
+    assertThat(snapshotter.stat(CHAIN_2).labels())
+        .containsEntry("containerd.io/snapshot/remote", "remote snapshot");
+    CompletableFuture<List<Mount>> container =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of());
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            });
+    Thread.sleep(200);
+    boolean doneBeforeMounts = container.isDone();
+    mounter.mountGate.release(Integer.MAX_VALUE);
+
+    assertThat(doneBeforeMounts).isFalse();
+    assertThat(container.get(30, TimeUnit.SECONDS))
+        .containsExactly(
+            new Mount(
+                "overlay",
+                "overlay",
+                List.of(
+                    "index=off",
+                    "workdir=" + work(3),
+                    "upperdir=" + fs(3),
+                    "lowerdir=" + fs(2) + ":" + fs(1))));
+    assertThat(mounter.mounts.stream().map(RecordingMounter.MountCall::mountpoint).toList())
+        .containsExactly(Path.of(fs(1)), Path.of(fs(2)));
+    assertThat(mounter.checks).containsExactly(Path.of(fs(1)), Path.of(fs(2)));
+  }
+
+  @Test
+  void prepare_backgroundMountFails_unpacksTheLayerInstead() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.failingMountDigests.add(LAYER_2);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    open(mounter, unpacker);
+
+    prepareTwoRemoteLayers();
+    snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of());
+
+    assertThat(unpacker.unpacks).hasSize(1);
+    assertThat(unpacker.unpacks.get(0).directory()).isEqualTo(Path.of(fs(2)));
+    assertThat(Files.readString(Path.of(fs(2), "etc", "layer.txt"))).isEqualTo(LAYER_2);
+    assertThat(snapshotter.stat(CHAIN_2).labels())
+        .doesNotContainKey("containerd.io/snapshot/remote");
+    assertThat(snapshotter.stat(CHAIN_2).labels())
+        .doesNotContainKey("containerd.io/snapshot/remote/namespace");
+    assertThat(snapshotter.stat(CHAIN_1).labels())
+        .containsEntry("containerd.io/snapshot/remote", "remote snapshot");
+    assertThat(snapshotter.usage(CHAIN_2).inodes()).isGreaterThan(0);
+    assertThat(mounter.checks).containsExactly(Path.of(fs(1)));
+    snapshotter.close();
+
+    RecordingMounter restarted = new RecordingMounter();
+    open(restarted, new RecordingUnpacker());
+    assertThat(snapshotter.restoreRemoteSnapshots()).isEqualTo(1);
+    assertThat(restarted.mounts.stream().map(RecordingMounter.MountCall::mountpoint).toList())
+        .containsExactly(Path.of(fs(1)));
+  }
+
+  @Test
+  void prepare_backgroundMountAndUnpackFail_leaveTheLayerUnavailableUntilRetried()
+      throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.failingMountDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.failing = true;
+    open(mounter, unpacker);
+
+    prepareTwoRemoteLayers();
+    UnavailableException e =
+        assertThrows(
+            UnavailableException.class,
+            () -> snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of()));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "lazily mounted layer "
+                + LAYER_1
+                + " (snapshot \""
+                + CHAIN_1
+                + "\") is not mounted: mounting it failed (zTOC of layer "
+                + LAYER_1
+                + " is invalid; unpacking the layer instead failed: uncompressed digests did not"
+                + " match); it is tried again 10 s after the last attempt, when the layer is next"
+                + " used: unavailable");
+    try (var left = Files.list(Path.of(fs(1)))) {
+      assertThat(left.toList()).isEmpty();
+    }
+    assertThat(snapshotter.stat(CHAIN_1).labels())
+        .containsEntry("containerd.io/snapshot/remote", "remote snapshot");
+
+    // The next use after the interval mounts it, once the zTOC can be read.
+    mounter.failingMountDigests.clear();
+    elapsed = Snapshotter.RESTORE_RETRY_INTERVAL;
+    snapshotter.prepare(NAMESPACE, "container-2", CHAIN_2, Map.of());
+    assertThat(mounter.checks).containsExactly(Path.of(fs(1)), Path.of(fs(2)));
+  }
+
+  @Test
+  void remove_ofLayerStillMounting_waitsForTheMountAndUnmountsIt() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.mountGate.drainPermits();
+    open(mounter);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+
+    CompletableFuture<Void> removal =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                snapshotter.remove(CHAIN_1);
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            });
+    Thread.sleep(200);
+    boolean doneBeforeMount = removal.isDone();
+    mounter.mountGate.release(Integer.MAX_VALUE);
+    removal.get(30, TimeUnit.SECONDS);
+
+    assertThat(doneBeforeMount).isFalse();
+    assertThat(mounter.mounts).hasSize(1);
+    assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
+    assertThat(Files.exists(snapshots().resolve("1"))).isFalse();
+  }
+
   /** Prepares LAYER_1 and LAYER_2 on it as remote layers, committed as CHAIN_1 and CHAIN_2. */
   private void prepareTwoRemoteLayers() {
     assertThrows(
@@ -811,7 +955,7 @@ class SnapshotterTest {
                 + LAYER_1
                 + " (snapshot \""
                 + CHAIN_1
-                + "\") is not mounted: restoring it after the daemon's restart failed (no zTOC for"
+                + "\") is not mounted: mounting it failed (no zTOC for"
                 + " layer "
                 + LAYER_1
                 + "); it is tried again 10 s after the last attempt, when the layer is next used:"
@@ -847,7 +991,7 @@ class SnapshotterTest {
                 + LAYER_1
                 + " (snapshot \""
                 + CHAIN_1
-                + "\") is not mounted: restoring it after the daemon's restart failed (no remote"
+                + "\") is not mounted: mounting it failed (no remote"
                 + " layer mounter is configured); it is tried again 10 s after the last attempt,"
                 + " when the layer is next used: unavailable");
   }

@@ -160,38 +160,93 @@ public final class LazyLayers implements AutoCloseable {
       @Nullable Digest indexDigest,
       Digest layerDigest)
       throws IOException {
-    ImageManifests.ManifestWithLayer found = manifests.forLayer(image, manifestDigest, layerDigest);
-    Digest manifest = found.digest();
-    ImageManifest imageManifest = found.manifest();
-    Descriptor layer = found.layer();
-
-    // Passing the cached manifest spares a registry round trip for every layer of the image.
-    Optional<DiscoveredIndex> discovered =
-        discovery.discover(image, manifest, indexDigest, imageManifest);
-    if (discovered.isEmpty()) {
+    Located located = locate(image, manifestDigest, indexDigest, layerDigest);
+    if (located == null) {
       return new Lookup(false, Optional.empty());
     }
-    Digest foundIndex = discovered.get().digest();
-    SociIndex index = index(image, foundIndex);
-    Optional<Descriptor> ztocDescriptor = index.ztocFor(layerDigest);
-    if (ztocDescriptor.isEmpty()) {
-      ztocs.prefetchIndex(image, foundIndex, ztocsInLayerOrder(imageManifest, index));
+    if (located.ztoc() == null) {
+      ztocs.prefetchIndex(image, located.indexDigest(), located.ztocsInLayerOrder());
       return new Lookup(true, Optional.empty());
     }
     CheckedZtoc checked =
-        ztocs.get(image, foundIndex, ztocDescriptor.get(), ztocsInLayerOrder(imageManifest, index));
+        ztocs.get(image, located.indexDigest(), located.ztoc(), located.ztocsInLayerOrder());
     @Nullable Descriptor prefetch =
-        artifacts == null ? null : index.prefetchFor(layerDigest).orElse(null);
+        artifacts == null ? null : located.index().prefetchFor(layerDigest).orElse(null);
     return new Lookup(
         true,
         Optional.of(
             new LazyLayer(
                 image,
-                layer,
+                located.layer(),
                 checked.ztoc(),
                 checked.tree(),
                 prefetch,
-                SociIndex.xattrsDisabled(ztocDescriptor.get()))));
+                SociIndex.xattrsDisabled(located.ztoc()))));
+  }
+
+  /**
+   * Looks up whether the SOCI index of the image lists a zTOC for the layer {@code layerDigest},
+   * like {@link #lookup} but without waiting for the zTOC. Starts reading the zTOCs of the image's
+   * layers in the background, so that a {@link #lookup} of the layer soon after finds its zTOC read
+   * or on the way.
+   *
+   * @throws IOException as {@link #find} does
+   */
+  public ZtocPresence findZtoc(
+      ImageRef image,
+      @Nullable Digest manifestDigest,
+      @Nullable Digest indexDigest,
+      Digest layerDigest)
+      throws IOException {
+    Located located = locate(image, manifestDigest, indexDigest, layerDigest);
+    if (located == null) {
+      return ZtocPresence.NO_INDEX;
+    }
+    ztocs.prefetchIndex(image, located.indexDigest(), located.ztocsInLayerOrder());
+    return located.ztoc() == null ? ZtocPresence.NO_ZTOC : ZtocPresence.LISTED;
+  }
+
+  /** Whether an image has a SOCI index, and whether that index lists a zTOC for a layer. */
+  public enum ZtocPresence {
+    /** The image has no SOCI index. */
+    NO_INDEX,
+    /** The image's SOCI index has no zTOC for the layer. */
+    NO_ZTOC,
+    /** The image's SOCI index lists a zTOC for the layer. */
+    LISTED
+  }
+
+  /** A layer in its image manifest and SOCI index; {@code ztoc} is null when it has none. */
+  private record Located(
+      Descriptor layer,
+      Digest indexDigest,
+      SociIndex index,
+      @Nullable Descriptor ztoc,
+      List<Descriptor> ztocsInLayerOrder) {}
+
+  /** Returns the layer in its manifest and SOCI index, or null when the image has no index. */
+  private @Nullable Located locate(
+      ImageRef image,
+      @Nullable Digest manifestDigest,
+      @Nullable Digest indexDigest,
+      Digest layerDigest)
+      throws IOException {
+    ImageManifests.ManifestWithLayer found = manifests.forLayer(image, manifestDigest, layerDigest);
+    ImageManifest imageManifest = found.manifest();
+    // Passing the cached manifest spares a registry round trip for every layer of the image.
+    Optional<DiscoveredIndex> discovered =
+        discovery.discover(image, found.digest(), indexDigest, imageManifest);
+    if (discovered.isEmpty()) {
+      return null;
+    }
+    Digest foundIndex = discovered.get().digest();
+    SociIndex index = index(image, foundIndex);
+    return new Located(
+        found.layer(),
+        foundIndex,
+        index,
+        index.ztocFor(layerDigest).orElse(null),
+        ztocsInLayerOrder(imageManifest, index));
   }
 
   /**

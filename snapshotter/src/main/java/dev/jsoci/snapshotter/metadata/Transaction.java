@@ -204,6 +204,25 @@ public final class Transaction {
   }
 
   /**
+   * Sets the stored disk usage of the snapshot {@code name}.
+   *
+   * @throws NotFoundException if the snapshot does not exist
+   */
+  public void setUsage(String name, Usage usage) throws NotFoundException, MetadataException {
+    SnapshotRecord record = get(name);
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            "UPDATE snapshots SET size_bytes = ?, inodes = ? WHERE id = ?")) {
+      update.setLong(1, usage.sizeBytes());
+      update.setLong(2, usage.inodes());
+      update.setLong(3, record.id());
+      update.executeUpdate();
+    } catch (SQLException e) {
+      throw failure("set the usage of snapshot " + name, e);
+    }
+  }
+
+  /**
    * Sets the parent of a snapshot that has none; used when a commit names the parent.
    *
    * @throws NotFoundException if {@code parent} does not exist

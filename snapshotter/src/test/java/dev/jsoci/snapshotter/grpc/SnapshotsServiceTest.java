@@ -4,6 +4,7 @@ import static com.google.common.truth.Truth.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.google.protobuf.FieldMask;
+import dev.jsoci.fs.LowerLayers;
 import dev.jsoci.snapshotter.RemoteLayerMounter;
 import dev.jsoci.snapshotter.RemoteLayerRequest;
 import dev.jsoci.snapshotter.Snapshotter;
@@ -67,7 +68,7 @@ class SnapshotsServiceTest {
     final List<Path> failingChecks = new ArrayList<>();
 
     @Override
-    public void mount(RemoteLayerRequest request, Path mountpoint, List<Path> lowerDirectories) {
+    public void mount(RemoteLayerRequest request, Path mountpoint, LowerLayers lowers) {
       requests.add(request);
     }
 
