@@ -329,7 +329,7 @@ class DaemonFaultIT {
 
   @Test
   @Order(4)
-  void corruptZtoc_layerIsUnpackedByTheDaemonAndLogsOnce() throws Exception {
+  void corruptZtoc_daemonUnpacksLayer_logsOnce() throws Exception {
     String ztoc = ztocDigest(registry.host() + "/app-b-soci:v1", imageB, "plain");
     // containerd 1.6 downloads the SOCI index's blobs itself during rpull and fails the whole
     // pull on a wrong digest, so only the daemon's reads of the zTOC get the flipped byte.

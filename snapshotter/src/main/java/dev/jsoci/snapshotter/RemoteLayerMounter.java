@@ -19,8 +19,8 @@ public interface RemoteLayerMounter {
    * Looks up the layer's zTOC in its image's SOCI index, without waiting to read the zTOC itself,
    * and may start reading it so that {@link #mount} finds it sooner.
    *
-   * @return true when the index lists a zTOC for the layer, so that the snapshotter can commit the
-   *     layer and mount it in the background; false when this mounter cannot tell before mounting
+   * @return true when the index lists a zTOC for the layer: the snapshotter then commits the layer
+   *     and mounts it in the background. False when this mounter cannot tell before mounting
    * @throws NoSociIndexException if the layer's image has no usable SOCI index
    * @throws IOException if the index has no zTOC for the layer, or another lookup fails
    */

@@ -786,9 +786,9 @@ public final class Snapshotter implements AutoCloseable {
 
   /**
    * Mounts the remote snapshot {@code record}, clearing the dead mount a killed process may have
-   * left. Unless {@code atStart}, when the mount fails, unpacks its layer into its directory instead
-   * and keeps it as an ordinary snapshot. Records it as unrestored when neither works. Returns
-   * whether it can serve reads now.
+   * left. Unless {@code atStart}, when the mount fails, unpacks its layer into its directory
+   * instead and keeps it as an ordinary snapshot. Records it as unrestored when neither works.
+   * Returns whether it can serve reads now.
    *
    * @param atStart whether the daemon is restoring the snapshots of an earlier run, which only
    *     mounts them, so that a start does not wait for whole layers

@@ -736,8 +736,7 @@ class SnapshotterTest {
   }
 
   @Test
-  void prepare_layerWithListedZtoc_isCommittedAtOnce_andContainersWaitForItsMount()
-      throws Exception {
+  void prepare_listedZtoc_commitsBeforeTheMount() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     mounter.findsZtocs = true;
     mounter.mountGate.drainPermits();
@@ -776,7 +775,7 @@ class SnapshotterTest {
   }
 
   @Test
-  void prepare_backgroundMountFails_unpacksTheLayerInstead() throws Exception {
+  void backgroundMountFails_unpacksTheLayer() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     mounter.findsZtocs = true;
     mounter.failingMountDigests.add(LAYER_2);
@@ -807,8 +806,7 @@ class SnapshotterTest {
   }
 
   @Test
-  void prepare_backgroundMountAndUnpackFail_leaveTheLayerUnavailableUntilRetried()
-      throws Exception {
+  void mountAndUnpackFail_retryOnNextUse() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     mounter.findsZtocs = true;
     mounter.failingMountDigests.add(LAYER_1);
@@ -848,7 +846,7 @@ class SnapshotterTest {
   }
 
   @Test
-  void remove_ofLayerStillMounting_waitsForTheMountAndUnmountsIt() throws Exception {
+  void remove_waitsForBackgroundMount() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     mounter.findsZtocs = true;
     mounter.mountGate.drainPermits();
