@@ -3,6 +3,7 @@ package dev.jsoci.it;
 import ch.qos.logback.classic.Level;
 import dev.jsoci.snapshotter.grpc.api.snapshots.PrepareSnapshotRequest;
 import dev.jsoci.snapshotter.grpc.api.snapshots.SnapshotsGrpc;
+import dev.jsoci.snapshotter.grpc.api.snapshots.ViewSnapshotRequest;
 import dev.jsoci.testing.LocalRegistry;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -38,15 +39,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A load run against the real daemon: builds an image of random files, pushes it to a loopback
- * docker-registry, converts it with {@code bin/jsoci convert}, starts {@code bin/jsoci-snapshotter},
- * prepares every layer with the remote-snapshot labels so that the daemon mounts it lazily through
- * FUSE, then lets many reader threads read the mounts at once while the background fetcher runs.
+ * docker-registry, converts it with {@code bin/jsoci convert}, starts {@code
+ * bin/jsoci-snapshotter}, prepares every layer with the remote-snapshot labels so that the daemon
+ * mounts it lazily through FUSE, then lets many reader threads read the mounts at once while the
+ * background fetcher runs.
  *
- * <p>Every byte read is compared with the source file it came from: whole files by SHA-256,
- * ranges byte for byte, directory listings by name and size. An operation that takes longer than
- * the hang timeout stops the run with a thread dump of the daemon. The daemon's resident memory
- * ({@code VmRSS}, {@code VmHWM} in {@code /proc/PID/status}) is sampled while it is idle and under
- * load.
+ * <p>Every byte read is compared with the source file it came from: whole files by SHA-256, ranges
+ * byte for byte, directory listings by name and size. An operation that takes longer than the hang
+ * timeout stops the run with a thread dump of the daemon. The daemon's resident memory ({@code
+ * VmRSS}, {@code VmHWM} in {@code /proc/PID/status}) is sampled while it is idle and under load.
  *
  * <p>{@link LoadIT} runs a short version; {@code scripts/bench-load.sh} runs {@link #main} with the
  * full settings.
@@ -143,8 +144,8 @@ final class LoadRun {
   private record SourceFile(Path source, String relativePath, long size, byte[] sha256) {}
 
   /** One lazily mounted layer and the tree it was packed from. */
-  private record MountedLayer(Path mountPoint, Path sourceRoot, List<SourceFile> files,
-      List<String> directories) {}
+  private record MountedLayer(
+      Path mountPoint, Path sourceRoot, List<SourceFile> files, List<String> directories) {}
 
   private final Settings settings;
   private final Path work;
@@ -280,8 +281,8 @@ final class LoadRun {
   // Daemon and mounts.
 
   /**
-   * Prepares each layer with the labels CRI sends, so the daemon mounts it lazily, and returns the
-   * mounts in layer order.
+   * Prepares each layer with the labels CRI sends, so the daemon mounts it lazily, waits for the
+   * mounts through a view of each layer, and returns them in layer order.
    */
   private List<MountedLayer> prepareLayers(
       Daemon daemon, String reference, List<String> digests, List<Path> sources) throws Exception {
@@ -308,6 +309,17 @@ final class LoadRun {
             throw e;
           }
         }
+      }
+      // The daemon mounts a committed layer in the background; a view on it waits for the mount,
+      // as a container's snapshot does.
+      for (int layer = 0; layer < digests.size(); layer++) {
+        snapshots
+            .withDeadlineAfter(60, TimeUnit.SECONDS)
+            .view(
+                ViewSnapshotRequest.newBuilder()
+                    .setKey("load/view-" + layer)
+                    .setParent("load/layer-" + layer)
+                    .build());
       }
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -478,7 +490,8 @@ final class LoadRun {
     if (sortedNanos.length == 0) {
       return Double.NaN;
     }
-    int index = (int) Math.min(sortedNanos.length - 1, Math.ceil(fraction * sortedNanos.length) - 1);
+    int index =
+        (int) Math.min(sortedNanos.length - 1, Math.ceil(fraction * sortedNanos.length) - 1);
     return sortedNanos[Math.max(index, 0)] / 1e6;
   }
 
@@ -575,8 +588,13 @@ final class LoadRun {
       }
       wholeFiles++;
       if (total != file.size() || !Arrays.equals(digest.digest(), file.sha256())) {
-        fail(operation + ": read " + total + " bytes whose SHA-256 differs from the source's "
-            + file.size() + " bytes");
+        fail(
+            operation
+                + ": read "
+                + total
+                + " bytes whose SHA-256 differs from the source's "
+                + file.size()
+                + " bytes");
       }
     }
 
@@ -599,13 +617,18 @@ final class LoadRun {
       ranges++;
       ByteBuffer expected = ByteBuffer.allocate(length);
       try (FileChannel channel = FileChannel.open(file.source(), StandardOpenOption.READ)) {
-        while (expected.hasRemaining() && channel.read(expected, offset + expected.position()) > 0) {
+        while (expected.hasRemaining()
+            && channel.read(expected, offset + expected.position()) > 0) {
           // Reads until the range is full or the file ends.
         }
       }
       if (!actual.flip().equals(expected.flip())) {
-        fail(operation + ": " + actual.remaining() + " bytes differ from the source's "
-            + expected.remaining());
+        fail(
+            operation
+                + ": "
+                + actual.remaining()
+                + " bytes differ from the source's "
+                + expected.remaining());
       }
     }
 
@@ -635,8 +658,13 @@ final class LoadRun {
       Map<String, Long> expected = listing(layer.sourceRoot().resolve(directory));
       walks++;
       if (!actual.equals(expected)) {
-        fail(operation + ": listing " + actual.keySet() + " differs from the source's "
-            + expected.keySet() + " (or a size differs)");
+        fail(
+            operation
+                + ": listing "
+                + actual.keySet()
+                + " differs from the source's "
+                + expected.keySet()
+                + " (or a size differs)");
       }
     }
 
@@ -674,8 +702,8 @@ final class LoadRun {
 
   /**
    * {@code bin/jsoci-snapshotter} of the checkout, started with its root, socket and config in
-   * {@code directory}. The launcher execs the JVM, so the process is the daemon itself, and
-   * {@code JSOCI_JAVA_OPTS} from the environment reaches it.
+   * {@code directory}. The launcher execs the JVM, so the process is the daemon itself, and {@code
+   * JSOCI_JAVA_OPTS} from the environment reaches it.
    */
   static final class Daemon implements AutoCloseable {
     private final Path directory;
@@ -698,9 +726,12 @@ final class LoadRun {
       Process process =
           new ProcessBuilder(
                   launcher.toString(),
-                  "--root", directory.resolve("root").toString(),
-                  "--address", socket.toString(),
-                  "--config", directory.resolve("config.toml").toString())
+                  "--root",
+                  directory.resolve("root").toString(),
+                  "--address",
+                  socket.toString(),
+                  "--config",
+                  directory.resolve("config.toml").toString())
               .redirectErrorStream(true)
               .redirectOutput(directory.resolve("daemon.log").toFile())
               .start();
@@ -811,8 +842,7 @@ final class LoadRun {
    */
   public static void main(String[] args) throws Exception {
     if (args.length != 6) {
-      System.err.println(
-          "usage: LoadRun WORK_DIR CHECKOUT LAYERS READERS SECONDS BIG_FILE_MIB");
+      System.err.println("usage: LoadRun WORK_DIR CHECKOUT LAYERS READERS SECONDS BIG_FILE_MIB");
       System.exit(2);
     }
     Settings settings =
