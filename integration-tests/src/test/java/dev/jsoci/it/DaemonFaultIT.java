@@ -17,6 +17,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -90,10 +91,12 @@ class DaemonFaultIT {
   private static FaultProxy proxy;
   private static SampleImage imageA;
   private static SampleImage imageB;
+  private static SampleImage imageC;
   private static LocalDaemon daemon;
   private static LocalContainerd containerd;
   private static String referenceA;
   private static String referenceB;
+  private static String referenceC;
 
   @BeforeAll
   static void start() throws Exception {
@@ -110,10 +113,13 @@ class DaemonFaultIT {
     registry = LocalRegistry.start(null);
     imageA = SampleImage.build(Files.createDirectories(work.resolve("a")), 1);
     imageB = SampleImage.build(Files.createDirectories(work.resolve("b")), 11);
+    imageC = SampleImage.build(Files.createDirectories(work.resolve("c")), 21);
     referenceA = pushAndConvert(imageA, "app-a");
     pushAndConvert(imageB, "app-b");
+    pushAndConvert(imageC, "app-c");
     proxy = FaultProxy.start(registry.url());
     referenceB = proxy.host() + "/app-b-soci:v1";
+    referenceC = proxy.host() + "/app-c-soci:v1";
 
     daemon =
         LocalDaemon.start(
@@ -650,5 +656,45 @@ class DaemonFaultIT {
     assertThat(fuseMounts()).isEqualTo(mountsBefore);
     assertThat(message).isEqualTo(SampleImage.MESSAGE);
     assertThat(checksum).startsWith(sha256(imageB, "data/big.bin") + " ");
+  }
+
+  @Test
+  @Order(11)
+  void sigtermWhileLayersMount_keepsThemLazy() throws Exception {
+    // The top layer: the pull returns while the daemon still waits for its zTOC, below the read
+    // timeout, and the daemon is stopped then.
+    String topLayer = imageC.layers.get("plain").digest().toString();
+    String ztoc = ztocDigest(registry.host() + "/app-c-soci:v1", imageC, "plain");
+    proxy.delayBlobForDaemon(ztoc, Duration.ofSeconds(2));
+    int status;
+    try {
+      rpull(referenceC);
+      status = daemon.stop();
+    } finally {
+      proxy.stopDelaying();
+    }
+    String stopLog = daemon.log();
+    daemon.start();
+    containerd.awaitSnapshotter("jsoci");
+    String checksum = run(referenceC, "after-sigterm", "sha256sum", "/data/plain.bin");
+    Set<String> remoteLayers = new TreeSet<>();
+    for (Info info : daemon.snapshots("labels.\"" + REMOTE_LABEL + "\"")) {
+      remoteLayers.add(info.getLabelsOrDefault(STARGZ_DIGEST_LABEL, ""));
+    }
+
+    assertWithMessage("exit status of the stopped daemon" + logs()).that(status).isAnyOf(0, 143);
+    assertWithMessage("daemon log before the restart")
+        .that(stopLog)
+        .contains("stopped mounting remote snapshot: the daemon is stopping");
+    assertWithMessage("daemon log before the restart: " + stopLog)
+        .that(
+            stopLog
+                .lines()
+                .filter(line -> line.contains("unpacking it in the snapshotter"))
+                .filter(line -> line.contains(topLayer))
+                .toList())
+        .isEmpty();
+    assertThat(remoteLayers).contains(topLayer);
+    assertThat(checksum).startsWith(sha256(imageC, "data/plain.bin") + " ");
   }
 }

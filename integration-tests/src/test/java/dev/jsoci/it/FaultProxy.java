@@ -1,6 +1,7 @@
 package dev.jsoci.it;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,7 +21,7 @@ import okio.Buffer;
 /**
  * An HTTP proxy on loopback in front of a real registry, for the faults a registry cannot produce
  * on demand. It requires anonymous bearer tokens, which {@link #expireTokens()} invalidates at
- * once, and it can flip a byte in the responses for one blob.
+ * once, and it can flip a byte in the responses for one blob or delay them.
  *
  * <p>Every {@code /v2/} request needs a token from {@code /token}; without a valid one the proxy
  * responds 401 with a {@code WWW-Authenticate: Bearer} challenge, as a registry with token
@@ -31,10 +32,7 @@ final class FaultProxy implements AutoCloseable {
 
   private final MockWebServer server = new MockWebServer();
   private final OkHttpClient client =
-      new OkHttpClient.Builder()
-          .followRedirects(false)
-          .readTimeout(30, TimeUnit.SECONDS)
-          .build();
+      new OkHttpClient.Builder().followRedirects(false).readTimeout(30, TimeUnit.SECONDS).build();
   private final String upstream;
   private final Set<String> validTokens = ConcurrentHashMap.newKeySet();
   private final AtomicInteger issuedTokens = new AtomicInteger();
@@ -43,6 +41,8 @@ final class FaultProxy implements AutoCloseable {
   private volatile String corruptDigest = "";
   private volatile boolean corruptDaemonOnly;
   private final AtomicInteger corruptResponsesLeft = new AtomicInteger();
+  private volatile String delayDigest = "";
+  private volatile long delayNanos;
 
   private FaultProxy(String upstream) {
     this.upstream = upstream;
@@ -104,6 +104,17 @@ final class FaultProxy implements AutoCloseable {
     corruptDigest = "";
   }
 
+  /** Delays the responses to jsoci-snapshotter's GETs of blob {@code digest} by {@code delay}. */
+  void delayBlobForDaemon(String digest, Duration delay) {
+    delayNanos = delay.toNanos();
+    delayDigest = digest;
+  }
+
+  /** Stops delaying responses. */
+  void stopDelaying() {
+    delayDigest = "";
+  }
+
   /** Returns the Range headers of the blob GETs so far, as {@code DIGEST RANGE}. */
   List<String> blobRanges() {
     return List.copyOf(blobRanges);
@@ -117,8 +128,12 @@ final class FaultProxy implements AutoCloseable {
       return new MockResponse.Builder()
           .code(200)
           .addHeader("Content-Type", "application/json")
-          .body("{\"token\":\"" + token + "\",\"access_token\":\"" + token
-              + "\",\"expires_in\":3600}")
+          .body(
+              "{\"token\":\""
+                  + token
+                  + "\",\"access_token\":\""
+                  + token
+                  + "\",\"expires_in\":3600}")
           .build();
     }
 
@@ -163,7 +178,8 @@ final class FaultProxy implements AutoCloseable {
     }
 
     try (Response response = client.newCall(upstreamRequest.build()).execute()) {
-      MockResponse.Builder builder = new MockResponse.Builder().clearHeaders().code(response.code());
+      MockResponse.Builder builder =
+          new MockResponse.Builder().clearHeaders().code(response.code());
       Headers headers = response.headers();
       for (String name : headers.names()) {
         if (name.equalsIgnoreCase("Content-Length") || name.equalsIgnoreCase("Transfer-Encoding")) {
@@ -184,6 +200,9 @@ final class FaultProxy implements AutoCloseable {
       if (shouldCorrupt(digest, request) && body.length > 0) {
         body[0] ^= (byte) 0xff;
       }
+      if (digest != null && digest.equals(delayDigest) && isDaemon(request)) {
+        builder.headersDelay(delayNanos, TimeUnit.NANOSECONDS);
+      }
       return builder.body(new Buffer().write(body)).build();
     }
   }
@@ -192,12 +211,16 @@ final class FaultProxy implements AutoCloseable {
     if (digest == null || !digest.equals(corruptDigest)) {
       return false;
     }
-    String userAgent = request.getHeaders().get("User-Agent");
-    if (corruptDaemonOnly && (userAgent == null || !userAgent.startsWith(DAEMON_USER_AGENT))) {
+    if (corruptDaemonOnly && !isDaemon(request)) {
       return false;
     }
     int left = corruptResponsesLeft.getAndUpdate(count -> count > 0 ? count - 1 : count);
     return left != 0;
+  }
+
+  private static boolean isDaemon(RecordedRequest request) {
+    String userAgent = request.getHeaders().get("User-Agent");
+    return userAgent != null && userAgent.startsWith(DAEMON_USER_AGENT);
   }
 
   /** Returns the digest of a {@code /v2/NAME/blobs/DIGEST} path, or null for other paths. */

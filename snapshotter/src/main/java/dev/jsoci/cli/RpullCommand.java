@@ -67,7 +67,9 @@ import picocli.CommandLine.Parameters;
       "",
       "The report compares the image's layers with the remote snapshots that the jsoci daemon"
           + " at --snapshotter-address stores in --namespace, at the same place in the image's"
-          + " layer chain (chain ID). Pull progress goes to stderr, the report to"
+          + " layer chain (chain ID), when the pull returns. The daemon may still be mounting"
+          + " lazy layers then; one whose mount fails later is downloaded by the daemon, and a"
+          + " second rpull reports it as downloaded. Pull progress goes to stderr, the report to"
           + " stdout: one line per layer, in manifest order: DIGEST lazy|downloaded SIZE."
     })
 final class RpullCommand implements Callable<Integer> {

@@ -25,6 +25,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -106,6 +107,11 @@ public final class Snapshotter implements AutoCloseable {
 
   /** Committed remote snapshots being mounted in the background, by id. */
   private final Map<Long, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
+
+  /**
+   * Set by {@link #close}: background mounts that fail then leave their layers to the next start.
+   */
+  private volatile boolean closing;
 
   /** Mounts remote snapshots after their {@code Prepare} has returned. */
   private final ExecutorService backgroundMounts =
@@ -284,6 +290,7 @@ public final class Snapshotter implements AutoCloseable {
     LOG.atInfo()
         .addKeyValue("key", key)
         .addKeyValue("target", target)
+        .addKeyValue("layer", request.layerDigest().toString())
         .addKeyValue("mountpoint", mountpoint.toString())
         .addKeyValue("remote-snapshot-prepared", "true")
         .log(inBackground ? "committed layer; mounting it remotely" : "mounted layer remotely");
@@ -320,16 +327,19 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   /**
-   * Waits until the background mounts of the snapshots {@code ids} have ended.
+   * Waits until the background mounts of the snapshots {@code ids} have ended, and returns the ids
+   * of those that were still running.
    *
    * @throws InterruptedIOException if interrupted meanwhile
    */
-  private void awaitPending(List<Long> ids) throws InterruptedIOException {
+  private Set<Long> awaitPending(List<Long> ids) throws InterruptedIOException {
+    Set<Long> waited = new HashSet<>();
     for (long id : ids) {
       CompletableFuture<Void> mounting = pending.get(id);
       if (mounting == null) {
         continue;
       }
+      waited.add(id);
       try {
         mounting.get();
       } catch (InterruptedException e) {
@@ -340,6 +350,7 @@ public final class Snapshotter implements AutoCloseable {
         throw new IllegalStateException("a background mount failed", e.getCause());
       }
     }
+    return waited;
   }
 
   /**
@@ -427,6 +438,7 @@ public final class Snapshotter implements AutoCloseable {
           .addKeyValue("target", target)
           .log("target snapshot was committed concurrently; removing this one");
       removeQuietly(key);
+      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
     }
     LOG.atInfo()
         .addKeyValue("key", key)
@@ -524,8 +536,8 @@ public final class Snapshotter implements AutoCloseable {
       return;
     }
     // A layer mounted in the background may have been unpacked instead, so its labels are read
-    // after the wait.
-    awaitPending(record.parentIds());
+    // after the wait. A layer whose background attempt just failed is not tried again at once.
+    Set<Long> justTried = awaitPending(record.parentIds());
     List<SnapshotRecord> parents =
         store.read(
             tx -> {
@@ -541,15 +553,20 @@ public final class Snapshotter implements AutoCloseable {
       if (!parent.info().labels().containsKey(SnapshotLabels.REMOTE)) {
         continue;
       }
-      Map<String, String> labels = parent.info().labels();
-      String layer =
-          labels.getOrDefault(
-              SnapshotLabels.CRI_LAYER_DIGEST, labels.get(SnapshotLabels.STARGZ_DIGEST));
+      String layer = layerOf(parent);
       String subject =
-          layer == null
+          layer.isEmpty()
               ? "lazily mounted layer \"" + parent.info().name() + "\""
               : "lazily mounted layer " + layer + " (snapshot \"" + parent.info().name() + "\")";
-      String failedRestore = unrestored.containsKey(parent.id()) ? retryRestore(parent) : null;
+      Unrestored unmounted = unrestored.get(parent.id());
+      String failedRestore = null;
+      if (unmounted != null) {
+        failedRestore = justTried.contains(parent.id()) ? unmounted.error() : retryRestore(parent);
+        if (failedRestore == null && !isRemote(parent.id())) {
+          // The retry unpacked the layer instead of mounting it.
+          continue;
+        }
+      }
       if (failedRestore != null) {
         throw new UnavailableException(
             subject
@@ -573,6 +590,21 @@ public final class Snapshotter implements AutoCloseable {
             e);
       }
     }
+  }
+
+  /** Returns the layer digest that the labels of {@code record} name, or an empty string. */
+  private static String layerOf(SnapshotRecord record) {
+    Map<String, String> labels = record.info().labels();
+    return labels.getOrDefault(
+        SnapshotLabels.CRI_LAYER_DIGEST, labels.getOrDefault(SnapshotLabels.STARGZ_DIGEST, ""));
+  }
+
+  /** Returns whether the snapshot {@code id} still exists and is a remote snapshot. */
+  private boolean isRemote(long id) throws SnapshotException, IOException {
+    return store
+        .read(tx -> tx.findById(id))
+        .map(found -> found.info().labels().containsKey(SnapshotLabels.REMOTE))
+        .orElse(false);
   }
 
   /**
@@ -800,6 +832,7 @@ public final class Snapshotter implements AutoCloseable {
       unrestored.remove(record.id());
       LOG.atInfo()
           .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("layer", layerOf(record))
           .addKeyValue("mountpoint", mountpoint.toString())
           .log(atStart ? "restored remote snapshot" : "mounted layer remotely");
       return true;
@@ -815,12 +848,22 @@ public final class Snapshotter implements AutoCloseable {
               .log("cannot clear the mount of an unmounted snapshot");
         }
       }
+      if (closing) {
+        LOG.atInfo()
+            .addKeyValue("snapshot", record.info().name())
+            .addKeyValue("error", error)
+            .log(
+                "stopped mounting remote snapshot: the daemon is stopping; its next start mounts"
+                    + " it");
+        return false;
+      }
       if (!atStart) {
         listener.layerMountFailed(mountFailureOf(e));
       }
       if (!atStart && localUnpacker.isPresent()) {
         LOG.atWarn()
             .addKeyValue("snapshot", record.info().name())
+            .addKeyValue("layer", layerOf(record))
             .addKeyValue("error", error)
             .log("cannot mount layer remotely; unpacking it in the snapshotter");
         String unpackError = unpackInstead(localUnpacker.get(), record);
@@ -833,6 +876,7 @@ public final class Snapshotter implements AutoCloseable {
       unrestored.put(record.id(), new Unrestored(error, clock.instant()));
       LOG.atError()
           .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("layer", layerOf(record))
           .addKeyValue("error", error)
           .log(
               (atStart ? "cannot restore remote snapshot" : "cannot mount layer remotely")
@@ -973,7 +1017,9 @@ public final class Snapshotter implements AutoCloseable {
    */
   @Override
   public void close() throws IOException {
-    backgroundMounts.shutdown();
+    // Mounts in progress are interrupted: the next start mounts those layers from their labels.
+    closing = true;
+    backgroundMounts.shutdownNow();
     try {
       while (!backgroundMounts.awaitTermination(1, TimeUnit.MINUTES)) {
         LOG.atWarn().addKeyValue("layers", pending.size()).log("still mounting remote layers");

@@ -2,6 +2,7 @@ package dev.jsoci.snapshotter;
 
 import dev.jsoci.fs.LowerLayers;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -50,7 +51,12 @@ class RecordingMounter implements RemoteLayerMounter {
   @Override
   public void mount(RemoteLayerRequest request, Path mountpoint, LowerLayers lowers)
       throws IOException {
-    mountGate.acquireUninterruptibly();
+    try {
+      mountGate.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting to mount " + mountpoint);
+    }
     mountGate.release();
     recordMount(request, mountpoint);
   }

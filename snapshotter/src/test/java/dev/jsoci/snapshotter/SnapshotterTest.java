@@ -846,6 +846,54 @@ class SnapshotterTest {
   }
 
   @Test
+  void retryThatUnpacks_servesTheSameUse() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.failingMountDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.failing = true;
+    open(mounter, unpacker);
+    prepareTwoRemoteLayers();
+    assertThrows(
+        UnavailableException.class,
+        () -> snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of()));
+
+    // The zTOC still fails, but the layer blob can be read again.
+    unpacker.failing = false;
+    elapsed = Snapshotter.RESTORE_RETRY_INTERVAL;
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "container-2", CHAIN_2, Map.of());
+
+    assertThat(mounts).hasSize(1);
+    assertThat(snapshotter.stat(CHAIN_1).labels())
+        .doesNotContainKey("containerd.io/snapshot/remote");
+    assertThat(Files.readString(Path.of(fs(1), "etc", "layer.txt"))).isEqualTo(LAYER_1);
+    assertThat(mounter.checks).containsExactly(Path.of(fs(2)));
+  }
+
+  @Test
+  void close_stopsBackgroundMounts_withoutUnpacking() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.mountGate.drainPermits();
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    open(mounter, unpacker);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+
+    snapshotter.close();
+    snapshotter = null;
+
+    assertThat(mounter.mounts).isEmpty();
+    assertThat(unpacker.unpacks).isEmpty();
+    RecordingMounter restarted = new RecordingMounter();
+    open(restarted, new RecordingUnpacker());
+    assertThat(snapshotter.stat(CHAIN_1).labels())
+        .containsEntry("containerd.io/snapshot/remote", "remote snapshot");
+    assertThat(snapshotter.restoreRemoteSnapshots()).isEqualTo(1);
+  }
+
+  @Test
   void remove_waitsForBackgroundMount() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     mounter.findsZtocs = true;

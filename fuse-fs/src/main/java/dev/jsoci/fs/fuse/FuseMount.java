@@ -71,8 +71,7 @@ public final class FuseMount implements AutoCloseable {
     LayerFuseAdapter adapter = new LayerFuseAdapter(fileSystem);
     FuseSessionLoop loop;
     try {
-      loop =
-          FuseSessionLoop.start(target, String.join(",", options.fuseOptions()), adapter);
+      loop = FuseSessionLoop.start(target, String.join(",", options.fuseOptions()), adapter);
     } catch (IOException e) {
       throw new IOException(what + " failed: " + e.getMessage(), e);
     }
@@ -108,7 +107,13 @@ public final class FuseMount implements AutoCloseable {
         new Thread(
             () -> detachAtExit(target, options.unmountTimeout()),
             "jsoci-fuse-unmount-" + target.getFileName());
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
+    try {
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // The JVM is exiting, and a mount without its hook would outlive the process.
+      detachAfterFailure(target, options.unmountTimeout());
+      throw new IOException(what + " failed: the process is exiting", e);
+    }
     logger.debug(
         "mounted: layer={} mountpoint={} options={}",
         fileSystem.layer(),
