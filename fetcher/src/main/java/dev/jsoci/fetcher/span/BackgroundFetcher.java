@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.jsoci.fetcher.span.SpanTable.Ticket;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Collections;
@@ -14,6 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Fetches the remaining spans of open layers at a bounded rate, one span per request, taking layers
@@ -282,15 +284,21 @@ final class BackgroundFetcher implements AutoCloseable {
     }
     if (failure != null) {
       Duration delay = scheduleRetry(layer);
-      logger
-          .atWarn()
-          .addKeyValue("layer", layer.layer().toString())
-          .addKeyValue("span", ticket.spanId())
-          .addKeyValue("retry_seconds", delay.toSeconds())
-          .setCause(failure)
-          .log(
-              "background fetch of the layer paused after a failure; reads still fetch the spans"
-                  + " they need");
+      LoggingEventBuilder event =
+          logger
+              .atWarn()
+              .addKeyValue("layer", layer.layer().toString())
+              .addKeyValue("span", ticket.spanId())
+              .addKeyValue("retry_seconds", delay.toSeconds());
+      // A registry failure is told by its message; only an unexpected one needs its stack.
+      if (failure instanceof IOException) {
+        event = event.addKeyValue("error", failure.toString());
+      } else {
+        event = event.setCause(failure);
+      }
+      event.log(
+          "background fetch of the layer paused after a failure; reads still fetch the spans"
+              + " they need");
     }
     pump();
   }

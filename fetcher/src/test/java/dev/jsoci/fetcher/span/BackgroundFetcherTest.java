@@ -4,6 +4,9 @@ import static com.google.common.truth.Truth.assertThat;
 import static com.google.common.truth.Truth.assertWithMessage;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.jsoci.testing.RandomLayer;
 import dev.jsoci.ztoc.Span;
 import java.io.IOException;
@@ -23,6 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The background fetcher on a fake clock, with fetches run by the test thread. */
 class BackgroundFetcherTest {
@@ -320,6 +324,45 @@ class BackgroundFetcherTest {
     ByteBuffer buffer = ByteBuffer.allocate(10);
     manager.read(layer.span(2).uncompressedStart(), buffer);
     assertThat(buffer.array()).isEqualTo(layer.tarRange(layer.span(2).uncompressedStart(), 10));
+  }
+
+  @Test
+  void background_failedFetch_logsErrorWithoutStack() throws IOException {
+    RecordingSource source = new RecordingSource(layer.blob());
+    long failing = layer.span(1).compressedStart();
+    source.fault(
+        (request, bytes) -> {
+          if (request.offset() == failing) {
+            throw new IOException("registry unavailable");
+          }
+          return bytes;
+        });
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(BackgroundFetcher.class);
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      SpanEngine engine = engine(options());
+      engine.openLayer(layer.digest(), layer.ztoc(), source);
+      for (int second = 0; second < 3; second++) {
+        executor.runAll();
+        scheduler.advance(Duration.ofSeconds(1));
+      }
+    } finally {
+      logger.detachAppender(appender);
+    }
+
+    List<ILoggingEvent> warnings =
+        appender.list.stream().filter(event -> event.getLevel() == Level.WARN).toList();
+    assertThat(warnings).hasSize(1);
+    assertThat(warnings.get(0).getThrowableProxy()).isNull();
+    assertThat(
+            warnings.get(0).getKeyValuePairs().stream()
+                .filter(pair -> pair.key.equals("error"))
+                .map(pair -> String.valueOf(pair.value))
+                .toList())
+        .containsExactly("java.io.IOException: registry unavailable");
   }
 
   @Test
