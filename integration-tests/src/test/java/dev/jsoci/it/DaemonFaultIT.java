@@ -507,6 +507,11 @@ class DaemonFaultIT {
       }
     }
     String checksum = run(referenceA, "after-kill", "sha256sum", "/data/big.bin");
+    if (checksum.isEmpty()) {
+      // NOTE: once in about ten runs, ctr run exited 0 here with no output at all; whether ctr or
+      // containerd lost it is not known. A second container must print the right checksum.
+      checksum = run(referenceA, "after-kill-again", "sha256sum", "/data/big.bin");
+    }
 
     System.out.println("errors seen by readers while the daemon was down: " + errors);
     assertThat(wrongReads).isEmpty();
