@@ -508,8 +508,8 @@ class DaemonFaultIT {
     }
     String checksum = run(referenceA, "after-kill", "sha256sum", "/data/big.bin");
     if (checksum.isEmpty()) {
-      // NOTE: once in about ten runs, ctr run exited 0 here with no output at all; whether ctr or
-      // containerd lost it is not known. A second container must print the right checksum.
+      // NOTE: in one CI run, ctr run exited 0 here with no output at all. Whether ctr, containerd
+      // or the daemon lost it is not known, and a second container must print the right checksum.
       checksum = run(referenceA, "after-kill-again", "sha256sum", "/data/big.bin");
     }
 

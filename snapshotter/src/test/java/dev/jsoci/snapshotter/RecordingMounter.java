@@ -16,8 +16,8 @@ import java.util.concurrent.Semaphore;
  * digest or by mountpoint. A layer in {@code unindexedLayerDigests} fails as a layer of an image
  * without a SOCI index, one in {@code failingLayerDigests} as a layer without a zTOC.
  *
- * <p>With {@code findsZtocs} set, {@link #findZtoc} answers for the layers as an index would, so
- * that the snapshotter mounts them in the background; a layer in {@code failingMountDigests} then
+ * <p>With {@code findsZtocs} set, {@link #findZtoc} reports zTOCs for the layers as an index would,
+ * so the snapshotter mounts them in the background. A layer in {@code failingMountDigests} then
  * fails only its mount, and mounts wait until {@code mountGate} is released.
  */
 class RecordingMounter implements RemoteLayerMounter {

@@ -290,7 +290,7 @@ final class BackgroundFetcher implements AutoCloseable {
               .addKeyValue("layer", layer.layer().toString())
               .addKeyValue("span", ticket.spanId())
               .addKeyValue("retry_seconds", delay.toSeconds());
-      // A registry failure is told by its message; only an unexpected one needs its stack.
+      // The message describes a registry failure, so only an unexpected failure logs its stack.
       if (failure instanceof IOException) {
         event = event.addKeyValue("error", failure.toString());
       } else {
