@@ -29,9 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
 import ru.serce.jnrfuse.FuseFillDir;
-import ru.serce.jnrfuse.FuseStubFS;
 import ru.serce.jnrfuse.struct.FileStat;
 import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.FuseOperations;
 import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
@@ -44,11 +44,10 @@ import ru.serce.jnrfuse.struct.Timespec;
  * FailureLog}. Every mutation returns {@code EROFS}, although the {@code ro} mount option makes the
  * kernel reject most of them first.
  *
- * <p>Only the methods overridden here are registered with libfuse: jnr-fuse skips the methods
- * {@link FuseStubFS} marks as not implemented, and libfuse then applies its own defaults (release
- * and releasedir succeed, locks stay local to the kernel).
+ * <p>{@link CallbackTable} registers these methods with libfuse, which applies its own defaults to
+ * the operations left out (release and releasedir succeed, locks stay local to the kernel).
  */
-final class LayerFuseAdapter extends FuseStubFS {
+final class LayerFuseAdapter {
   private static final Logger logger = LoggerFactory.getLogger(LayerFuseAdapter.class);
 
   // Linux values of the open(2) flags and access(2) mode the callbacks inspect.
@@ -89,25 +88,28 @@ final class LayerFuseAdapter extends FuseStubFS {
 
   private final CompletableFuture<Void> initialized = new CompletableFuture<>();
 
-  /** The callbacks that receive paths as bytes; libfuse calls them while this adapter lives. */
+  private final FuseOperations fuseOperations =
+      new FuseOperations(jnr.ffi.Runtime.getSystemRuntime());
+
+  /** The callbacks in {@link #fuseOperations}; libfuse calls them while this adapter lives. */
   @SuppressWarnings("unused")
-  private final List<Object> bytePathCallbacks;
+  private final List<Object> callbacks;
 
   /**
    * Creates the callbacks of one layer. Paths reach the callbacks as ISO-8859-1 text, one char per
-   * byte, through {@link BytePathCallbacks}.
+   * byte, through {@link CallbackTable}.
    */
   LayerFuseAdapter(LayerFileSystem fileSystem) {
     this.fileSystem = fileSystem;
     this.layer = fileSystem.layer();
-    this.charset = BytePathCallbacks.PATH_CHARSET;
+    this.charset = CallbackTable.PATH_CHARSET;
     this.failures = new FailureLog(logger, layer, Duration.ofSeconds(10), System::nanoTime);
     this.listener = fileSystem.options().listener();
     this.logOperations = fileSystem.options().logOperations();
     this.traceOperations =
         !logOperations && fileSystem.options().traceOperations() && logger.isTraceEnabled();
     this.timed = listener != FileSystemListener.NONE || logOperations || traceOperations;
-    this.bytePathCallbacks = BytePathCallbacks.install(this, fuseOperations);
+    this.callbacks = CallbackTable.install(this, fuseOperations);
   }
 
   /**
@@ -127,24 +129,20 @@ final class LayerFuseAdapter extends FuseStubFS {
     return Struct.size(fuseOperations);
   }
 
-  @Override
   public @Nullable Pointer init(Pointer connection) {
     logger.debug("fuse session initialized: layer={}", layer);
     initialized.complete(null);
     return null;
   }
 
-  @Override
   public void destroy(Pointer initResult) {
     logger.debug("fuse session ended: layer={}", layer);
   }
 
-  @Override
   public int getattr(String path, FileStat stat) {
     return call("getattr", path, () -> fillStat(stat, fileSystem.attributes(resolve(path))));
   }
 
-  @Override
   public int fgetattr(String path, FileStat stat, FuseFileInfo fileInfo) {
     return call(
         "fgetattr", path, () -> fillStat(stat, fileSystem.attributes(node(path, fileInfo))));
@@ -170,7 +168,6 @@ final class LayerFuseAdapter extends FuseStubFS {
     return 0;
   }
 
-  @Override
   public int readlink(String path, Pointer buffer, @size_t long size) {
     return call(
         "readlink",
@@ -188,7 +185,6 @@ final class LayerFuseAdapter extends FuseStubFS {
         });
   }
 
-  @Override
   public int open(String path, FuseFileInfo fileInfo) {
     return call(
         "open",
@@ -209,7 +205,6 @@ final class LayerFuseAdapter extends FuseStubFS {
         });
   }
 
-  @Override
   public int read(
       String path, Pointer buffer, @size_t long size, @off_t long offset, FuseFileInfo fileInfo) {
     return call(
@@ -238,7 +233,6 @@ final class LayerFuseAdapter extends FuseStubFS {
     return node != null ? node : resolve(path);
   }
 
-  @Override
   public int statfs(String path, Statvfs statvfs) {
     return call(
         "statfs",
@@ -258,7 +252,6 @@ final class LayerFuseAdapter extends FuseStubFS {
         });
   }
 
-  @Override
   public int opendir(String path, FuseFileInfo fileInfo) {
     return call(
         "opendir",
@@ -277,7 +270,6 @@ final class LayerFuseAdapter extends FuseStubFS {
    * (overlayfs needs it to find whiteouts) and the offset of the next entry, {@code index + 1}, so
    * libfuse runs in its offset mode and {@code telldir}/{@code seekdir} work.
    */
-  @Override
   public int readdir(
       String path, Pointer buffer, FuseFillDir filler, @off_t long offset, FuseFileInfo fileInfo) {
     return call(
@@ -312,7 +304,6 @@ final class LayerFuseAdapter extends FuseStubFS {
         });
   }
 
-  @Override
   public int getxattr(String path, String name, Pointer value, @size_t long size) {
     return call(
         "getxattr",
@@ -329,7 +320,6 @@ final class LayerFuseAdapter extends FuseStubFS {
         });
   }
 
-  @Override
   public int listxattr(String path, Pointer list, @size_t long size) {
     return call(
         "listxattr",
@@ -345,7 +335,6 @@ final class LayerFuseAdapter extends FuseStubFS {
         });
   }
 
-  @Override
   public int access(String path, int mask) {
     return call(
         "access",
@@ -361,88 +350,71 @@ final class LayerFuseAdapter extends FuseStubFS {
 
   // Mutations: a layer never changes.
 
-  @Override
   public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
     return readOnly("mknod", path);
   }
 
-  @Override
   public int mkdir(String path, @mode_t long mode) {
     return readOnly("mkdir", path);
   }
 
-  @Override
   public int unlink(String path) {
     return readOnly("unlink", path);
   }
 
-  @Override
   public int rmdir(String path) {
     return readOnly("rmdir", path);
   }
 
-  @Override
   public int symlink(String target, String linkPath) {
     return readOnly("symlink", linkPath);
   }
 
-  @Override
   public int rename(String oldPath, String newPath) {
     return readOnly("rename", oldPath);
   }
 
-  @Override
   public int link(String target, String linkPath) {
     return readOnly("link", linkPath);
   }
 
-  @Override
   public int chmod(String path, @mode_t long mode) {
     return readOnly("chmod", path);
   }
 
-  @Override
   public int chown(String path, @uid_t long uid, @gid_t long gid) {
     return readOnly("chown", path);
   }
 
-  @Override
   public int truncate(String path, @off_t long size) {
     return readOnly("truncate", path);
   }
 
-  @Override
   public int ftruncate(String path, @off_t long size, FuseFileInfo fileInfo) {
     return readOnly("ftruncate", path);
   }
 
-  @Override
   public int write(
       String path, Pointer buffer, @size_t long size, @off_t long offset, FuseFileInfo fileInfo) {
     return readOnly("write", path);
   }
 
-  @Override
   public int create(String path, @mode_t long mode, FuseFileInfo fileInfo) {
     return readOnly("create", path);
   }
 
-  @Override
   public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
     return readOnly("setxattr", path);
   }
 
-  @Override
   public int removexattr(String path, String name) {
     return readOnly("removexattr", path);
   }
 
-  @Override
   public int utimens(String path, Timespec[] times) {
     return readOnly("utimens", path);
   }
 
-  @Override
   public int fallocate(
       String path, int mode, @off_t long offset, @off_t long length, FuseFileInfo fileInfo) {
     return readOnly("fallocate", path);

@@ -11,27 +11,34 @@ import jnr.ffi.provider.ClosureManager;
 import jnr.ffi.provider.jffi.ClosureHelper;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
+import ru.serce.jnrfuse.FuseCallbacks;
 import ru.serce.jnrfuse.FuseFillDir;
 import ru.serce.jnrfuse.struct.FileStat;
 import ru.serce.jnrfuse.struct.FuseFileInfo;
 import ru.serce.jnrfuse.struct.FuseOperations;
 import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
 
 /**
- * Replaces the libfuse callbacks that look paths up with ones that decode each path as ISO-8859-1.
- * That charset maps every byte to one char and back, so file names that are not valid in the JVM's
- * default charset reach the layer unchanged.
+ * Fills libfuse's {@code struct fuse_operations} for one {@link LayerFuseAdapter}. The callbacks
+ * that look paths up decode each path as ISO-8859-1. That charset maps every byte to one char and
+ * back, so file names that are not valid in the JVM's default charset reach the layer unchanged.
  *
- * <p>jnr-fuse's own callbacks decode paths with the JVM's default charset. Two names that differ
+ * <p>jnr-fuse's callback types decode paths with the JVM's default charset. Two names that differ
  * only in bytes invalid in that charset, such as {@code a\xff} and {@code a\xfe} under UTF-8, then
  * arrive as the same string, and with the US-ASCII default of JDK 17 in the C locale (as under
- * systemd) every non-ASCII name does.
+ * systemd) every non-ASCII name does. Only the mutations, which fail with {@code EROFS} whatever
+ * the path, use those types.
+ *
+ * <p>jnr-fuse's {@code AbstractFuseFS} fills the same table, but its constructor also loads libfuse
+ * through a {@code LibraryLoader}, which generates and compiles a class for every instance: 13-33
+ * ms of each mount on a 2-core machine. The session loop never calls that library.
  */
-final class BytePathCallbacks {
+final class CallbackTable {
   /** The charset the replaced callbacks decode paths and xattr names with. */
   static final Charset PATH_CHARSET = StandardCharsets.ISO_8859_1;
 
-  private BytePathCallbacks() {}
+  private CallbackTable() {}
 
   @FunctionalInterface
   public interface GetAttr {
@@ -100,9 +107,11 @@ final class BytePathCallbacks {
   }
 
   /**
-   * Writes the replacement callbacks into {@code operations}, which jnr-fuse has filled for
-   * {@code adapter}, and returns them. The caller must keep the list reachable for as long as
-   * libfuse may call them, since the native closures do not keep their Java objects alive.
+   * Writes the callbacks of {@code adapter} into {@code operations}, a zeroed table, and returns
+   * them. The caller must keep the list reachable for as long as libfuse may call them, since the
+   * native closures do not keep their Java objects alive. The entries left null get libfuse's
+   * defaults: release and releasedir succeed, locks stay local to the kernel, and the rest fail
+   * with {@code ENOSYS}.
    */
   static List<Object> install(LayerFuseAdapter adapter, FuseOperations operations) {
     ClosureManager closures = jnr.ffi.Runtime.getSystemRuntime().getClosureManager();
@@ -161,7 +170,96 @@ final class BytePathCallbacks {
         operations.access,
         Access.class,
         (Access) (path, mask) -> adapter.access(decode(path), mask));
+    installer.put(
+        operations.init,
+        FuseCallbacks.InitCallback.class,
+        (FuseCallbacks.InitCallback) adapter::init);
+    installer.put(
+        operations.destroy,
+        FuseCallbacks.DestroyCallback.class,
+        (FuseCallbacks.DestroyCallback) adapter::destroy);
+    installMutations(adapter, installer, operations);
     return installed;
+  }
+
+  /** Installs the callbacks that would change the layer, which all fail with EROFS. */
+  private static void installMutations(
+      LayerFuseAdapter adapter, Installer installer, FuseOperations operations) {
+    installer.put(
+        operations.mknod,
+        FuseCallbacks.MknodCallback.class,
+        (FuseCallbacks.MknodCallback) adapter::mknod);
+    installer.put(
+        operations.mkdir,
+        FuseCallbacks.MkdirCallback.class,
+        (FuseCallbacks.MkdirCallback) adapter::mkdir);
+    installer.put(
+        operations.unlink,
+        FuseCallbacks.UnlinkCallback.class,
+        (FuseCallbacks.UnlinkCallback) adapter::unlink);
+    installer.put(
+        operations.rmdir,
+        FuseCallbacks.RmdirCallback.class,
+        (FuseCallbacks.RmdirCallback) adapter::rmdir);
+    installer.put(
+        operations.symlink,
+        FuseCallbacks.SymlinkCallback.class,
+        (FuseCallbacks.SymlinkCallback) adapter::symlink);
+    installer.put(
+        operations.rename,
+        FuseCallbacks.RenameCallback.class,
+        (FuseCallbacks.RenameCallback) adapter::rename);
+    installer.put(
+        operations.link,
+        FuseCallbacks.LinkCallback.class,
+        (FuseCallbacks.LinkCallback) adapter::link);
+    installer.put(
+        operations.chmod,
+        FuseCallbacks.ChmodCallback.class,
+        (FuseCallbacks.ChmodCallback) adapter::chmod);
+    installer.put(
+        operations.chown,
+        FuseCallbacks.ChownCallback.class,
+        (FuseCallbacks.ChownCallback) adapter::chown);
+    installer.put(
+        operations.truncate,
+        FuseCallbacks.TruncateCallback.class,
+        (FuseCallbacks.TruncateCallback) adapter::truncate);
+    installer.put(
+        operations.ftruncate,
+        FuseCallbacks.FtruncateCallback.class,
+        (FuseCallbacks.FtruncateCallback)
+            (path, size, info) -> adapter.ftruncate(path, size, FuseFileInfo.of(info)));
+    installer.put(
+        operations.write,
+        FuseCallbacks.WriteCallback.class,
+        (FuseCallbacks.WriteCallback)
+            (path, buffer, size, offset, info) ->
+                adapter.write(path, buffer, size, offset, FuseFileInfo.of(info)));
+    installer.put(
+        operations.create,
+        FuseCallbacks.CreateCallback.class,
+        (FuseCallbacks.CreateCallback)
+            (path, mode, info) -> adapter.create(path, mode, FuseFileInfo.of(info)));
+    installer.put(
+        operations.setxattr,
+        FuseCallbacks.SetxattrCallback.class,
+        (FuseCallbacks.SetxattrCallback) adapter::setxattr);
+    installer.put(
+        operations.removexattr,
+        FuseCallbacks.RemovexattrCallback.class,
+        (FuseCallbacks.RemovexattrCallback) adapter::removexattr);
+    installer.put(
+        operations.utimens,
+        FuseCallbacks.UtimensCallback.class,
+        // The call fails whatever the times are, so they are not read.
+        (FuseCallbacks.UtimensCallback) (path, times) -> adapter.utimens(path, new Timespec[0]));
+    installer.put(
+        operations.fallocate,
+        FuseCallbacks.FallocateCallback.class,
+        (FuseCallbacks.FallocateCallback)
+            (path, mode, offset, length, info) ->
+                adapter.fallocate(path, mode, offset, length, FuseFileInfo.of(info)));
   }
 
   /** Writes closure pointers over jnr-fuse's at the same struct offsets. */
