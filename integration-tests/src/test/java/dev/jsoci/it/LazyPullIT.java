@@ -202,8 +202,9 @@ class LazyPullIT {
   @Test
   @Order(3)
   void rpull_sociImage_unpacksLayerWithoutZtocInTheDaemon() throws Exception {
-    // The busybox layer at the bottom has no zTOC. The daemon unpacks it itself, so containerd
-    // 1.6 never enters its fetch path, which would also download the lazy layers above it.
+    // The busybox layer at the bottom has no zTOC. The daemon commits it and unpacks it itself in
+    // the background, so containerd 1.6 never enters its fetch path, which would also download
+    // the lazy layers above it.
     List<String> content = contentDigests();
     List<Info> localSnapshots = new ArrayList<>();
     for (Info info : daemon.snapshots("labels.\"" + HAS_SOCI_INDEX_LABEL + "\"")) {
@@ -218,6 +219,7 @@ class LazyPullIT {
     assertThat(localSnapshots).hasSize(1);
     assertThat(localSnapshots.get(0).getLabelsOrDefault(STARGZ_DIGEST_LABEL, ""))
         .isEqualTo(digestOf("busybox"));
+    assertThat(daemon.log()).contains("committed layer; unpacking it in the snapshotter");
     assertThat(daemon.log()).contains("\"local-snapshot-prepared\":\"true\"");
     assertThat(run(sociReference, "local-busybox", "ls", "/bin/busybox")).contains("/bin/busybox");
   }

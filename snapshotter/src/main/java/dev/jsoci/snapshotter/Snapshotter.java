@@ -62,12 +62,13 @@ import org.slf4j.event.Level;
  * containerd.io/snapshot.ref}) mounts the layer on the new snapshot's {@code fs}, commits it under
  * the target name and fails with {@link AlreadyExistsException}. containerd reads that error as
  * "the layer is ready" and does not download it. When the image has a SOCI index but the layer
- * cannot be mounted, for example because the index has no zTOC for it, a {@link LocalLayerUnpacker}
- * downloads and unpacks it into {@code fs}, and the snapshot is committed the same way but as an
- * ordinary snapshot with its disk usage. containerd 1.6 needs this: once it must fetch one layer
- * itself, it also fetches every layer above it. Without a mounter, for an image without a SOCI
- * index, or when the local unpack fails, the {@code Prepare} returns the active snapshot's mounts
- * and containerd unpacks the layer itself.
+ * cannot be mounted, a {@link LocalLayerUnpacker} downloads and unpacks it into {@code fs}, and the
+ * snapshot is committed the same way but as an ordinary snapshot with its disk usage. containerd
+ * 1.6 needs this: once it must fetch one layer itself, it also fetches every layer above it. A
+ * layer that the index leaves out (it has no zTOC) is committed at once and unpacked in the
+ * background, as a lazy layer is mounted in the background. Without a mounter, for an image without
+ * a SOCI index, or when the local unpack in the {@code Prepare} fails, the {@code Prepare} returns
+ * the active snapshot's mounts and containerd unpacks the layer itself.
  *
  * <p>Thread safety: all methods may be called concurrently. See {@code CONCURRENCY.md}.
  */
@@ -76,6 +77,13 @@ public final class Snapshotter implements AutoCloseable {
 
   /** How many layers {@link #close} unmounts at once. */
   private static final int CLOSING_UNMOUNTS = 128;
+
+  /**
+   * The file in a committed snapshot's directory while its layer waits to be unpacked in the
+   * background. It contains the containerd namespace of the {@code Prepare}, which a restart needs
+   * to read the layer again.
+   */
+  private static final String UNPACK_MARKER = "unpacking";
 
   /** How many layers {@link #restoreRemoteSnapshots} mounts at once. */
   private static final int RESTORING_MOUNTS = 16;
@@ -250,42 +258,22 @@ public final class Snapshotter implements AutoCloseable {
       if (localUnpacker.isEmpty()) {
         return deferToRuntime(active, target, "the remote mount failed", startNanos);
       }
+      if (e instanceof FuseLayerMounter.NoZtocException) {
+        return commitAndUnpack(localUnpacker.get(), request, active, target, labels, startNanos);
+      }
       return prepareLocal(localUnpacker.get(), request, active, target, labels, startNanos);
     }
 
-    // Commit it under the target name, with labels that let a restart mount it again. A
-    // background mount is pending before the commit, so that no caller finds the snapshot
-    // committed and neither mounted nor pending.
+    // Commit it under the target name, with labels that let a restart mount it again.
     Map<String, String> committedLabels = new TreeMap<>(labels);
     committedLabels.put(SnapshotLabels.REMOTE, SnapshotLabels.REMOTE_VALUE);
     committedLabels.put(SnapshotLabels.REMOTE_NAMESPACE, namespace);
     committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
     CompletableFuture<Void> mounting = new CompletableFuture<>();
+    SnapshotRecord committed =
+        commitWithPending(active, target, committedLabels, inBackground ? mounting : null);
     if (inBackground) {
-      pending.put(active.id(), mounting);
-    }
-    SnapshotRecord committed;
-    try {
-      committed =
-          store.write(
-              tx -> tx.commitActive(key, target, Usage.ZERO, committedLabels, clock.instant()));
-    } catch (AlreadyExistsException e) {
-      // Another Prepare committed the same layer first; this mount is not needed.
-      pending.remove(active.id(), mounting);
-      mounting.complete(null);
-      LOG.atInfo()
-          .addKeyValue("key", key)
-          .addKeyValue("target", target)
-          .log("target snapshot was committed concurrently; removing this one");
-      removeQuietly(key);
-      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
-    } catch (SnapshotException | IOException | RuntimeException e) {
-      pending.remove(active.id(), mounting);
-      mounting.complete(null);
-      throw e;
-    }
-    if (inBackground) {
-      mountInBackground(committed, mounting);
+      runInBackground(committed, mounting, () -> materialize(committed, false), "mounting");
     }
     LOG.atInfo()
         .addKeyValue("key", key)
@@ -300,30 +288,163 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   /**
-   * Mounts the committed remote snapshot {@code record} on a background thread, and completes
-   * {@code mounting} when it serves reads, or when its layer was unpacked instead, or when both
-   * failed and it is recorded as unrestored.
+   * Commits the active snapshot {@code active} under {@code target} with usage zero. When {@code
+   * work} is given, it is pending for the snapshot before the commit, so that no caller finds the
+   * snapshot committed while its contents are neither there nor on their way.
+   *
+   * @throws AlreadyExistsException if another {@code Prepare} committed {@code target} first; this
+   *     one is removed then
    */
-  private void mountInBackground(SnapshotRecord record, CompletableFuture<Void> mounting) {
+  private SnapshotRecord commitWithPending(
+      SnapshotRecord active,
+      String target,
+      Map<String, String> labels,
+      @Nullable CompletableFuture<Void> work)
+      throws SnapshotException, IOException {
+    String key = active.info().name();
+    if (work != null) {
+      pending.put(active.id(), work);
+    }
+    try {
+      return store.write(tx -> tx.commitActive(key, target, Usage.ZERO, labels, clock.instant()));
+    } catch (AlreadyExistsException e) {
+      // Another Prepare committed the same layer first; this one's work is not needed.
+      endPending(active.id(), work);
+      LOG.atInfo()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .log("target snapshot was committed concurrently; removing this one");
+      removeQuietly(key);
+      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+    } catch (SnapshotException | IOException | RuntimeException e) {
+      endPending(active.id(), work);
+      throw e;
+    }
+  }
+
+  private void endPending(long id, @Nullable CompletableFuture<Void> work) {
+    if (work != null) {
+      pending.remove(id, work);
+      work.complete(null);
+    }
+  }
+
+  /**
+   * Runs {@code work} for the committed snapshot {@code record} on a background thread, and
+   * completes {@code done}, pending for the snapshot, when it ends: when the layer is mounted or
+   * unpacked, or when that failed and the snapshot is recorded as unrestored.
+   *
+   * @param doing what the work does, for the error when the snapshotter is already closing
+   */
+  private void runInBackground(
+      SnapshotRecord record, CompletableFuture<Void> done, Runnable work, String doing) {
     Runnable task =
         () -> {
           try {
-            materialize(record, false);
+            work.run();
           } finally {
-            pending.remove(record.id(), mounting);
-            mounting.complete(null);
+            endPending(record.id(), done);
           }
         };
     try {
       backgroundMounts.execute(task);
     } catch (RejectedExecutionException e) {
-      // The snapshotter is closing; the next start restores the snapshot from its labels.
+      // The snapshotter is closing; the next start mounts or unpacks the layer again.
       unrestored.put(
           record.id(),
-          new Unrestored("the snapshotter closed before mounting it", clock.instant()));
-      pending.remove(record.id(), mounting);
-      mounting.complete(null);
+          new Unrestored("the snapshotter closed before " + doing + " it", clock.instant()));
+      endPending(record.id(), done);
     }
+  }
+
+  /**
+   * Commits the layer of {@code active}, which the image's SOCI index leaves out, under {@code
+   * target} as an ordinary snapshot, unpacks it on a background thread and fails with {@link
+   * AlreadyExistsException}. containerd goes on to the next layer meanwhile, and snapshots above
+   * wait for the unpack as for a background mount. The marker file lets a restart unpack it again.
+   */
+  private List<Mount> commitAndUnpack(
+      LocalLayerUnpacker unpacker,
+      RemoteLayerRequest request,
+      SnapshotRecord active,
+      String target,
+      Map<String, String> labels,
+      long startNanos)
+      throws SnapshotException, IOException {
+    Files.writeString(unpackMarker(active.id()), request.namespace());
+    // The labels are final at the commit: containerd keeps a copy of them from then on.
+    Map<String, String> committedLabels = new TreeMap<>(labels);
+    committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
+    CompletableFuture<Void> unpacking = new CompletableFuture<>();
+    SnapshotRecord committed = commitWithPending(active, target, committedLabels, unpacking);
+    runInBackground(
+        committed, unpacking, () -> unpackPending(unpacker, committed, request), "unpacking");
+    LOG.atInfo()
+        .addKeyValue("key", active.info().name())
+        .addKeyValue("target", target)
+        .addKeyValue("layer", request.layerDigest().toString())
+        .log("committed layer; unpacking it in the snapshotter");
+    listener.remotePrepared(
+        SnapshotterListener.PrepareOutcome.UNPACKED, System.nanoTime() - startNanos);
+    throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+  }
+
+  private Path unpackMarker(long id) {
+    return directories.directory(id).resolve(UNPACK_MARKER);
+  }
+
+  /**
+   * Unpacks the layer of {@code record}, committed by {@link #commitAndUnpack}, and removes its
+   * marker. When that fails, records the snapshot as unrestored, unless the daemon is stopping.
+   * Returns whether the layer is unpacked.
+   */
+  private boolean unpackPending(
+      LocalLayerUnpacker unpacker, SnapshotRecord record, RemoteLayerRequest request) {
+    String error = unpackInstead(unpacker, record, request);
+    if (error == null) {
+      unrestored.remove(record.id());
+      return true;
+    }
+    if (closing) {
+      LOG.atInfo()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("error", error)
+          .log("stopped unpacking layer: the daemon is stopping; its next start unpacks it");
+      return false;
+    }
+    unrestored.put(record.id(), new Unrestored(error, clock.instant()));
+    LOG.atError()
+        .addKeyValue("snapshot", record.info().name())
+        .addKeyValue("layer", request.layerDigest().toString())
+        .addKeyValue("error", error)
+        .log(
+            "cannot unpack layer in the snapshotter; its next use tries again after "
+                + RESTORE_RETRY_INTERVAL.toSeconds()
+                + " s, or remove it through containerd");
+    return false;
+  }
+
+  /**
+   * Unpacks the layer of {@code record}, whose directory contains the marker of {@link
+   * #commitAndUnpack}, with the namespace the marker names. Returns whether the layer is unpacked.
+   */
+  private boolean unpackFromMarker(SnapshotRecord record) {
+    RemoteLayerRequest request;
+    try {
+      if (localUnpacker.isEmpty()) {
+        throw new IOException("no local layer unpacker is configured");
+      }
+      String namespace = Files.readString(unpackMarker(record.id())).trim();
+      request = RemoteLayerRequest.fromLabels(namespace, record.info().labels());
+    } catch (IOException | IllegalArgumentException e) {
+      unrestored.put(record.id(), new Unrestored(restoreError(e), clock.instant()));
+      LOG.atError()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("error", restoreError(e))
+          .log("cannot unpack layer in the snapshotter; remove it through containerd");
+      return false;
+    }
+    return unpackPending(localUnpacker.get(), record, request);
   }
 
   /**
@@ -550,15 +671,17 @@ public final class Snapshotter implements AutoCloseable {
     // The deepest first: a layer restored again mounts over the layers below it.
     java.util.Collections.reverse(parents);
     for (SnapshotRecord parent : parents) {
-      if (!parent.info().labels().containsKey(SnapshotLabels.REMOTE)) {
+      boolean remote = parent.info().labels().containsKey(SnapshotLabels.REMOTE);
+      Unrestored unmounted = unrestored.get(parent.id());
+      if (!remote && unmounted == null) {
         continue;
       }
       String layer = layerOf(parent);
+      String kind = remote ? "lazily mounted layer" : "layer";
       String subject =
           layer.isEmpty()
-              ? "lazily mounted layer \"" + parent.info().name() + "\""
-              : "lazily mounted layer " + layer + " (snapshot \"" + parent.info().name() + "\")";
-      Unrestored unmounted = unrestored.get(parent.id());
+              ? kind + " \"" + parent.info().name() + "\""
+              : kind + " " + layer + " (snapshot \"" + parent.info().name() + "\")";
       String failedRestore = null;
       if (unmounted != null) {
         failedRestore = justTried.contains(parent.id()) ? unmounted.error() : retryRestore(parent);
@@ -570,7 +693,9 @@ public final class Snapshotter implements AutoCloseable {
       if (failedRestore != null) {
         throw new UnavailableException(
             subject
-                + " is not mounted: mounting it failed ("
+                + (remote
+                    ? " is not mounted: mounting it failed ("
+                    : " is not unpacked: unpacking it in the snapshotter failed (")
                 + failedRestore
                 + "); it is tried again "
                 + RESTORE_RETRY_INTERVAL.toSeconds()
@@ -764,9 +889,10 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   /**
-   * Mounts again every remote snapshot stored by an earlier run. A snapshot that cannot be mounted
-   * is logged with its key and the reason, and it stays removable. The availability check of
-   * snapshots above it then fails, but the daemon keeps running.
+   * Mounts again every remote snapshot stored by an earlier run, and starts unpacking again in the
+   * background the layers whose unpack an earlier run left unfinished. A snapshot that cannot be
+   * mounted is logged with its key and the reason, and it stays removable. The availability check
+   * of snapshots above it then fails, but the daemon keeps running.
    *
    * @return the number of remote snapshots restored
    */
@@ -775,6 +901,12 @@ public final class Snapshotter implements AutoCloseable {
     for (SnapshotRecord record : store.read(tx -> tx.records())) {
       if (record.info().labels().containsKey(SnapshotLabels.REMOTE)) {
         remote.add(record);
+      } else if (record.info().kind() == Kind.COMMITTED
+          && Files.exists(unpackMarker(record.id()))) {
+        // Pending before any mount starts, so that a mount that reads this layer waits for it.
+        CompletableFuture<Void> unpacking = new CompletableFuture<>();
+        pending.put(record.id(), unpacking);
+        runInBackground(record, unpacking, () -> unpackFromMarker(record), "unpacking");
       }
     }
     // Side by side: a registry that does not respond costs each layer its whole timeout. Layers
@@ -866,7 +998,12 @@ public final class Snapshotter implements AutoCloseable {
             .addKeyValue("layer", layerOf(record))
             .addKeyValue("error", error)
             .log("cannot mount layer remotely; unpacking it in the snapshotter");
-        String unpackError = unpackInstead(localUnpacker.get(), record);
+        String unpackError;
+        try {
+          unpackError = unpackInstead(localUnpacker.get(), record, requestOf(record));
+        } catch (IOException | IllegalArgumentException requestFailure) {
+          unpackError = restoreError(requestFailure);
+        }
         if (unpackError == null) {
           unrestored.remove(record.id());
           return true;
@@ -888,18 +1025,18 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   /**
-   * Unpacks the layer of the remote snapshot {@code record} into its {@code fs} and turns it into
-   * an ordinary committed snapshot with its disk usage, which a restart leaves as it is. Returns
-   * null when that worked, else the error, with {@code fs} emptied.
+   * Unpacks the layer of the committed snapshot {@code record} into its {@code fs} and turns it
+   * into an ordinary snapshot with its disk usage and without the remote labels, which a restart
+   * leaves as it is. Returns null when that worked, else the error, with {@code fs} emptied.
    */
-  private @Nullable String unpackInstead(LocalLayerUnpacker unpacker, SnapshotRecord record) {
+  private @Nullable String unpackInstead(
+      LocalLayerUnpacker unpacker, SnapshotRecord record, RemoteLayerRequest request) {
     String name = record.info().name();
     Path fs = directories.fs(record.id());
     Path temporaryTar = directories.directory(record.id()).resolve("layer.tar");
     try {
       // The unpack reads the layers below for the parent directories that the layer leaves out.
       awaitPending(record.parentIds());
-      RemoteLayerRequest request = requestOf(record);
       SnapshotDirectories.deleteContents(fs);
       unpacker.unpack(request, fs, temporaryTar, lowerDirectories(record));
       Map<String, String> labels = new TreeMap<>(record.info().labels());
@@ -925,6 +1062,8 @@ public final class Snapshotter implements AutoCloseable {
             tx.setUsage(name, usage);
             return null;
           });
+      // After the usage: a restart that still finds the marker unpacks the layer once more.
+      Files.deleteIfExists(unpackMarker(record.id()));
       LOG.atInfo()
           .addKeyValue("snapshot", name)
           .addKeyValue("layer", request.layerDigest().toString())
@@ -972,7 +1111,11 @@ public final class Snapshotter implements AutoCloseable {
           < 0) {
         return failed.error();
       }
-      if (materialize(parent, false)) {
+      boolean ready =
+          Files.exists(unpackMarker(parent.id()))
+              ? unpackFromMarker(parent)
+              : materialize(parent, false);
+      if (ready) {
         return null;
       }
       return unrestored.get(parent.id()).error();

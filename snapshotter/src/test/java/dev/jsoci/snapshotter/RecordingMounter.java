@@ -18,7 +18,8 @@ import java.util.concurrent.Semaphore;
  *
  * <p>With {@code findsZtocs} set, {@link #findZtoc} reports zTOCs for the layers as an index would,
  * so the snapshotter mounts them in the background. A layer in {@code failingMountDigests} then
- * fails only its mount, and mounts wait until {@code mountGate} is released.
+ * fails only its mount, and mounts wait until {@code mountGate} is released. A layer in {@code
+ * ztoclessLayerDigests} is one that the image's index leaves out.
  */
 class RecordingMounter implements RemoteLayerMounter {
   record MountCall(RemoteLayerRequest request, Path mountpoint) {}
@@ -30,6 +31,7 @@ class RecordingMounter implements RemoteLayerMounter {
   final Set<String> unindexedLayerDigests = new HashSet<>();
   final Set<Path> failingChecks = new HashSet<>();
   final Set<String> failingMountDigests = ConcurrentHashMap.newKeySet();
+  final Set<String> ztoclessLayerDigests = ConcurrentHashMap.newKeySet();
   final Semaphore mountGate = new Semaphore(Integer.MAX_VALUE);
   volatile boolean findsZtocs;
 
@@ -44,6 +46,9 @@ class RecordingMounter implements RemoteLayerMounter {
     }
     if (failingLayerDigests.contains(digest)) {
       throw new IOException("no zTOC for layer " + digest);
+    }
+    if (ztoclessLayerDigests.contains(digest)) {
+      throw new FuseLayerMounter.NoZtocException(request.layerDigest(), request.imageRef());
     }
     return true;
   }

@@ -923,6 +923,120 @@ class SnapshotterTest {
     assertThat(Files.exists(snapshots().resolve("1"))).isFalse();
   }
 
+  @Test
+  void prepare_layerWithoutZtoc_commitsBeforeTheUnpack() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.ztoclessLayerDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.gate.drainPermits();
+    open(mounter, unpacker);
+
+    prepareTwoRemoteLayers();
+    SnapshotInfo committed = snapshotter.stat(CHAIN_1);
+    assertThat(committed.kind()).isEqualTo(Kind.COMMITTED);
+    assertThat(committed.labels())
+        .containsEntry("containerd.io/snapshot/remote/has.soci.index.digest", "true");
+    assertThat(committed.labels()).doesNotContainKey("containerd.io/snapshot/remote");
+    assertThat(committed.labels()).doesNotContainKey("containerd.io/snapshot/remote/namespace");
+    assertThat(Files.readString(snapshots().resolve("1").resolve("unpacking")))
+        .isEqualTo(NAMESPACE);
+    CompletableFuture<List<Mount>> container =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of());
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            });
+    Thread.sleep(200);
+    boolean doneBeforeUnpack = container.isDone();
+    unpacker.gate.release(Integer.MAX_VALUE);
+
+    assertThat(doneBeforeUnpack).isFalse();
+    assertThat(container.get(30, TimeUnit.SECONDS)).hasSize(1);
+    assertThat(Files.readString(Path.of(fs(1), "etc", "layer.txt"))).isEqualTo(LAYER_1);
+    assertThat(snapshotter.usage(CHAIN_1).inodes()).isGreaterThan(0);
+    assertThat(Files.exists(snapshots().resolve("1").resolve("unpacking"))).isFalse();
+    assertThat(snapshotter.stat(CHAIN_1).labels()).isEqualTo(committed.labels());
+    assertThat(mounter.mounts.stream().map(RecordingMounter.MountCall::mountpoint).toList())
+        .containsExactly(Path.of(fs(2)));
+    assertThat(mounter.checks).containsExactly(Path.of(fs(2)));
+  }
+
+  @Test
+  void backgroundUnpackFails_nextUseAfterTheIntervalTriesAgain() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.ztoclessLayerDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.failing = true;
+    open(mounter, unpacker);
+    prepareTwoRemoteLayers();
+
+    UnavailableException e =
+        assertThrows(
+            UnavailableException.class,
+            () -> snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of()));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "layer "
+                + LAYER_1
+                + " (snapshot \""
+                + CHAIN_1
+                + "\") is not unpacked: unpacking it in the snapshotter failed (uncompressed"
+                + " digests did not match); it is tried again 10 s after the last attempt, when"
+                + " the layer is next used: unavailable");
+    try (var left = Files.list(Path.of(fs(1)))) {
+      assertThat(left.toList()).isEmpty();
+    }
+    // Before the interval, a use fails at once without a download.
+    assertThrows(
+        UnavailableException.class,
+        () -> snapshotter.prepare(NAMESPACE, "container-2", CHAIN_2, Map.of()));
+    assertThat(unpacker.unpacks).hasSize(1);
+
+    unpacker.failing = false;
+    elapsed = Snapshotter.RESTORE_RETRY_INTERVAL;
+    List<Mount> mounts = snapshotter.prepare(NAMESPACE, "container-3", CHAIN_2, Map.of());
+
+    assertThat(mounts).hasSize(1);
+    assertThat(unpacker.unpacks).hasSize(2);
+    assertThat(Files.readString(Path.of(fs(1), "etc", "layer.txt"))).isEqualTo(LAYER_1);
+    assertThat(Files.exists(snapshots().resolve("1").resolve("unpacking"))).isFalse();
+  }
+
+  @Test
+  void unpackStoppedByClose_nextStartUnpacksTheLayer() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.ztoclessLayerDigests.add(LAYER_1);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.gate.drainPermits();
+    open(mounter, unpacker);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+
+    snapshotter.close();
+    snapshotter = null;
+    assertThat(unpacker.unpacks).isEmpty();
+
+    RecordingUnpacker restartedUnpacker = new RecordingUnpacker();
+    open(new RecordingMounter(), restartedUnpacker);
+    assertThat(snapshotter.restoreRemoteSnapshots()).isEqualTo(0);
+    List<Mount> mounts = snapshotter.view("view", CHAIN_1, Map.of());
+
+    assertThat(mounts).hasSize(1);
+    assertThat(restartedUnpacker.unpacks).hasSize(1);
+    assertThat(restartedUnpacker.unpacks.get(0).request().namespace()).isEqualTo(NAMESPACE);
+    assertThat(Files.readString(Path.of(fs(1), "etc", "layer.txt"))).isEqualTo(LAYER_1);
+    assertThat(Files.exists(snapshots().resolve("1").resolve("unpacking"))).isFalse();
+  }
+
   /** Prepares LAYER_1 and LAYER_2 on it as remote layers, committed as CHAIN_1 and CHAIN_2. */
   private void prepareTwoRemoteLayers() {
     assertThrows(
