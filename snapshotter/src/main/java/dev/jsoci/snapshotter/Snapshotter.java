@@ -904,6 +904,8 @@ public final class Snapshotter implements AutoCloseable {
       } else if (record.info().kind() == Kind.COMMITTED
           && Files.exists(unpackMarker(record.id()))) {
         // Pending before any mount starts, so that a mount that reads this layer waits for it.
+        // NOTE: the remote layers below, restored further down, are not pending, so an unpack
+        // that reads them for parent directories its tar leaves out may find them not yet mounted.
         CompletableFuture<Void> unpacking = new CompletableFuture<>();
         pending.put(record.id(), unpacking);
         runInBackground(record, unpacking, () -> unpackFromMarker(record), "unpacking");
