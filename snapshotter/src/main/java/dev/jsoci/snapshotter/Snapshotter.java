@@ -25,6 +25,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -898,25 +899,26 @@ public final class Snapshotter implements AutoCloseable {
    */
   public int restoreRemoteSnapshots() throws SnapshotException, IOException {
     List<SnapshotRecord> remote = new ArrayList<>();
-    for (SnapshotRecord record : store.read(tx -> tx.records())) {
-      if (record.info().labels().containsKey(SnapshotLabels.REMOTE)) {
-        remote.add(record);
-      } else if (record.info().kind() == Kind.COMMITTED
-          && Files.exists(unpackMarker(record.id()))) {
-        // Pending before any mount starts, so that a mount that reads this layer waits for it.
-        // NOTE: the remote layers below, restored further down, are not pending, so an unpack
-        // that reads them for parent directories its tar leaves out may find them not yet mounted.
-        CompletableFuture<Void> unpacking = new CompletableFuture<>();
-        pending.put(record.id(), unpacking);
-        runInBackground(record, unpacking, () -> unpackFromMarker(record), "unpacking");
-      }
-    }
     // Side by side: a registry that does not respond costs each layer its whole timeout. Layers
     // of one depth go together, so that each layer mounts over the layers below it, whose
     // directories and symbolic links the parents it leaves out follow.
     TreeMap<Integer, List<SnapshotRecord>> byDepth = new TreeMap<>();
-    for (SnapshotRecord record : remote) {
-      byDepth.computeIfAbsent(record.parentIds().size(), depth -> new ArrayList<>()).add(record);
+    TreeMap<Integer, List<SnapshotRecord>> unpacksByDepth = new TreeMap<>();
+    Map<Long, CompletableFuture<Void>> unpacks = new HashMap<>();
+    for (SnapshotRecord record : store.read(tx -> tx.records())) {
+      int depth = record.parentIds().size();
+      if (record.info().labels().containsKey(SnapshotLabels.REMOTE)) {
+        remote.add(record);
+        byDepth.computeIfAbsent(depth, key -> new ArrayList<>()).add(record);
+      } else if (record.info().kind() == Kind.COMMITTED
+          && Files.exists(unpackMarker(record.id()))) {
+        // Pending before any mount starts, so that a mount that reads this layer waits for it.
+        CompletableFuture<Void> unpacking = new CompletableFuture<>();
+        pending.put(record.id(), unpacking);
+        unpacks.put(record.id(), unpacking);
+        unpacksByDepth.computeIfAbsent(depth, key -> new ArrayList<>()).add(record);
+        byDepth.computeIfAbsent(depth, key -> new ArrayList<>());
+      }
     }
     AtomicInteger restored = new AtomicInteger();
     ExecutorService mounts =
@@ -924,9 +926,15 @@ public final class Snapshotter implements AutoCloseable {
             Math.max(1, Math.min(remote.size(), RESTORING_MOUNTS)),
             DaemonThreads.numbered("jsoci-restore-"));
     try {
-      for (List<SnapshotRecord> depth : byDepth.values()) {
+      for (Map.Entry<Integer, List<SnapshotRecord>> depth : byDepth.entrySet()) {
+        // An unpack starts once the remote layers below it are mounted again, since it may read
+        // them for the parent directories its tar leaves out. It runs in the background.
+        for (SnapshotRecord record : unpacksByDepth.getOrDefault(depth.getKey(), List.of())) {
+          runInBackground(
+              record, unpacks.remove(record.id()), () -> unpackFromMarker(record), "unpacking");
+        }
         List<Future<?>> restores = new ArrayList<>();
-        for (SnapshotRecord record : depth) {
+        for (SnapshotRecord record : depth.getValue()) {
           restores.add(
               mounts.submit(
                   () -> {
@@ -946,6 +954,14 @@ public final class Snapshotter implements AutoCloseable {
       throw new IllegalStateException("restoring a remote snapshot failed", e.getCause());
     } finally {
       mounts.shutdownNow();
+      // Unpacks that a failed restore kept from starting: their next use tries them again.
+      unpacks.forEach(
+          (id, unpacking) -> {
+            unrestored.put(
+                id,
+                new Unrestored("the daemon's start ended before unpacking it", clock.instant()));
+            endPending(id, unpacking);
+          });
     }
     return restored.get();
   }

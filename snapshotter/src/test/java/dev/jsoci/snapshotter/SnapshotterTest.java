@@ -1037,6 +1037,42 @@ class SnapshotterTest {
     assertThat(Files.exists(snapshots().resolve("1").resolve("unpacking"))).isFalse();
   }
 
+  @Test
+  void restart_unpackAboveRemoteLayer_startsAfterItsMount() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.ztoclessLayerDigests.add(LAYER_2);
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.gate.drainPermits();
+    open(mounter, unpacker);
+    prepareTwoRemoteLayers();
+    snapshotter.close();
+    snapshotter = null;
+
+    RecordingMounter restartedMounter = new RecordingMounter();
+    restartedMounter.mountGate.drainPermits();
+    RecordingUnpacker restartedUnpacker = new RecordingUnpacker();
+    open(restartedMounter, restartedUnpacker);
+    CompletableFuture<Integer> restore =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return snapshotter.restoreRemoteSnapshots();
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            });
+    Thread.sleep(200);
+    int unpacksBeforeMount = restartedUnpacker.unpacks.size();
+    restartedMounter.mountGate.release(Integer.MAX_VALUE);
+
+    assertThat(unpacksBeforeMount).isEqualTo(0);
+    assertThat(restore.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+    assertThat(snapshotter.view("view", CHAIN_2, Map.of())).hasSize(1);
+    assertThat(restartedUnpacker.unpacks).hasSize(1);
+    assertThat(Files.readString(Path.of(fs(2), "etc", "layer.txt"))).isEqualTo(LAYER_2);
+  }
+
   /** Prepares LAYER_1 and LAYER_2 on it as remote layers, committed as CHAIN_1 and CHAIN_2. */
   private void prepareTwoRemoteLayers() {
     assertThrows(
