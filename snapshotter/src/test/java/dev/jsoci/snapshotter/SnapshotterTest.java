@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -746,14 +747,7 @@ class SnapshotterTest {
     assertThat(snapshotter.stat(CHAIN_2).labels())
         .containsEntry("containerd.io/snapshot/remote", "remote snapshot");
     CompletableFuture<List<Mount>> container =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of());
-              } catch (Exception e) {
-                throw new CompletionException(e);
-              }
-            });
+        inBackground(() -> snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of()));
     Thread.sleep(200);
     boolean doneBeforeMounts = container.isDone();
     mounter.mountGate.release(Integer.MAX_VALUE);
@@ -904,13 +898,10 @@ class SnapshotterTest {
         () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
 
     CompletableFuture<Void> removal =
-        CompletableFuture.runAsync(
+        inBackground(
             () -> {
-              try {
-                snapshotter.remove(CHAIN_1);
-              } catch (Exception e) {
-                throw new CompletionException(e);
-              }
+              snapshotter.remove(CHAIN_1);
+              return null;
             });
     Thread.sleep(200);
     boolean doneBeforeMount = removal.isDone();
@@ -925,12 +916,9 @@ class SnapshotterTest {
 
   @Test
   void prepare_layerWithoutZtoc_commitsBeforeTheUnpack() throws Exception {
-    RecordingMounter mounter = new RecordingMounter();
-    mounter.findsZtocs = true;
-    mounter.ztoclessLayerDigests.add(LAYER_1);
     RecordingUnpacker unpacker = new RecordingUnpacker();
     unpacker.gate.drainPermits();
-    open(mounter, unpacker);
+    RecordingMounter mounter = openWithoutZtocFor(LAYER_1, unpacker);
 
     prepareTwoRemoteLayers();
     SnapshotInfo committed = snapshotter.stat(CHAIN_1);
@@ -942,14 +930,7 @@ class SnapshotterTest {
     assertThat(Files.readString(snapshots().resolve("1").resolve("unpacking")))
         .isEqualTo(NAMESPACE);
     CompletableFuture<List<Mount>> container =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of());
-              } catch (Exception e) {
-                throw new CompletionException(e);
-              }
-            });
+        inBackground(() -> snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of()));
     Thread.sleep(200);
     boolean doneBeforeUnpack = container.isDone();
     unpacker.gate.release(Integer.MAX_VALUE);
@@ -966,13 +947,10 @@ class SnapshotterTest {
   }
 
   @Test
-  void backgroundUnpackFails_nextUseAfterTheIntervalTriesAgain() throws Exception {
-    RecordingMounter mounter = new RecordingMounter();
-    mounter.findsZtocs = true;
-    mounter.ztoclessLayerDigests.add(LAYER_1);
+  void backgroundUnpackFails_laterUseRetries() throws Exception {
     RecordingUnpacker unpacker = new RecordingUnpacker();
     unpacker.failing = true;
-    open(mounter, unpacker);
+    openWithoutZtocFor(LAYER_1, unpacker);
     prepareTwoRemoteLayers();
 
     UnavailableException e =
@@ -1010,13 +988,10 @@ class SnapshotterTest {
   }
 
   @Test
-  void unpackStoppedByClose_nextStartUnpacksTheLayer() throws Exception {
-    RecordingMounter mounter = new RecordingMounter();
-    mounter.findsZtocs = true;
-    mounter.ztoclessLayerDigests.add(LAYER_1);
+  void closeDuringUnpack_nextStartUnpacks() throws Exception {
     RecordingUnpacker unpacker = new RecordingUnpacker();
     unpacker.gate.drainPermits();
-    open(mounter, unpacker);
+    openWithoutZtocFor(LAYER_1, unpacker);
     assertThrows(
         AlreadyExistsException.class,
         () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
@@ -1038,13 +1013,10 @@ class SnapshotterTest {
   }
 
   @Test
-  void restart_unpackAboveRemoteLayer_startsAfterItsMount() throws Exception {
-    RecordingMounter mounter = new RecordingMounter();
-    mounter.findsZtocs = true;
-    mounter.ztoclessLayerDigests.add(LAYER_2);
+  void restart_unpackWaitsForMountBelow() throws Exception {
     RecordingUnpacker unpacker = new RecordingUnpacker();
     unpacker.gate.drainPermits();
-    open(mounter, unpacker);
+    openWithoutZtocFor(LAYER_2, unpacker);
     prepareTwoRemoteLayers();
     snapshotter.close();
     snapshotter = null;
@@ -1053,15 +1025,7 @@ class SnapshotterTest {
     restartedMounter.mountGate.drainPermits();
     RecordingUnpacker restartedUnpacker = new RecordingUnpacker();
     open(restartedMounter, restartedUnpacker);
-    CompletableFuture<Integer> restore =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                return snapshotter.restoreRemoteSnapshots();
-              } catch (Exception e) {
-                throw new CompletionException(e);
-              }
-            });
+    CompletableFuture<Integer> restore = inBackground(() -> snapshotter.restoreRemoteSnapshots());
     Thread.sleep(200);
     int unpacksBeforeMount = restartedUnpacker.unpacks.size();
     restartedMounter.mountGate.release(Integer.MAX_VALUE);
@@ -1071,6 +1035,31 @@ class SnapshotterTest {
     assertThat(snapshotter.view("view", CHAIN_2, Map.of())).hasSize(1);
     assertThat(restartedUnpacker.unpacks).hasSize(1);
     assertThat(Files.readString(Path.of(fs(2), "etc", "layer.txt"))).isEqualTo(LAYER_2);
+  }
+
+  /** Runs {@code call} on another thread, as a second containerd client would. */
+  private static <T> CompletableFuture<T> inBackground(Callable<T> call) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return call.call();
+          } catch (Exception e) {
+            throw new CompletionException(e);
+          }
+        });
+  }
+
+  /**
+   * Opens the snapshotter with a mounter whose index lists a zTOC for every layer but {@code
+   * layer}.
+   */
+  private RecordingMounter openWithoutZtocFor(String layer, RecordingUnpacker unpacker)
+      throws IOException {
+    RecordingMounter mounter = new RecordingMounter();
+    mounter.findsZtocs = true;
+    mounter.ztoclessLayerDigests.add(layer);
+    open(mounter, unpacker);
+    return mounter;
   }
 
   /** Prepares LAYER_1 and LAYER_2 on it as remote layers, committed as CHAIN_1 and CHAIN_2. */
