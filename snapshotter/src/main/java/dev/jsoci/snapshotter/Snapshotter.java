@@ -114,8 +114,17 @@ public final class Snapshotter implements AutoCloseable {
   /** Mountpoints where the mounter mounted a layer and nothing unmounted it yet. */
   private final Set<Path> mounted = ConcurrentHashMap.newKeySet();
 
-  /** Committed remote snapshots being mounted in the background, by id. */
+  /** Committed snapshots being mounted or unpacked in the background, by id. */
   private final Map<Long, CompletableFuture<Void>> pending = new ConcurrentHashMap<>();
+
+  /**
+   * The threads running background work, by snapshot id. {@link #remove} interrupts them through
+   * {@link Map#computeIfPresent}, which cannot overlap the removal of their entry.
+   */
+  private final Map<Long, Thread> backgroundWorkers = new ConcurrentHashMap<>();
+
+  /** Snapshots that {@link #remove} is removing, whose background work stops without a retry. */
+  private final Set<Long> removing = ConcurrentHashMap.newKeySet();
 
   /**
    * Set by {@link #close}: background mounts that fail then leave their layers to the next start.
@@ -214,6 +223,16 @@ public final class Snapshotter implements AutoCloseable {
       long startNanos)
       throws SnapshotException, IOException {
     String key = active.info().name();
+    // containerd passes the target name without its namespace, so a layer that another namespace
+    // pulled is committed already: it is shared without reading or mounting it again.
+    if (store.read(tx -> tx.find(target)).isPresent()) {
+      LOG.atInfo()
+          .addKeyValue("key", key)
+          .addKeyValue("target", target)
+          .log("target snapshot exists already; removing this one");
+      removeQuietly(key);
+      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+    }
     Optional<String> skipReason = remoteSkipReason(namespace, labels);
     if (skipReason.isPresent()) {
       return deferToRuntime(active, target, skipReason.get(), startNanos);
@@ -314,7 +333,7 @@ public final class Snapshotter implements AutoCloseable {
       LOG.atInfo()
           .addKeyValue("key", key)
           .addKeyValue("target", target)
-          .log("target snapshot was committed concurrently; removing this one");
+          .log("target snapshot exists already; removing this one");
       removeQuietly(key);
       throw new AlreadyExistsException("target snapshot \"" + target + "\"");
     } catch (SnapshotException | IOException | RuntimeException e) {
@@ -341,9 +360,16 @@ public final class Snapshotter implements AutoCloseable {
       SnapshotRecord record, CompletableFuture<Void> done, Runnable work, String doing) {
     Runnable task =
         () -> {
+          backgroundWorkers.put(record.id(), Thread.currentThread());
           try {
-            work.run();
+            if (!removing.contains(record.id())) {
+              work.run();
+            }
           } finally {
+            backgroundWorkers.remove(record.id());
+            // An interrupt from remove() that came after the work had ended must not reach the
+            // next task of this pooled thread.
+            Thread.interrupted();
             endPending(record.id(), done);
           }
         };
@@ -405,6 +431,12 @@ public final class Snapshotter implements AutoCloseable {
     if (error == null) {
       unrestored.remove(record.id());
       return true;
+    }
+    if (removing.contains(record.id())) {
+      LOG.atInfo()
+          .addKeyValue("snapshot", record.info().name())
+          .log("stopped unpacking layer: its snapshot was removed");
+      return false;
     }
     if (closing) {
       LOG.atInfo()
@@ -558,7 +590,7 @@ public final class Snapshotter implements AutoCloseable {
       LOG.atInfo()
           .addKeyValue("key", key)
           .addKeyValue("target", target)
-          .log("target snapshot was committed concurrently; removing this one");
+          .log("target snapshot exists already; removing this one");
       removeQuietly(key);
       throw new AlreadyExistsException("target snapshot \"" + target + "\"");
     }
@@ -773,8 +805,21 @@ public final class Snapshotter implements AutoCloseable {
    */
   public void remove(String key) throws SnapshotException, IOException {
     SnapshotRecord removed = store.write(tx -> tx.remove(key));
-    // Its mount or unpack in the background ends first, so that nothing is left in the directory.
-    awaitPending(List.of(removed.id()));
+    // Its mount or unpack in the background is interrupted and ends first, so that nothing is left
+    // in the directory. containerd's garbage collector removes snapshots while it holds a lock that
+    // every Prepare of this snapshotter needs, so the Remove must not wait for a whole download.
+    removing.add(removed.id());
+    try {
+      backgroundWorkers.computeIfPresent(
+          removed.id(),
+          (id, worker) -> {
+            worker.interrupt();
+            return worker;
+          });
+      awaitPending(List.of(removed.id()));
+    } finally {
+      removing.remove(removed.id());
+    }
     unrestored.remove(removed.id());
     restoreLocks.remove(removed.id());
     releaseDirectory(directories.directory(removed.id()), key);
@@ -930,6 +975,10 @@ public final class Snapshotter implements AutoCloseable {
         // An unpack starts once the remote layers below it are mounted again, since it may read
         // them for the parent directories its tar leaves out. It runs in the background.
         for (SnapshotRecord record : unpacksByDepth.getOrDefault(depth.getKey(), List.of())) {
+          LOG.atInfo()
+              .addKeyValue("snapshot", record.info().name())
+              .addKeyValue("layer", layerOf(record))
+              .log("unpacking layer again: the last run stopped before its unpack ended");
           runInBackground(
               record, unpacks.remove(record.id()), () -> unpackFromMarker(record), "unpacking");
         }
@@ -997,6 +1046,12 @@ public final class Snapshotter implements AutoCloseable {
               .addKeyValue("error", unmountFailure.getMessage())
               .log("cannot clear the mount of an unmounted snapshot");
         }
+      }
+      if (removing.contains(record.id())) {
+        LOG.atInfo()
+            .addKeyValue("snapshot", record.info().name())
+            .log("stopped mounting remote snapshot: it was removed");
+        return false;
       }
       if (closing) {
         LOG.atInfo()

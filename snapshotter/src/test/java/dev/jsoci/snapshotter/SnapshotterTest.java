@@ -485,6 +485,27 @@ class SnapshotterTest {
   }
 
   @Test
+  void prepare_targetExists_answersWithoutMounting() throws Exception {
+    RecordingMounter mounter = new RecordingMounter();
+    open(mounter);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+    snapshotter.prepare(NAMESPACE, "container", CHAIN_1, Map.of());
+
+    // Another namespace pulls the same layer: containerd sends the same target name.
+    AlreadyExistsException e =
+        assertThrows(
+            AlreadyExistsException.class,
+            () -> snapshotter.prepare("other", "k2", "", criLabels(CHAIN_1, LAYER_1)));
+
+    assertThat(e).hasMessageThat().isEqualTo("target snapshot \"" + CHAIN_1 + "\": already exists");
+    assertThat(mounter.mounts).hasSize(1);
+    assertThrows(NotFoundException.class, () -> snapshotter.stat("k2"));
+    assertThat(snapshotter.stat(CHAIN_1).kind()).isEqualTo(Kind.COMMITTED);
+  }
+
+  @Test
   void prepare_stargzLabels_becomeTheSameRequest() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     open(mounter);
@@ -888,7 +909,7 @@ class SnapshotterTest {
   }
 
   @Test
-  void remove_waitsForBackgroundMount() throws Exception {
+  void remove_stopsBackgroundMount() throws Exception {
     RecordingMounter mounter = new RecordingMounter();
     mounter.findsZtocs = true;
     mounter.mountGate.drainPermits();
@@ -897,21 +918,44 @@ class SnapshotterTest {
         AlreadyExistsException.class,
         () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
 
-    CompletableFuture<Void> removal =
-        inBackground(
+    // The mount waits for the gate until it is interrupted.
+    inBackground(
             () -> {
               snapshotter.remove(CHAIN_1);
               return null;
-            });
-    Thread.sleep(200);
-    boolean doneBeforeMount = removal.isDone();
-    mounter.mountGate.release(Integer.MAX_VALUE);
-    removal.get(30, TimeUnit.SECONDS);
+            })
+        .get(30, TimeUnit.SECONDS);
 
-    assertThat(doneBeforeMount).isFalse();
-    assertThat(mounter.mounts).hasSize(1);
-    assertThat(mounter.unmounts).containsExactly(Path.of(fs(1)));
+    assertThat(mounter.mounts).isEmpty();
     assertThat(Files.exists(snapshots().resolve("1"))).isFalse();
+    assertThrows(NotFoundException.class, () -> snapshotter.stat(CHAIN_1));
+    // The next layer's background work runs on the same threads, without a stray interrupt.
+    mounter.mountGate.release(Integer.MAX_VALUE);
+    prepareTwoRemoteLayers();
+    snapshotter.prepare(NAMESPACE, "container", CHAIN_2, Map.of());
+    assertThat(mounter.mounts).hasSize(2);
+  }
+
+  @Test
+  void remove_stopsBackgroundUnpack() throws Exception {
+    RecordingUnpacker unpacker = new RecordingUnpacker();
+    unpacker.gate.drainPermits();
+    openWithoutZtocFor(LAYER_1, unpacker);
+    assertThrows(
+        AlreadyExistsException.class,
+        () -> snapshotter.prepare(NAMESPACE, "k1", "", criLabels(CHAIN_1, LAYER_1)));
+
+    // The unpack waits for the gate, as a long download would, until it is interrupted.
+    inBackground(
+            () -> {
+              snapshotter.remove(CHAIN_1);
+              return null;
+            })
+        .get(30, TimeUnit.SECONDS);
+
+    assertThat(unpacker.unpacks).isEmpty();
+    assertThat(Files.exists(snapshots().resolve("1"))).isFalse();
+    assertThrows(NotFoundException.class, () -> snapshotter.stat(CHAIN_1));
   }
 
   @Test
