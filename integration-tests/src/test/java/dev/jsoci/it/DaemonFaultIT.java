@@ -28,6 +28,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -212,14 +213,22 @@ class DaemonFaultIT {
     return mounts;
   }
 
-  /** Returns the path of {@code file} in the FUSE mount of {@code image}'s layer {@code layer}. */
+  /**
+   * Returns the path of {@code file} in the FUSE mount of {@code image}'s layer {@code layer}. The
+   * daemon mounts a layer after its {@code Prepare} has returned, so this waits up to 30 s for it,
+   * as a container's {@code Prepare} would.
+   */
   private static Path mountedFile(SampleImage image, String layer, String file) throws Exception {
     String digest = image.layers.get(layer).digest().toString();
-    for (Map.Entry<String, String> mount : fuseMounts().entrySet()) {
-      if (mount.getValue().equals(digest)) {
-        return Path.of(mount.getKey()).resolve(file);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    do {
+      for (Map.Entry<String, String> mount : fuseMounts().entrySet()) {
+        if (mount.getValue().equals(digest)) {
+          return Path.of(mount.getKey()).resolve(file);
+        }
       }
-    }
+      Thread.sleep(50);
+    } while (System.nanoTime() < deadline);
     throw new AssertionError("layer " + digest + " is not mounted: " + fuseMounts() + logs());
   }
 
