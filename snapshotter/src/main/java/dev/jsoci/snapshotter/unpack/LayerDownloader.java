@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -98,6 +99,18 @@ public final class LayerDownloader {
         content.transferTo(file);
         // Read any bytes after the tar too: the blob's digest is checked at its end.
         blob.transferTo(OutputStream.nullOutputStream());
+      } catch (ZipException e) {
+        // The message of java.util.zip alone, such as "Corrupt GZIP trailer", names no layer.
+        throw new IOException(
+            "layer "
+                + layer.digest()
+                + " of "
+                + repository
+                + " is not valid gzip ("
+                + e.getMessage()
+                + "): the blob was damaged in the registry or before it was pushed; push the"
+                + " image again",
+            e);
       }
     }
     return Digest.parse("sha256:" + HexFormat.of().formatHex(sha256.digest()));

@@ -113,6 +113,40 @@ class LayerDownloaderTest {
         .isEqualTo("x");
   }
 
+  @Test
+  void corruptGzip_namesLayerAndFix() throws IOException {
+    ImageRef repository = ImageRef.parse(registry.host() + "/corrupt/app:1");
+    ByteArrayOutputStream gzip = new ByteArrayOutputStream();
+    try (GZIPOutputStream out = new GZIPOutputStream(gzip)) {
+      out.write(tar(entry("file", '0', "", "content"), end()));
+    }
+    byte[] damaged = gzip.toByteArray();
+    // The CRC-32 of the trailer no longer matches the data; the blob's digest is of these bytes.
+    damaged[damaged.length - 8] ^= 0x01;
+    Descriptor blob =
+        client.pushBlob(
+            repository, MediaType.OCI_LAYER_TAR_GZIP, new ByteArrayInputStream(damaged));
+    Path directory = Files.createDirectories(work.resolve("layer"));
+    LayerDownloader downloader =
+        new LayerDownloader(client, LayerUnpacker.forCurrentUser(OpaqueXattr.TRUSTED));
+
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> downloader.unpack(repository, blob, null, directory, work.resolve("layer.tar")));
+
+    assertThat(e)
+        .hasMessageThat()
+        .isEqualTo(
+            "layer "
+                + blob.digest()
+                + " of "
+                + repository
+                + " is not valid gzip (Corrupt GZIP trailer): the blob was damaged in the registry"
+                + " or before it was pushed; push the image again");
+    assertThat(Files.exists(work.resolve("layer.tar"))).isFalse();
+  }
+
   private static List<String> list(Path directory) throws IOException {
     try (Stream<Path> entries = Files.list(directory)) {
       return entries.map(path -> path.getFileName().toString()).toList();
