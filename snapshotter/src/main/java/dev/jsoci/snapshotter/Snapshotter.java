@@ -691,7 +691,25 @@ public final class Snapshotter implements AutoCloseable {
     }
     // A layer mounted in the background may have been unpacked instead, so its labels are read
     // after the wait. A layer whose background attempt just failed is not tried again at once.
+    long unfinished =
+        record.parentIds().stream()
+            .map(pending::get)
+            .filter(work -> work != null && !work.isDone())
+            .count();
+    long waitStartNanos = System.nanoTime();
+    if (unfinished > 0) {
+      LOG.atInfo()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("layers", unfinished)
+          .log("waiting for layers below that are mounted or unpacked in the background");
+    }
     Set<Long> justTried = awaitPending(record.parentIds());
+    if (unfinished > 0) {
+      LOG.atInfo()
+          .addKeyValue("snapshot", record.info().name())
+          .addKeyValue("waited_ms", (System.nanoTime() - waitStartNanos) / 1_000_000)
+          .log("layers below are mounted or unpacked");
+    }
     List<SnapshotRecord> parents =
         store.read(
             tx -> {
