@@ -439,6 +439,9 @@ public final class Snapshotter implements AutoCloseable {
       return false;
     }
     if (closing) {
+      // A Prepare still waiting for the layer then fails instead of using an empty directory.
+      unrestored.put(
+          record.id(), new Unrestored("the daemon stopped before unpacking it", clock.instant()));
       LOG.atInfo()
           .addKeyValue("snapshot", record.info().name())
           .addKeyValue("error", error)
