@@ -226,12 +226,7 @@ public final class Snapshotter implements AutoCloseable {
     // containerd passes the target name without its namespace, so a layer that another namespace
     // pulled is committed already: it is shared without reading or mounting it again.
     if (store.read(tx -> tx.find(target)).isPresent()) {
-      LOG.atInfo()
-          .addKeyValue("key", key)
-          .addKeyValue("target", target)
-          .log("target snapshot exists already; removing this one");
-      removeQuietly(key);
-      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+      throw targetExists(key, target);
     }
     Optional<String> skipReason = remoteSkipReason(namespace, labels);
     if (skipReason.isPresent()) {
@@ -291,7 +286,8 @@ public final class Snapshotter implements AutoCloseable {
     committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
     CompletableFuture<Void> mounting = new CompletableFuture<>();
     SnapshotRecord committed =
-        commitWithPending(active, target, committedLabels, inBackground ? mounting : null);
+        commitWithPending(
+            active, target, Usage.ZERO, committedLabels, inBackground ? mounting : null);
     if (inBackground) {
       runInBackground(committed, mounting, () -> materialize(committed, false), "mounting");
     }
@@ -308,7 +304,7 @@ public final class Snapshotter implements AutoCloseable {
   }
 
   /**
-   * Commits the active snapshot {@code active} under {@code target} with usage zero. When {@code
+   * Commits the active snapshot {@code active} under {@code target} with {@code usage}. When {@code
    * work} is given, it is pending for the snapshot before the commit, so that no caller finds the
    * snapshot committed while its contents are neither there nor on their way.
    *
@@ -318,6 +314,7 @@ public final class Snapshotter implements AutoCloseable {
   private SnapshotRecord commitWithPending(
       SnapshotRecord active,
       String target,
+      Usage usage,
       Map<String, String> labels,
       @Nullable CompletableFuture<Void> work)
       throws SnapshotException, IOException {
@@ -326,20 +323,35 @@ public final class Snapshotter implements AutoCloseable {
       pending.put(active.id(), work);
     }
     try {
-      return store.write(tx -> tx.commitActive(key, target, Usage.ZERO, labels, clock.instant()));
+      return store.write(tx -> tx.commitActive(key, target, usage, labels, clock.instant()));
     } catch (AlreadyExistsException e) {
       // Another Prepare committed the same layer first; this one's work is not needed.
       endPending(active.id(), work);
-      LOG.atInfo()
-          .addKeyValue("key", key)
-          .addKeyValue("target", target)
-          .log("target snapshot exists already; removing this one");
-      removeQuietly(key);
-      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
+      throw targetExists(key, target);
     } catch (SnapshotException | IOException | RuntimeException e) {
       endPending(active.id(), work);
       throw e;
     }
+  }
+
+  /**
+   * Removes the active snapshot {@code key}, whose target is committed already, and returns the
+   * error that tells containerd to use that target.
+   */
+  private AlreadyExistsException targetExists(String key, String target) {
+    LOG.atInfo()
+        .addKeyValue("key", key)
+        .addKeyValue("target", target)
+        .log("target snapshot exists already; removing this one");
+    removeQuietly(key);
+    return new AlreadyExistsException("target snapshot \"" + target + "\"");
+  }
+
+  /** Returns the labels of a layer that the snapshotter unpacks: without the remote label. */
+  private static Map<String, String> unpackedLabels(Map<String, String> labels) {
+    Map<String, String> unpacked = new TreeMap<>(labels);
+    unpacked.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
+    return unpacked;
   }
 
   private void endPending(long id, @Nullable CompletableFuture<Void> work) {
@@ -400,10 +412,9 @@ public final class Snapshotter implements AutoCloseable {
       throws SnapshotException, IOException {
     Files.writeString(unpackMarker(active.id()), request.namespace());
     // The labels are final at the commit: containerd keeps a copy of them from then on.
-    Map<String, String> committedLabels = new TreeMap<>(labels);
-    committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
     CompletableFuture<Void> unpacking = new CompletableFuture<>();
-    SnapshotRecord committed = commitWithPending(active, target, committedLabels, unpacking);
+    SnapshotRecord committed =
+        commitWithPending(active, target, Usage.ZERO, unpackedLabels(labels), unpacking);
     runInBackground(
         committed, unpacking, () -> unpackPending(unpacker, committed, request), "unpacking");
     LOG.atInfo()
@@ -584,19 +595,8 @@ public final class Snapshotter implements AutoCloseable {
     }
 
     // An ordinary committed snapshot: without the remote label, a restart does not mount it again.
-    Map<String, String> committedLabels = new TreeMap<>(labels);
-    committedLabels.put(SnapshotLabels.HAS_SOCI_INDEX_DIGEST, "true");
-    Usage usage = SnapshotDirectories.diskUsage(fs);
-    try {
-      store.write(tx -> tx.commitActive(key, target, usage, committedLabels, clock.instant()));
-    } catch (AlreadyExistsException e) {
-      LOG.atInfo()
-          .addKeyValue("key", key)
-          .addKeyValue("target", target)
-          .log("target snapshot exists already; removing this one");
-      removeQuietly(key);
-      throw new AlreadyExistsException("target snapshot \"" + target + "\"");
-    }
+    commitWithPending(
+        active, target, SnapshotDirectories.diskUsage(fs), unpackedLabels(labels), null);
     LOG.atInfo()
         .addKeyValue("key", key)
         .addKeyValue("target", target)
